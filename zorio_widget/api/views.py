@@ -1,0 +1,112 @@
+"""REST endpoints of DESIGN.md §3: tokens, sip-config, call history."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.paginator import EmptyPage, Paginator
+from django.db.models import Q
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from zorio_widget.api.auth import api_key_from, extension_from_bearer
+from zorio_widget.api.errors import ApiError
+from zorio_widget.calls.models import CallRecord
+from zorio_widget.tenants.ice import ice_servers_for
+from zorio_widget.tenants.models import Extension, Theme
+from zorio_widget.tenants.tokens import token_generator
+
+MAX_PAGE_SIZE = 100
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError("bad_request", "The body is not valid JSON.") from exc
+    if not isinstance(body, dict):
+        raise ApiError("bad_request", "The body must be a JSON object.")
+    return body
+
+
+@csrf_exempt
+@require_POST
+def create_token(request: HttpRequest) -> JsonResponse:
+    api_key = api_key_from(request)
+    body = json_body(request)
+    number, ttl = body.get("extension"), body.get("ttl", settings.TOKEN_DEFAULT_TTL_S)
+    if not isinstance(number, str) or not number:
+        raise ApiError("bad_request", "'extension' must be a non-empty string.")
+    if not isinstance(ttl, int) or isinstance(ttl, bool) or not 1 <= ttl <= settings.TOKEN_MAX_TTL_S:
+        raise ApiError("bad_request", f"'ttl' must be an integer from 1 to {settings.TOKEN_MAX_TTL_S}.")
+    extension = Extension.objects.filter(tenant=api_key.tenant, number=number).first()
+    if extension is None:
+        raise ApiError("bad_request", f"No extension {number!r} in this tenant.")
+    token, claims = token_generator.make_token(extension, ttl)
+    return JsonResponse({"token": token, "expires_at": claims.expires_at_iso}, status=201)
+
+
+def ws_url_for(request: HttpRequest) -> str:
+    if settings.PUBLIC_WS_URL:
+        return settings.PUBLIC_WS_URL
+    scheme = "wss" if request.is_secure() else "ws"
+    return f"{scheme}://{request.get_host()}/ws/webphone/"
+
+
+@require_GET
+def sip_config(request: HttpRequest) -> JsonResponse:
+    extension, claims = extension_from_bearer(request)
+    if not extension.number:
+        raise ApiError("incomplete_sip_config", "The extension has no number yet; ask your administrator.")
+    theme = Theme.objects.filter(tenant=extension.tenant, is_default=True).first()
+    user = extension.user
+    return JsonResponse(
+        {
+            "extension": extension.number,
+            "display_name": extension.name,
+            "user": {
+                "username": user.get_username() if user else extension.number,
+                "display_name": extension.name,
+                "email": user.email if user else "",
+            },
+            "tenant": {"slug": extension.tenant.slug, "name": extension.tenant.name},
+            "ws_url": ws_url_for(request),
+            "ice_servers": ice_servers_for(extension.number),
+            "profile": {
+                "enabled": extension.enabled,
+                "recording": extension.recording_default,
+                "call_waiting": extension.call_waiting,
+            },
+            "theme": theme.as_config() if theme else None,
+            "locale": theme.default_locale if theme else settings.DEFAULT_LOCALE,
+            "token_expires_at": claims.expires_at_iso,
+        }
+    )
+
+
+def _positive_int(request: HttpRequest, name: str, default: int) -> int:
+    raw = request.GET.get(name, str(default))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError("bad_request", f"'{name}' must be a positive integer.")
+    return int(raw)
+
+
+@require_GET
+def call_history(request: HttpRequest) -> JsonResponse:
+    extension, _claims = extension_from_bearer(request)
+    page_number = _positive_int(request, "page", 1)
+    page_size = min(_positive_int(request, "page_size", 20), MAX_PAGE_SIZE)
+    records = CallRecord.objects.filter(
+        Q(from_extension=extension) | Q(to_extension=extension), tenant=extension.tenant
+    ).order_by("-started_at", "-pk")
+    paginator = Paginator(records, page_size)
+    try:
+        page = paginator.page(page_number)
+    except EmptyPage:
+        items: list[dict[str, object]] = []
+    else:
+        items = [record.as_api(viewer=extension) for record in page.object_list]
+    return JsonResponse(
+        {"count": paginator.count, "page": page_number, "page_size": page_size, "results": items}
+    )

@@ -1,0 +1,92 @@
+"""The call record: one row per call (shared `uuid` of both legs), written at creation and
+completed at the end, so every call leaves a trace even when a socket or a worker dies."""
+
+import uuid as uuid_lib
+
+from django.db import models
+
+from zorio_widget.tenants.models import Extension, Tenant
+
+
+class Direction(models.TextChoices):
+    INTERNAL = "internal"  # extension to extension
+    OUTGOING = "outgoing"  # extension to a service number or a trunk
+    INCOMING = "incoming"  # from a trunk to an extension
+
+
+class EndReason(models.TextChoices):
+    HANGUP = "hangup"
+    BUSY = "busy"
+    NO_ANSWER = "no-answer"
+    FAILED = "failed"
+    TRANSFERRED = "transferred"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    ANSWERED_ELSEWHERE = "answered-elsewhere"
+
+
+class CallRecord(models.Model):
+    uuid = models.UUIDField(default=uuid_lib.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="call_records")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    from_extension = models.ForeignKey(
+        Extension, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls_made"
+    )
+    to_extension = models.ForeignKey(
+        Extension, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls_received"
+    )
+    from_number = models.CharField(max_length=64)
+    to_number = models.CharField(max_length=64)
+    from_name = models.CharField(max_length=120, blank=True)
+    to_name = models.CharField(max_length=120, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds from answer to end.")
+    end_reason = models.CharField(max_length=24, choices=EndReason.choices, blank=True)
+    # Options from `call.create.options` (DESIGN.md §4/§5).
+    campaign_id = models.CharField(max_length=120, blank=True)
+    lead_id = models.CharField(max_length=120, blank=True)
+    customer_id = models.CharField(max_length=120, blank=True)
+    recording = models.BooleanField(default=False)
+    caller_name = models.CharField(max_length=120, blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    recording_file = models.FileField(upload_to="recordings/%Y/%m/%d", blank=True)
+    card = models.JSONField(null=True, blank=True, help_text="After-call card saved by the agent.")
+    transferred_to = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["tenant", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_number} → {self.to_number} ({self.uuid})"
+
+    def as_api(self, viewer: Extension | None = None) -> dict[str, object]:
+        """The record as listed by `GET /api/webphone/calls`; `direction` is the viewer's."""
+        direction = self.direction
+        if viewer is not None and self.direction == Direction.INTERNAL:
+            direction = "outgoing" if self.from_extension_id == viewer.pk else "incoming"
+        return {
+            "uuid": str(self.uuid),
+            "direction": direction,
+            "from": self.from_number,
+            "from_name": self.from_name,
+            "to": self.to_number,
+            "to_name": self.to_name,
+            "started_at": self.started_at.isoformat(),
+            "answered_at": self.answered_at.isoformat() if self.answered_at else None,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "duration": self.duration,
+            "end_reason": self.end_reason or None,
+            "options": {
+                "campaign_id": self.campaign_id,
+                "lead_id": self.lead_id,
+                "customer_id": self.customer_id,
+                "recording": self.recording,
+                "caller_name": self.caller_name,
+                "meta": self.meta,
+            },
+            "recording_url": self.recording_file.url if self.recording_file else None,
+            "card": self.card,
+        }

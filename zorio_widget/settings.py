@@ -1,0 +1,145 @@
+"""Settings for Zorio Webphone, 12-factor through django-environ.
+
+Every variable is documented in `.env.example`. The embedded defaults give a working demo on a
+bare machine (SQLite, in-memory channel layer); production sets `DATABASE_URL`, `REDIS_URL`,
+`SECRET_KEY` and `ALLOWED_HOSTS`. `manage.py check --deploy` refuses the embedded secret.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+#: Used only when SECRET_KEY is unset; the deploy check `zorio_widget.E001` rejects it.
+INSECURE_DEFAULT_SECRET_KEY = "zorio-insecure-development-key-do-not-use-in-production"
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "channels",
+    "zorio_widget.tenants",
+    "zorio_widget.calls",
+    "zorio_widget.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "zorio_widget.api.middleware.JsonErrorMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "zorio_widget.urls"
+ASGI_APPLICATION = "zorio_widget.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Call records are written from the event loop while other requests read: wait, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": env.str("CHANNEL_PREFIX", default="zorio")},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# A fresh clone serves static/ before any collectstatic; after it, hashed names are used.
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+WHITENOISE_MANIFEST_STRICT = False
+MEDIA_ROOT = Path(env.str("RECORDINGS_ROOT", default=str(BASE_DIR / "recordings")))
+MEDIA_URL = "/recordings/"
+
+# CORS: only a tenant's allowed origins get CORS headers (zorio_widget.tenants.cors).
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ["authorization", "content-type"]
+CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
+
+# --- Webphone ---------------------------------------------------------------------------------
+TOKEN_DEFAULT_TTL_S = env.int("TOKEN_DEFAULT_TTL_S", default=3600)
+TOKEN_MAX_TTL_S = env.int("TOKEN_MAX_TTL_S", default=86400)
+#: Override for the signalling URL given to clients (e.g. wss://phone.example.com/ws/webphone/).
+PUBLIC_WS_URL = env.str("PUBLIC_WS_URL", default="")
+STUN_URLS = env.list("STUN_URLS", default=[])
+TURN_URLS = env.list("TURN_URLS", default=[])
+TURN_SECRET = env.str("TURN_SECRET", default="")
+TURN_CREDENTIAL_TTL_S = env.int("TURN_CREDENTIAL_TTL_S", default=86400)
+DEFAULT_LOCALE = env.str("DEFAULT_LOCALE", default="en")
+
+#: Address announced in the bridge's ICE candidates when the server sits behind NAT.
+MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")
+#: Per-process cap on concurrent calls (DESIGN.md §4b): past it `call.create` gets `capacity`.
+MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=150)
+RING_TIMEOUT_S = env.float("RING_TIMEOUT_S", default=45.0)
+REATTACH_GRACE_S = env.float("REATTACH_GRACE_S", default=30.0)
+WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)
+WS_RATE_PER_S = env.float("WS_RATE_PER_S", default=20.0)
+WS_RATE_BURST = env.int("WS_RATE_BURST", default=60)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_tokens": {"()": "zorio_widget.logging_filters.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"aioice": {"level": "WARNING"}, "aiortc": {"level": "WARNING"}},
+}

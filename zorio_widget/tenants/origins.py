@@ -1,0 +1,22 @@
+"""Matching a browser `Origin` against a tenant's allowed-origin patterns.
+
+Patterns are origins where `*` stands for any port or any host label run, e.g.
+`http://127.0.0.1:*`, `https://*.example.com`. Anything else must match exactly.
+"""
+
+import re
+from functools import lru_cache
+
+
+@lru_cache(maxsize=1024)
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    parts = [re.escape(piece) for piece in pattern.strip().rstrip("/").split("*")]
+    return re.compile("^" + "[A-Za-z0-9.-]*".join(parts) + "$", re.IGNORECASE)
+
+
+def origin_matches(origin: str, patterns: list[str]) -> bool:
+    """True when `origin` matches one of `patterns` (an empty origin never matches)."""
+    origin = origin.strip().rstrip("/")
+    if not origin or origin == "null":
+        return False
+    return any(_pattern_regex(p).match(origin) for p in patterns if p.strip())

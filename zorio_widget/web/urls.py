@@ -1,0 +1,8 @@
+from django.urls import path
+
+from zorio_widget.web import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("demo/", views.demo, name="demo"),
+]
