@@ -7,11 +7,18 @@ Patterns are origins where `*` stands for any port or any host label run, e.g.
 import re
 from functools import lru_cache
 
+_PORT = "[0-9]{1,5}"
+_HOST_LABELS = "[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*"
+
 
 @lru_cache(maxsize=1024)
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
-    parts = [re.escape(piece) for piece in pattern.strip().rstrip("/").split("*")]
-    return re.compile("^" + "[A-Za-z0-9.-]*".join(parts) + "$", re.IGNORECASE)
+    # A `*` right after `:` is a port (digits only); elsewhere it is one or more host labels.
+    first, *rest = pattern.strip().rstrip("/").split("*")
+    regex = re.escape(first)
+    for piece in rest:
+        regex += (_PORT if regex.endswith(":") else _HOST_LABELS) + re.escape(piece)
+    return re.compile("^" + regex + "$", re.IGNORECASE)
 
 
 def origin_matches(origin: str, patterns: list[str]) -> bool:
