@@ -3,10 +3,11 @@
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BaseConstraint, Q
 
 from zorio_widget.tenants.origins import origin_matches
 
@@ -155,6 +156,14 @@ class Theme(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{' (default)' if self.is_default else ''}"
+
+    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
+        # save() demotes the previous default, so a second default is not a validation error in
+        # forms (the admin); the database constraint still guards every other write.
+        return [
+            (model, [c for c in constraints if c.name != "one_default_theme_per_tenant"])
+            for model, constraints in super().get_constraints()
+        ]
 
     def save(self, *args: object, **kwargs: object) -> None:
         # Marking a theme default demotes the tenant's previous default instead of failing.
