@@ -15,6 +15,9 @@ def check_production_settings(app_configs: Any, **kwargs: Any) -> list[CheckMess
     if settings.TURN_URLS and not settings.TURN_SECRET:
         messages.append(Error("TURN_URLS is set without TURN_SECRET: clients would get no credentials.",
                               hint="Set TURN_SECRET to coturn's static-auth-secret.", id="zorio_widget.E002"))
+    if settings.DEMO_PAGES:
+        messages.append(Warning("DEMO_PAGES is on: /demo/token mints tokens for the demo tenant.",
+                                hint="Set DEMO_PAGES=false in production.", id="zorio_widget.W002"))
     if not settings.REDIS_URL:
         messages.append(Warning("No REDIS_URL: the in-memory channel layer works with one worker only.",
                                 id="zorio_widget.W001"))

@@ -124,6 +124,8 @@ TURN_URLS = env.list("TURN_URLS", default=[])
 TURN_SECRET = env.str("TURN_SECRET", default="")
 TURN_CREDENTIAL_TTL_S = env.int("TURN_CREDENTIAL_TTL_S", default=86400)
 DEFAULT_LOCALE = env.str("DEFAULT_LOCALE", default="en")
+#: The demo pages (/demo/, /demo/iframe/) and their token endpoint; turn off in production.
+DEMO_PAGES = env.bool("DEMO_PAGES", default=True)
 
 #: Address announced in the bridge's ICE candidates when the server sits behind NAT.
 MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")

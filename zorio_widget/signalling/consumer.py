@@ -1,5 +1,192 @@
+"""The WebSocket endpoint `/ws/webphone/`: authenticate, then parse, dispatch, reply.
+
+The consumer is thin: frames are validated by `protocol.parse_frame`, dispatched through an
+explicit map of message types (never `getattr` on client input), and the call layer
+(`Switchboard`, `CallSession`) does the work. Any `ProtocolError` becomes an `error` frame and
+the connection and its other calls stay up.
+"""
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from zorio_widget.calls.switchboard import Switchboard, get_switchboard
+from zorio_widget.media import BadSdp
+from zorio_widget.signalling.protocol import Frame, ProtocolError, parse_frame
+from zorio_widget.signalling.ratelimit import TokenBucket
+from zorio_widget.tenants.models import Extension
+from zorio_widget.tenants.tokens import TokenError, token_generator
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT_S = 10.0
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
+
+Handler = Callable[["WebphoneConsumer", Frame], Awaitable[None]]
+
+
+@database_sync_to_async
+def _resolve_token(token: str) -> Extension:
+    extension, _claims = token_generator.resolve(token)
+    return extension
 
 
 class WebphoneConsumer(AsyncWebsocketConsumer):
-    pass
+    """One client connection; once authenticated it is a `Device` of its extension."""
+
+    device_id: str
+    tenant_id: int
+    extension_id: int
+    number: str
+    name: str
+
+    async def connect(self) -> None:
+        self.device_id = "d" + secrets.token_hex(6)
+        self.authenticated = False
+        self.closed = False
+        self.board: Switchboard = get_switchboard()
+        self.bucket = TokenBucket(settings.WS_RATE_PER_S, settings.WS_RATE_BURST)
+        await self.accept()
+        token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
+        if token:
+            await self._authenticate(token, None)
+        else:
+            self._auth_timer = asyncio.get_running_loop().call_later(AUTH_TIMEOUT_S, self._auth_timeout)
+
+    def _auth_timeout(self) -> None:
+        if not self.authenticated and not self.closed:
+            asyncio.ensure_future(self.close(code=CLOSE_UNAUTHORIZED))
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        timer = getattr(self, "_auth_timer", None)
+        if timer is not None:
+            timer.cancel()
+        if self.authenticated:
+            logger.info("device %s (%s) disconnected: %s", self.device_id, self.number, code)
+            await self.board.unregister(self)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        if self.closed:
+            return
+        try:
+            await self.send(text_data=json.dumps({k: v for k, v in frame.items() if v is not None}))
+        except Exception:  # the socket went away between our check and the write
+            logger.debug("device %s: dropped %s", self.device_id, frame.get("type"))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            if not self.bucket.allow():
+                raise ProtocolError("rate_limited")
+            frame = parse_frame(text_data if text_data is not None else bytes_data,
+                                max_bytes=settings.WS_MAX_FRAME_BYTES)
+            if not self.authenticated and frame.type not in ("auth", "ping"):
+                raise ProtocolError("unauthorized", "Send `auth` first.", req_id=frame.req_id)
+            await HANDLERS[frame.type](self, frame)
+        except ProtocolError as exc:
+            await self.send_frame(exc.as_frame())
+
+    # --- handlers -------------------------------------------------------------------------------
+
+    async def _authenticate(self, token: str, req_id: str | None) -> None:
+        if self.authenticated:
+            raise ProtocolError("bad_request", "Already authenticated.", req_id=req_id)
+        try:
+            extension = await _resolve_token(token)
+        except TokenError as exc:
+            await self.send_frame({"type": "error", "code": "unauthorized", "message": exc.message,
+                                   "req_id": req_id})
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        origin = dict(self.scope.get("headers", [])).get(b"origin", b"").decode()
+        if origin and not extension.tenant.allows_origin(origin):
+            await self.send_frame({"type": "error", "code": "forbidden", "req_id": req_id,
+                                   "message": f"Origin {origin} is not allowed for this tenant."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        if not extension.number:
+            await self.send_frame({"type": "error", "code": "forbidden", "req_id": req_id,
+                                   "message": "The extension has no number (incomplete_sip_config)."})
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.tenant_id, self.extension_id = extension.tenant_id, extension.pk
+        self.number, self.name = extension.number, extension.name
+        self.authenticated = True
+        timer = getattr(self, "_auth_timer", None)
+        if timer is not None:
+            timer.cancel()
+        self.board.register(self)
+        logger.info("device %s registered as %s (tenant %s)", self.device_id, self.number, self.tenant_id)
+        user = {"username": extension.user.get_username() if extension.user else self.number,
+                "display_name": self.name}
+        await self.send_frame({"type": "registered", "extension": self.number, "user": user, "calls": [],
+                               "req_id": req_id})
+
+    async def on_auth(self, frame: Frame) -> None:
+        await self._authenticate(frame.data["token"], frame.req_id)
+
+    async def on_ping(self, frame: Frame) -> None:
+        await self.send_frame({"type": "pong", "req_id": frame.req_id})
+
+    async def on_call_create(self, frame: Frame) -> None:
+        await self.board.create_call(self, frame)
+
+    async def on_call_answer(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        await leg.session.answer(leg, frame.data["sdp"], frame.req_id)
+
+    async def on_call_hangup(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        await leg.session.hangup(leg, frame.req_id)
+
+    async def on_call_reject(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        await leg.session.reject(leg, frame.data.get("code"), frame.req_id)
+
+    async def on_ice_candidate(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        try:
+            await leg.media.add_ice_candidate(
+                frame.data["candidate"], frame.data.get("sdp_mid"), frame.data.get("sdp_m_line_index")
+            )
+        except BadSdp as exc:
+            raise ProtocolError("bad_sdp", str(exc), call_id=leg.call_id) from exc
+
+    async def on_ice_done(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        await leg.media.add_ice_candidate(None, None, None)
+
+    async def on_in_call(self, frame: Frame) -> None:
+        leg = self.board.leg_for(self, frame)
+        await leg.session.control(leg, frame)
+
+
+HANDLERS: dict[str, Handler] = {
+    "auth": WebphoneConsumer.on_auth,
+    "ping": WebphoneConsumer.on_ping,
+    "call.create": WebphoneConsumer.on_call_create,
+    "call.answer": WebphoneConsumer.on_call_answer,
+    "call.hangup": WebphoneConsumer.on_call_hangup,
+    "call.reject": WebphoneConsumer.on_call_reject,
+    "ice.candidate": WebphoneConsumer.on_ice_candidate,
+    "ice.done": WebphoneConsumer.on_ice_done,
+    "call.hold": WebphoneConsumer.on_in_call,
+    "call.unhold": WebphoneConsumer.on_in_call,
+    "call.mute": WebphoneConsumer.on_in_call,
+    "call.unmute": WebphoneConsumer.on_in_call,
+    "call.dtmf": WebphoneConsumer.on_in_call,
+    "call.transfer": WebphoneConsumer.on_in_call,
+    "call.attended_transfer": WebphoneConsumer.on_in_call,
+    "call.complete_transfer": WebphoneConsumer.on_in_call,
+    "sdp.offer": WebphoneConsumer.on_in_call,
+    "sdp.answer": WebphoneConsumer.on_in_call,
+}

@@ -1,7 +1,13 @@
 """Pages served to browsers: the partner-style demo and the softphone iframe page."""
 
-from django.http import HttpRequest, HttpResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+
+from zorio_widget.tenants.models import Extension
+from zorio_widget.tenants.tokens import token_generator
+
+DEMO_TENANT = "demo"
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -9,4 +15,22 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def demo(request: HttpRequest) -> HttpResponse:
+    if not settings.DEMO_PAGES:
+        raise Http404
     return render(request, "demo/index.html")
+
+
+def demo_token(request: HttpRequest) -> JsonResponse:
+    """Mints a token for a demo-tenant extension, standing in for a partner's back-end.
+
+    A real partner calls `POST /api/webphone/tokens` with its API key from its own server; the demo
+    page has no back-end of its own. Off when `DEMO_PAGES` is false (production).
+    """
+    if not settings.DEMO_PAGES:
+        raise Http404
+    number = request.GET.get("extension", "1001")
+    extension = Extension.objects.filter(tenant__slug=DEMO_TENANT, number=number).first()
+    if extension is None:
+        return JsonResponse({"code": "bad_request", "message": f"No demo extension {number!r}."}, status=400)
+    token, claims = token_generator.make_token(extension, 3600)
+    return JsonResponse({"token": token, "expires_at": claims.expires_at_iso})

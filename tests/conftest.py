@@ -1,0 +1,51 @@
+"""Shared fixtures: a tenant with extensions, an API key and a token factory.
+
+Tenants allow `http://127.0.0.1:*` (the demo's pattern) and one exact HTTPS origin.
+"""
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from zorio_widget.tenants.models import ApiKey, Extension, Tenant
+from zorio_widget.tenants.tokens import token_generator
+
+ALLOWED_ORIGINS = "http://127.0.0.1:*\nhttps://crm.acme.example"
+
+
+@pytest.fixture
+def tenant(db: None) -> Tenant:
+    return Tenant.objects.create(name="Acme", slug="acme", allowed_origins=ALLOWED_ORIGINS)
+
+
+@pytest.fixture
+def other_tenant(db: None) -> Tenant:
+    return Tenant.objects.create(name="Globex", slug="globex", allowed_origins="https://globex.example")
+
+
+@pytest.fixture
+def extension(tenant: Tenant) -> Extension:
+    user = get_user_model().objects.create_user("alice", email="alice@acme.example", first_name="Alice")
+    return Extension.objects.create(tenant=tenant, number="1001", display_name="Alice Agent", user=user)
+
+
+@pytest.fixture
+def api_key(tenant: Tenant) -> str:
+    """The raw secret of a fresh API key of `tenant`."""
+    _key, raw = ApiKey.objects.create_key(tenant, name="tests")
+    return raw
+
+
+@pytest.fixture
+def make_token() -> Callable[..., str]:
+    def make(extension: Extension, ttl_s: int | None = None) -> str:
+        token, _claims = token_generator.make_token(extension, ttl_s)
+        return token
+
+    return make
+
+
+@pytest.fixture
+def token(extension: Extension, make_token: Callable[..., str]) -> str:
+    return make_token(extension)

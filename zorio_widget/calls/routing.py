@@ -1,0 +1,66 @@
+"""Where a dialled destination goes: an extension of the tenant, a service number, or nowhere.
+
+Cleaning is forgiving about what people paste (`+84 (90) 123-4567`); anything left that is not
+digits, `*`, `#` or a leading `+` is an `invalid_target`. A clean number that matches nothing is
+routable syntax with no destination: the call is placed and ends `failed`.
+"""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from channels.db import database_sync_to_async
+
+from zorio_widget.tenants.models import Extension
+
+_SEPARATORS = re.compile(r"[\s\-.()/]")
+_DIALLABLE = re.compile(r"^\+?[0-9*#]{1,32}$")
+
+
+class ServiceNumber(StrEnum):
+    ECHO = "*43"
+    MUSIC = "*44"
+
+
+class RouteKind(StrEnum):
+    EXTENSION = "extension"
+    SERVICE = "service"
+    UNKNOWN = "unknown"
+
+
+class InvalidTarget(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: RouteKind
+    number: str
+    extension_id: int | None = None
+    name: str = ""
+    call_waiting: bool = True
+    service: ServiceNumber | None = None
+
+
+def clean_destination(raw: str) -> str:
+    """The dialable form of a typed or pasted number; raises InvalidTarget."""
+    if raw.lower().startswith(("tel:", "callto:")):
+        raw = raw.split(":", 1)[1]
+    cleaned = _SEPARATORS.sub("", raw.strip())
+    if not _DIALLABLE.match(cleaned):
+        raise InvalidTarget(f"{raw[:40]!r} is not a dialable number")
+    return cleaned
+
+
+@database_sync_to_async
+def resolve_route(tenant_id: int, number: str) -> Route:
+    if number in {s.value for s in ServiceNumber}:
+        return Route(RouteKind.SERVICE, number, name=f"Service {number}", service=ServiceNumber(number))
+    extension = (
+        Extension.objects.select_related("user")
+        .filter(tenant_id=tenant_id, number=number, enabled=True)
+        .first()
+    )
+    if extension is None:
+        return Route(RouteKind.UNKNOWN, number)
+    return Route(RouteKind.EXTENSION, number, extension.pk, extension.name, extension.call_waiting)

@@ -1,0 +1,249 @@
+"""One call: its legs, its state, its media wiring and its record.
+
+`CallSession` alone changes the call's state (through the table in `states.py`) and every change
+happens under the session's lock, so signalling from two sockets (caller and callee) or a ring
+timer can never interleave half-way. aiortc's connection state is an input (`media_failed`), not
+our state.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from django.utils import timezone
+
+from zorio_widget.calls import records
+from zorio_widget.calls.device import Device
+from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
+from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
+from zorio_widget.media import BadSdp, MediaLeg, bridge
+from zorio_widget.signalling.protocol import ProtocolError
+
+if TYPE_CHECKING:
+    from zorio_widget.calls.switchboard import Switchboard
+
+logger = logging.getLogger(__name__)
+
+LegDirection = Literal["outgoing", "incoming"]
+REJECT_REASONS = {486: "busy", 603: "rejected"}
+
+
+@dataclass(eq=False)
+class Leg:
+    """One party's side of a call on one device; its `call_id` is what that client uses."""
+
+    call_id: str
+    device: Device
+    direction: LegDirection
+    media: MediaLeg
+    session: "CallSession"
+    muted: bool = False
+    held: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    async def send(self, msg_type: str, **fields: Any) -> None:
+        await self.device.send_frame({"type": msg_type, "call_id": self.call_id, **fields})
+
+
+class CallSession:
+    def __init__(self, board: "Switchboard", uuid: UUID, caller_device: Device, route: Route) -> None:
+        self.board = board
+        self.uuid = uuid
+        self.tenant_id = caller_device.tenant_id
+        self.route = route
+        self.state = CallState.ORIGINATING
+        self.caller: Leg | None = None
+        self.callee: Leg | None = None
+        self.ringing: dict[str, Leg] = {}
+        self.answered_at: datetime | None = None
+        self.lock = asyncio.Lock()
+        self._ring_timer: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<CallSession {self.uuid} {self.state}>"
+
+    @property
+    def legs(self) -> list[Leg]:
+        return [leg for leg in (self.caller, self.callee, *self.ringing.values()) if leg is not None]
+
+    @property
+    def is_live(self) -> bool:
+        return is_live(self.state)
+
+    def involves(self, tenant_id: int, number: str) -> bool:
+        return self.tenant_id == tenant_id and any(leg.device.number == number for leg in self.legs)
+
+    def _apply(self, event: CallEvent) -> None:
+        new_state = next_state(self.state, event)
+        logger.info("call %s: %s -> %s (%s)", self.uuid, self.state, new_state, event)
+        self.state = new_state
+
+    # --- starting ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Routes the call once the caller's leg exists and has its answer."""
+        async with self.lock:
+            assert self.caller is not None
+            if self.route.kind == RouteKind.SERVICE:
+                await self._start_service(self.caller)
+            elif self.route.kind == RouteKind.UNKNOWN:
+                await self._end("failed")
+            else:
+                await self._start_ringing(self.caller)
+
+    async def _start_service(self, caller: Leg) -> None:
+        if self.route.service == ServiceNumber.ECHO:
+            bridge.echo(caller.media)
+        else:
+            bridge.play(caller.media, "music")
+        await self._mark_answered()
+        await caller.send("call.answered")
+
+    async def _start_ringing(self, caller: Leg) -> None:
+        route = self.route
+        if route.extension_id == caller.device.extension_id:
+            await self._end("failed")
+            return
+        devices = self.board.devices_of(self.tenant_id, route.number)
+        if not devices:
+            await self._end("failed")
+            return
+        if not route.call_waiting and self.board.is_busy(self.tenant_id, route.number, excluding=self):
+            await self._end("busy")
+            return
+        offers = await asyncio.gather(*(self._offer_to(device) for device in devices), return_exceptions=True)
+        for result in offers:
+            if isinstance(result, BaseException):
+                logger.warning("call %s: could not offer to a device: %r", self.uuid, result)
+        if not self.ringing:
+            await self._end("failed")
+            return
+        self._apply(CallEvent.RING)
+        bridge.play(caller.media, "ringback")
+        await caller.send("call.ringing")
+        self._ring_timer = asyncio.create_task(self._ring_timeout(), name=f"ring-timeout-{self.uuid}")
+
+    async def _offer_to(self, device: Device) -> None:
+        leg = self.board.new_leg(device, "incoming", self)
+        try:
+            offer = await leg.media.create_offer()
+        except BaseException:
+            self.board.forget_leg(leg)
+            await leg.media.close()
+            raise
+        self.ringing[leg.call_id] = leg
+        caller = self.caller
+        assert caller is not None
+        await leg.send(
+            "call.incoming",
+            uuid=str(self.uuid),
+            sdp=offer,
+            to=self.route.number,
+            **{"from": caller.device.number, "from_name": caller.extra.get("caller_name") or caller.device.name},
+        )
+
+    async def _ring_timeout(self) -> None:
+        await asyncio.sleep(self.board.ring_timeout_s)
+        async with self.lock:
+            if self.state == CallState.RINGING:
+                await self._end("no-answer")
+
+    # --- requests from legs -------------------------------------------------------------------
+
+    async def answer(self, leg: Leg, sdp: str, req_id: str | None) -> None:
+        async with self.lock:
+            if leg.direction != "incoming":
+                raise ProtocolError("not_incoming", req_id=req_id, call_id=leg.call_id)
+            if leg.call_id not in self.ringing or self.state != CallState.RINGING:
+                raise ProtocolError("invalid_state", "The call is no longer ringing.", req_id=req_id,
+                                    call_id=leg.call_id)
+            try:
+                await leg.media.accept_answer(sdp)
+            except BadSdp as exc:
+                raise ProtocolError("bad_sdp", str(exc), req_id=req_id, call_id=leg.call_id) from exc
+            del self.ringing[leg.call_id]
+            self.callee = leg
+            await self._drop_ringing("answered-elsewhere")
+            self._cancel_ring_timer()
+            caller = self.caller
+            assert caller is not None
+            bridge.connect(caller.media, leg.media)
+            await self._mark_answered()
+            await caller.send("call.answered")
+            await leg.send("call.answered")
+
+    async def hangup(self, leg: Leg, req_id: str | None) -> None:
+        async with self.lock:
+            if leg.call_id in self.ringing:
+                await self._end("rejected")
+            elif self.state == CallState.ANSWERED:
+                await self._end("hangup")
+            else:
+                await self._end("cancelled")
+
+    async def reject(self, leg: Leg, code: int | None, req_id: str | None) -> None:
+        async with self.lock:
+            if leg.direction != "incoming" or leg.call_id not in self.ringing:
+                raise ProtocolError("not_incoming", req_id=req_id, call_id=leg.call_id)
+            reason = REJECT_REASONS.get(603 if code is None else code)
+            if reason is None:
+                raise ProtocolError("bad_request", "'code' must be 486 or 603.", req_id=req_id, call_id=leg.call_id)
+            await self._end(reason)
+
+    async def leg_gone(self, leg: Leg) -> None:
+        """The leg's device disconnected (or its media failed): end what depends on it."""
+        async with self.lock:
+            if not self.is_live or leg not in self.legs:
+                return
+            if leg.call_id in self.ringing and len(self.ringing) > 1:
+                del self.ringing[leg.call_id]
+                self.board.forget_leg(leg)
+                await leg.media.close()
+            elif self.state == CallState.ANSWERED:
+                await self._end("hangup")
+            elif leg is self.caller:
+                await self._end("cancelled")
+            else:
+                await self._end("failed")
+
+    # --- ending -----------------------------------------------------------------------------------
+
+    async def _drop_ringing(self, reason: str) -> None:
+        dropped, self.ringing = list(self.ringing.values()), {}
+        for leg in dropped:
+            self.board.forget_leg(leg)
+            await leg.send("call.ended", reason=reason)
+        await asyncio.gather(*(leg.media.close() for leg in dropped))
+
+    def _cancel_ring_timer(self) -> None:
+        timer, self._ring_timer = self._ring_timer, None
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def _mark_answered(self) -> None:
+        self._apply(CallEvent.ANSWER)
+        self.answered_at = timezone.now()
+        await records.update_record(self.uuid, answered_at=self.answered_at)
+
+    async def _end(self, reason: str) -> None:
+        """Ends the call for every leg: each gets `call.ended`, media is freed, the record closed."""
+        if not self.is_live:
+            return
+        self._apply(CallEvent.END)
+        self._cancel_ring_timer()
+        legs = self.legs
+        self.ringing = {}
+        for leg in legs:
+            self.board.forget_leg(leg)
+        for leg in legs:
+            await leg.send("call.ended", reason=reason)
+        await asyncio.gather(*(leg.media.close() for leg in legs), return_exceptions=True)
+        self.board.forget_session(self)
+        try:
+            await records.finish_record(self.uuid, reason, self.answered_at)
+        finally:
+            if self.state == CallState.WRAP_UP:
+                self._apply(CallEvent.CLOSE)

@@ -1,0 +1,155 @@
+"""The process's calls: who is registered where (presence), every live leg, the capacity guard.
+
+Both legs of a call live in one process (DESIGN.md §4b), so this registry is per process. It is
+reached through `get_switchboard()`; tests may build their own.
+"""
+
+import logging
+import re
+import secrets
+import uuid as uuid_lib
+from typing import Any
+
+from django.conf import settings
+
+from zorio_widget.calls import records
+from zorio_widget.calls.device import Device
+from zorio_widget.calls.models import Direction
+from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.session import CallSession, Leg, LegDirection
+from zorio_widget.media import BadSdp, CallCapacity, MediaLeg
+from zorio_widget.signalling.protocol import Frame, ProtocolError
+
+logger = logging.getLogger(__name__)
+
+_CANDIDATE_LINE = re.compile(r"^a=(candidate:.+)$", re.MULTILINE)
+_MID_LINE = re.compile(r"^a=mid:(\S+)$", re.MULTILINE)
+
+
+def candidates_in(sdp: str) -> list[dict[str, Any]]:
+    """The ICE candidates of an SDP, as `ice.candidate` fields (the server gathers before answering)."""
+    mid_match = _MID_LINE.search(sdp)
+    mid = mid_match.group(1) if mid_match else "0"
+    return [
+        {"candidate": line.strip(), "sdp_mid": mid, "sdp_m_line_index": 0} for line in _CANDIDATE_LINE.findall(sdp)
+    ]
+
+
+class Switchboard:
+    def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "") -> None:
+        self.capacity = CallCapacity(max_calls)
+        self.ring_timeout_s = ring_timeout_s
+        self.public_ip = public_ip
+        self.presence: dict[tuple[int, str], dict[str, Device]] = {}
+        self.legs: dict[str, Leg] = {}
+        self.sessions: set[CallSession] = set()
+
+    # --- presence -----------------------------------------------------------------------------
+
+    def register(self, device: Device) -> None:
+        self.presence.setdefault((device.tenant_id, device.number), {})[device.device_id] = device
+
+    async def unregister(self, device: Device) -> None:
+        devices = self.presence.get((device.tenant_id, device.number), {})
+        devices.pop(device.device_id, None)
+        if not devices:
+            self.presence.pop((device.tenant_id, device.number), None)
+        for leg in [leg for leg in self.legs.values() if leg.device is device]:
+            await leg.session.leg_gone(leg)
+
+    def devices_of(self, tenant_id: int, number: str) -> list[Device]:
+        return list(self.presence.get((tenant_id, number), {}).values())
+
+    def is_busy(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> bool:
+        return any(s.is_live and s is not excluding and s.involves(tenant_id, number) for s in self.sessions)
+
+    # --- legs -----------------------------------------------------------------------------------
+
+    def new_leg(self, device: Device, direction: LegDirection, session: CallSession) -> Leg:
+        call_id = "c" + secrets.token_hex(8)
+        leg = Leg(call_id, device, direction, MediaLeg(call_id, public_address=self.public_ip), session)
+        self.legs[call_id] = leg
+        return leg
+
+    def forget_leg(self, leg: Leg) -> None:
+        self.legs.pop(leg.call_id, None)
+
+    def forget_session(self, session: CallSession) -> None:
+        if session in self.sessions:
+            self.sessions.discard(session)
+            self.capacity.release()
+
+    def leg_for(self, device: Device, frame: Frame) -> Leg:
+        """The live leg a frame names; `unknown_call` or `forbidden` when it is not this device's."""
+        leg = self.legs.get(frame.call_id or "")
+        if leg is None:
+            raise ProtocolError("unknown_call", req_id=frame.req_id, call_id=frame.call_id)
+        if leg.device is not device:
+            raise ProtocolError("forbidden", "This call belongs to another device or tenant.",
+                                req_id=frame.req_id, call_id=frame.call_id)
+        return leg
+
+    def calls_of(self, device: Device) -> list[Leg]:
+        return [leg for leg in self.legs.values() if leg.device is device]
+
+    # --- placing a call -----------------------------------------------------------------------
+
+    async def create_call(self, device: Device, frame: Frame) -> None:
+        data, req_id = frame.data, frame.req_id
+        try:
+            destination = clean_destination(data["destination"])
+        except InvalidTarget as exc:
+            raise ProtocolError("invalid_target", str(exc), req_id=req_id) from exc
+        options = data.get("options") or {}
+        if not self.capacity.try_acquire():
+            raise ProtocolError("capacity", req_id=req_id)
+        session: CallSession | None = None
+        try:
+            route = await resolve_route(device.tenant_id, destination)
+            session = CallSession(self, uuid_lib.uuid4(), device, route)
+            caller = self.new_leg(device, "outgoing", session)
+            session.caller = caller
+            caller.extra["caller_name"] = str(options.get("caller_name") or "")[:120]
+            try:
+                answer = await caller.media.accept_offer(data["sdp"])
+            except BadSdp as exc:
+                raise ProtocolError("bad_sdp", str(exc), req_id=req_id) from exc
+            await records.create_record(
+                uuid=session.uuid,
+                tenant_id=device.tenant_id,
+                direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
+                from_extension_id=device.extension_id,
+                to_extension_id=route.extension_id,
+                from_number=device.number,
+                from_name=device.name,
+                to_number=destination,
+                to_name=route.name,
+                **records.record_options(options),
+            )
+        except BaseException:
+            if session is not None and session.caller is not None:
+                self.forget_leg(session.caller)
+                await session.caller.media.close()
+            self.capacity.release()
+            raise
+        self.sessions.add(session)
+        logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, destination, route.kind)
+        await caller.send("call.trying", req_id=req_id, uuid=str(session.uuid))
+        await caller.send("sdp.answer", sdp=answer, req_id=req_id)
+        for candidate in candidates_in(answer):
+            await caller.send("ice.candidate", **candidate)
+        await session.start()
+
+
+_switchboard: Switchboard | None = None
+
+
+def get_switchboard() -> Switchboard:
+    global _switchboard
+    if _switchboard is None:
+        _switchboard = Switchboard(
+            max_calls=settings.MAX_CALLS_PER_PROCESS,
+            ring_timeout_s=settings.RING_TIMEOUT_S,
+            public_ip=settings.MEDIA_PUBLIC_IP,
+        )
+    return _switchboard

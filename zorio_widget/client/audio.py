@@ -1,0 +1,96 @@
+"""Audio for client peers: a sine source and a probe measuring what arrives (energy, pitch)."""
+
+import asyncio
+import fractions
+import time
+from collections import deque
+
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from av import AudioFrame
+
+SAMPLE_RATE_HZ = 48000
+FRAME_SAMPLES = 960  # 20 ms
+PROBE_WINDOW_FRAMES = 25  # 0.5 s of audio for each measurement
+
+
+class ToneTrack(MediaStreamTrack):
+    """A microphone that says one sine frequency (or nothing), paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self, frequency_hz: float | None, level: float = 0.3) -> None:
+        super().__init__()
+        self.frequency_hz = frequency_hz
+        self.level = level
+        self._pts = 0
+        self._start: float | None = None
+
+    async def recv(self) -> AudioFrame:
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._pts / SAMPLE_RATE_HZ
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        t = (np.arange(FRAME_SAMPLES) + self._pts) / SAMPLE_RATE_HZ
+        if self.frequency_hz:
+            samples = (np.sin(2 * np.pi * self.frequency_hz * t) * self.level * 32767).astype(np.int16)
+        else:
+            samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE_HZ
+        frame.pts = self._pts
+        frame.time_base = fractions.Fraction(1, SAMPLE_RATE_HZ)
+        self._pts += FRAME_SAMPLES
+        return frame
+
+
+class AudioProbe:
+    """Consumes a remote track and keeps the last half second of decoded audio."""
+
+    def __init__(self, track: MediaStreamTrack) -> None:
+        self.track = track
+        self.frames_received = 0
+        self._recent: deque[np.ndarray] = deque(maxlen=PROBE_WINDOW_FRAMES)
+        self._task = asyncio.create_task(self._run(), name="audio-probe")
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                frame = await self.track.recv()
+                pcm = frame.to_ndarray().astype(np.float32).reshape(-1)
+                channels = len(frame.layout.channels)
+                if channels > 1:
+                    pcm = pcm.reshape(-1, channels).mean(axis=1)
+                self._recent.append(pcm / 32768.0)
+                self.frames_received += 1
+        except (MediaStreamError, asyncio.CancelledError):
+            return
+
+    def samples(self) -> np.ndarray:
+        return np.concatenate(list(self._recent)) if self._recent else np.zeros(0, dtype=np.float32)
+
+    def rms(self) -> float:
+        pcm = self.samples()
+        return float(np.sqrt(np.mean(pcm**2))) if pcm.size else 0.0
+
+    def dominant_hz(self) -> float:
+        pcm = self.samples()
+        if pcm.size < 1024:
+            return 0.0
+        spectrum = np.abs(np.fft.rfft(pcm * np.hanning(pcm.size)))
+        return float(np.fft.rfftfreq(pcm.size, 1 / SAMPLE_RATE_HZ)[int(np.argmax(spectrum[1:])) + 1])
+
+    async def wait_for(self, predicate: "callable[[AudioProbe], bool]", timeout_s: float = 8.0) -> bool:
+        """Polls until `predicate(self)` holds (audio takes a moment to settle after a change)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return True
+            await asyncio.sleep(0.1)
+        return predicate(self)
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
