@@ -1,0 +1,37 @@
+"""Server-side media for Zorio Webphone: pure asyncio + aiortc (no Django), DESIGN.md §4b.
+
+- ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
+- ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, in-band DTMF (``bridge.py``).
+- ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``).
+- ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
+- DTMF: RFC 4733 receive and a Goertzel in-band detector (``dtmf.py``).
+- ``aiortc_hook``: the only module touching aiortc internals (aiortc pinned to 1.16.0).
+
+Not done here: sending RFC 4733 events (aiortc's sender emits only its first codec), recording,
+playback of files, TTS, G.711 trunk legs.
+"""
+
+from .aiortc_hook import AiortcInternalsChanged, ReceivedPacket, verify_aiortc_internals
+from .bridge import Bridge
+from .capacity import CallCapacity
+from .clips import preload_clips
+from .dtmf import GoertzelDetector, TelephoneEventReceiver, parse_telephone_event
+from .leg import MediaLeg
+from .outbound import OutboundAudio, Source
+from .sdputil import BadSdp
+
+__all__ = [
+    "AiortcInternalsChanged",
+    "BadSdp",
+    "Bridge",
+    "CallCapacity",
+    "GoertzelDetector",
+    "MediaLeg",
+    "OutboundAudio",
+    "ReceivedPacket",
+    "Source",
+    "TelephoneEventReceiver",
+    "parse_telephone_event",
+    "preload_clips",
+    "verify_aiortc_internals",
+]

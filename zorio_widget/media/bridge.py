@@ -1,0 +1,216 @@
+"""``Bridge``: who hears what, for the legs of the calls of this process.
+
+The call layer says what should happen (connect, echo, play, mute, hold); the bridge keeps one
+small record per leg and computes every leg's outbound source in ONE place (``_source_for``),
+then applies it. Relaying is a push of the encoded packet into the listener's outbound track:
+no decoding, no jitter buffer, < 1 ms added (DESIGN.md §4b).
+
+Semantics:
+- ``connect(a, b)``: a hears b and b hears a. ``play``/``echo`` on a connected leg first
+  disconnects the pair (its former peer then hears silence).
+- ``mute(leg)``: the server stops relaying ``leg``'s audio (its listener hears silence), even if
+  the client keeps sending. Survives hold/unhold.
+- ``hold(holder)``: the held party hears music, the holder hears silence; nothing is relayed
+  either way until ``unhold(holder)``.
+- ``send_dtmf(leg, digits)``: in-band tones played *to* ``leg`` (what its client hears), over
+  whatever it was hearing, which resumes afterwards. RFC 4733 events are not sent: aiortc's sender
+  emits only its first codec and owns the sequence numbers, so events could not be interleaved
+  without more internals (documented in the package ``__init__``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from .aiortc_hook import ReceivedPacket
+from .clips import DTMF_DIGITS, load_clip
+from .leg import MediaLeg
+from .outbound import SILENCE, Source
+
+logger = logging.getLogger(__name__)
+
+PLAYABLE = ("ringback", "music", "silence")
+HOLD_CLIP = "music"
+
+
+@dataclass(slots=True)
+class _LegMedia:
+    """What the bridge knows about one leg."""
+
+    leg: MediaLeg
+    peer: MediaLeg | None = None
+    "The leg this one is connected to."
+    mode: str = "silence"
+    "``connected``, ``echo``, or a clip name."
+    muted: bool = False
+    holding: bool = False
+    "This leg has put its peer on hold."
+    history: list[str] = field(default_factory=list)
+    "Applied sources, oldest first (kept short; useful in tests and logs)."
+
+
+class Bridge:
+    """Routes encoded audio between legs and chooses each leg's outbound source."""
+
+    def __init__(self) -> None:
+        self._legs: dict[str, _LegMedia] = {}
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def peer_of(self, leg: MediaLeg) -> MediaLeg | None:
+        state = self._legs.get(leg.id)
+        return state.peer if state else None
+
+    def source_of(self, leg: MediaLeg) -> Source:
+        """What ``leg``'s client currently hears."""
+        return leg.outbound.source
+
+    def is_muted(self, leg: MediaLeg) -> bool:
+        state = self._legs.get(leg.id)
+        return bool(state and state.muted)
+
+    def is_held(self, leg: MediaLeg) -> bool:
+        """Whether ``leg``'s call is on hold (by either party)."""
+        state = self._legs.get(leg.id)
+        return bool(state and (state.holding or (state.peer and self._state(state.peer).holding)))
+
+    # -- commands ------------------------------------------------------------------------------
+
+    def connect(self, a: MediaLeg, b: MediaLeg) -> None:
+        """Relay a's audio to b and b's to a (encoded, no transcoding)."""
+        if a is b:
+            raise ValueError("cannot connect a leg to itself (use echo)")
+        for leg in (a, b):
+            self._detach_peer(leg)
+        sa, sb = self._state(a), self._state(b)
+        sa.peer, sb.peer = b, a
+        sa.mode = sb.mode = "connected"
+        sa.holding = sb.holding = False
+        logger.info("[leg %s] connected to leg %s", a.id, b.id)
+        self._apply(a, b)
+
+    def disconnect(self, leg: MediaLeg) -> None:
+        """Stop relaying between ``leg`` and its peer; both hear silence."""
+        peer = self._detach_peer(leg)
+        self._state(leg).mode = "silence"
+        self._apply(leg, *(p for p in (peer,) if p is not None))
+
+    def echo(self, leg: MediaLeg) -> None:
+        """``*43``: the leg hears itself."""
+        self._detach_peer(leg)
+        self._state(leg).mode = "echo"
+        self._apply(leg)
+
+    def play(self, leg: MediaLeg, name: str) -> None:
+        """Loop ``ringback``, ``music`` (``*44``) or ``silence`` to the leg."""
+        if name not in PLAYABLE:
+            raise ValueError(f"cannot play {name!r}; choose one of {PLAYABLE}")
+        self._detach_peer(leg)
+        self._state(leg).mode = name
+        self._apply(leg)
+
+    def mute(self, leg: MediaLeg) -> None:
+        self._state(leg).muted = True
+        self._apply(leg, *self._peer_list(leg))
+
+    def unmute(self, leg: MediaLeg) -> None:
+        self._state(leg).muted = False
+        self._apply(leg, *self._peer_list(leg))
+
+    def hold(self, holder: MediaLeg) -> None:
+        """``holder`` puts its peer on hold: the peer hears music, nothing is relayed."""
+        state = self._state(holder)
+        if state.peer is None:
+            raise ValueError(f"leg {holder.id} is not connected")
+        state.holding = True
+        self._apply(holder, state.peer)
+
+    def unhold(self, holder: MediaLeg) -> None:
+        state = self._state(holder)
+        state.holding = False
+        self._apply(holder, *self._peer_list(holder))
+
+    async def send_dtmf(self, leg: MediaLeg, digits: str) -> float:
+        """Play ``digits`` as in-band tones to ``leg``; returns the seconds of audio queued.
+
+        Raises ``ValueError`` for characters outside ``0-9 * # A-D``.
+        """
+        bad = [d for d in digits if d.upper() not in DTMF_DIGITS]
+        if not digits or bad:
+            raise ValueError(f"invalid DTMF digits {digits!r}")
+        packets: list[bytes] = []
+        for digit in digits.upper():
+            packets.extend((await load_clip(f"dtmf:{digit}")).packets)
+        leg.outbound.play_once(packets)
+        logger.info("[leg %s] sending DTMF %s in-band", leg.id, digits)
+        return len(packets) * 0.020
+
+    def remove(self, leg: MediaLeg) -> None:
+        """Forget ``leg`` (call it when the leg ends); its peer, if any, hears silence."""
+        peer = self._detach_peer(leg)
+        self._legs.pop(leg.id, None)
+        if leg.on_packet == self._on_packet:
+            leg.on_packet = None
+        if peer is not None:
+            self._apply(peer)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _state(self, leg: MediaLeg) -> _LegMedia:
+        state = self._legs.get(leg.id)
+        if state is None:
+            state = self._legs[leg.id] = _LegMedia(leg=leg)
+            leg.on_packet = self._on_packet
+        return state
+
+    def _peer_list(self, leg: MediaLeg) -> list[MediaLeg]:
+        peer = self._state(leg).peer
+        return [peer] if peer is not None else []
+
+    def _detach_peer(self, leg: MediaLeg) -> MediaLeg | None:
+        state = self._legs.get(leg.id)
+        if state is None or state.peer is None:
+            return None
+        peer = state.peer
+        peer_state = self._state(peer)
+        state.peer, state.holding = None, False
+        peer_state.peer, peer_state.holding, peer_state.mode = None, False, "silence"
+        logger.info("[leg %s] disconnected from leg %s", leg.id, peer.id)
+        self._apply(peer)
+        return peer
+
+    def _source_for(self, state: _LegMedia) -> Source:
+        """The one rule deciding what a leg hears."""
+        if state.mode == "echo":
+            return SILENCE if state.muted else Source("forward", origin=state.leg.id)
+        if state.mode == "connected" and state.peer is not None:
+            peer_state = self._state(state.peer)
+            if state.holding:
+                return SILENCE
+            if peer_state.holding:
+                return Source("clip", clip=HOLD_CLIP)
+            if peer_state.muted:
+                return SILENCE
+            return Source("forward", origin=state.peer.id)
+        if state.mode in PLAYABLE:
+            return Source("clip", clip=state.mode)
+        return SILENCE
+
+    def _apply(self, *legs: MediaLeg) -> None:
+        for leg in legs:
+            state = self._state(leg)
+            source = self._source_for(state)
+            if source != leg.outbound.source:
+                logger.info("[leg %s] hears %s -> %s", leg.id, leg.outbound.source, source)
+                state.history = [*state.history[-15:], str(source)]
+            leg.outbound.set_source(source)
+
+    def _on_packet(self, leg: MediaLeg, packet: ReceivedPacket) -> None:
+        """Relay one received Opus packet to whoever listens to ``leg`` (echo: itself)."""
+        state = self._legs.get(leg.id)
+        if state is None or state.muted:
+            return
+        target = leg if state.mode == "echo" else state.peer
+        if target is not None:
+            target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)

@@ -1,0 +1,258 @@
+"""``MediaLeg``: the server's peer connection for one browser leg of a call.
+
+The leg owns one ``RTCPeerConnection`` with exactly one audio transceiver: received packets are
+diverted by the aiortc tap (never decoded) to ``on_packet``; what the browser hears is the leg's
+``OutboundAudio`` track, whose source the bridge switches. aiortc's connection state is an
+input: the leg logs it, and a failure (ICE/DTLS) or a remote close ends the leg, sets
+``closed`` and calls ``on_failed`` so the call owner can end the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, Final
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtptransceiver import RTCRtpTransceiver
+from aiortc.sdp import candidate_from_sdp
+
+from . import aiortc_hook
+from .aiortc_hook import ReceivedPacket
+from .dtmf import InbandDtmfDecoder, TelephoneEventReceiver
+from .outbound import OutboundAudio
+from .sdputil import (
+    BadSdp,
+    add_opus_fmtp,
+    add_public_candidates,
+    audio_codec_preferences,
+    parse_offer_or_answer,
+    strip_candidate_prefix,
+)
+
+logger = logging.getLogger(__name__)
+
+LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
+
+
+class _LegLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        return f"[leg {self.extra['leg']}] {msg}", kwargs  # type: ignore[index]
+
+
+class MediaLeg:
+    """One server-owned peer connection facing one browser (or aiortc client)."""
+
+    def __init__(self, leg_id: str | None = None, *, public_address: str = "") -> None:
+        """
+        :param leg_id: id used in logs and by the bridge (the call layer passes its call id).
+        :param public_address: IP advertised in addition to host candidates, for servers behind
+            a 1:1 NAT; empty means host candidates only (DESIGN.md §4b).
+        """
+        aiortc_hook.install()
+        self.id = leg_id or uuid.uuid4().hex[:8]
+        self.public_address = public_address
+        self.log = _LegLog(logger, {"leg": self.id})
+        self.outbound = OutboundAudio(owner=self.id)
+        "The one track the browser hears; the bridge switches its source."
+        self.on_packet: Callable[[MediaLeg, ReceivedPacket], None] | None = None
+        "Set by the bridge: each received Opus packet, on the event loop, before any decoding."
+        self.on_dtmf: Callable[[str], None] | None = None
+        "Digits received from the client (RFC 4733 events, and in-band tones when enabled)."
+        self.on_failed: Callable[[MediaLeg], None] | None = None
+        "Called once if ICE/DTLS fails or the peer closes the connection (not after ``close()``)."
+        self.on_state: Callable[[str], None] | None = None
+        "Called with each new ``state``."
+        self.closed = asyncio.Event()
+        "Set when the leg has ended, whether by ``close()`` or by a failure."
+        self.state = "new"
+        self.packets_received = 0
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self._pc.on("connectionstatechange", self._on_connection_state)
+        self._transceiver: RTCRtpTransceiver | None = None
+        self._events = TelephoneEventReceiver()
+        self._inband: InbandDtmfDecoder | None = None
+        self._pending_candidates: list[tuple[str | None, str | None, int | None]] = []
+        self._closing = False
+        self._failure_task: asyncio.Task[None] | None = None
+
+    def __repr__(self) -> str:
+        return f"<MediaLeg {self.id} {self.state}>"
+
+    # -- negotiation ---------------------------------------------------------------------------
+
+    async def accept_offer(self, sdp: str) -> str:
+        """Answer a browser's offer; Opus is forced, telephone-event kept. Returns the answer SDP.
+
+        Raises ``BadSdp`` for unusable SDP; the leg is then closed (nothing left running).
+        """
+        self._check_fresh()
+        try:
+            parse_offer_or_answer(sdp, "offer")
+            self._add_transceiver()
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            self._attach_receiver()
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+        except BadSdp as exc:
+            await self._fail_negotiation(exc)
+            raise
+        except Exception as exc:  # aiortc: ValueError, OperationError, InvalidStateError
+            await self._fail_negotiation(exc)
+            raise BadSdp(f"offer rejected: {exc}") from exc
+        await self._flush_candidates()
+        return self._local_sdp()
+
+    async def create_offer(self) -> str:
+        """Offer to a callee device (Opus + telephone-event only). Returns the offer SDP."""
+        self._check_fresh()
+        self._add_transceiver()
+        await self._pc.setLocalDescription(await self._pc.createOffer())
+        return self._local_sdp()
+
+    async def accept_answer(self, sdp: str) -> None:
+        """Apply the callee device's answer to ``create_offer()``; ``BadSdp`` closes the leg."""
+        if self._transceiver is None or self._pc.signalingState != "have-local-offer":
+            raise BadSdp("no offer is pending on this leg")
+        try:
+            parse_offer_or_answer(sdp, "answer")
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+            self._attach_receiver()
+        except BadSdp as exc:
+            await self._fail_negotiation(exc)
+            raise
+        except Exception as exc:
+            await self._fail_negotiation(exc)
+            raise BadSdp(f"answer rejected: {exc}") from exc
+        await self._flush_candidates()
+
+    async def add_ice_candidate(
+        self, candidate: str | None, sdp_mid: str | None = None, sdp_m_line_index: int | None = None
+    ) -> None:
+        """Add a trickled browser candidate; ``None`` or ``""`` means end of candidates.
+
+        Candidates arriving before the remote description are kept and applied after it.
+        """
+        if self._closing:
+            return
+        if candidate and sdp_mid is None and sdp_m_line_index is None:
+            raise BadSdp("ICE candidate needs sdp_mid or sdp_m_line_index")
+        if self._pc.remoteDescription is None:
+            self._pending_candidates.append((candidate, sdp_mid, sdp_m_line_index))
+            return
+        if not candidate:
+            await self._pc.addIceCandidate(None)
+            return
+        try:
+            parsed = candidate_from_sdp(strip_candidate_prefix(candidate))
+        except (AssertionError, ValueError, IndexError) as exc:
+            raise BadSdp(f"bad ICE candidate {candidate[:80]!r}") from exc
+        parsed.sdpMid = sdp_mid
+        parsed.sdpMLineIndex = sdp_m_line_index
+        try:
+            await self._pc.addIceCandidate(parsed)
+        except ValueError as exc:
+            raise BadSdp(f"ICE candidate rejected: {exc}") from exc
+
+    # -- in-band DTMF detection ----------------------------------------------------------------
+
+    def set_inband_dtmf_detection(self, enabled: bool) -> None:
+        """Decode this leg's audio and detect dual tones (costs a decoder; off by default)."""
+        if enabled and self._inband is None:
+            self._inband = InbandDtmfDecoder(self._deliver_dtmf, name=self.id)
+        elif not enabled and self._inband is not None:
+            self._inband.close()
+            self._inband = None
+
+    # -- teardown ------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Free the peer connection, its tasks, thread and UDP ports. Idempotent."""
+        if self._closing:
+            await self.closed.wait()
+            return
+        self._closing = True
+        self.on_packet = None
+        self.set_inband_dtmf_detection(False)
+        if self._transceiver is not None:
+            aiortc_hook.set_packet_sink(self._transceiver.receiver, None)
+        self.outbound.stop()
+        await self._pc.close()
+        self._set_state("closed")
+        self.closed.set()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check_fresh(self) -> None:
+        if self._closing:
+            raise BadSdp("leg is closed")
+        if self._transceiver is not None:
+            raise BadSdp("leg already negotiated (renegotiation needs a new leg)")
+
+    def _add_transceiver(self) -> None:
+        self._transceiver = self._pc.addTransceiver(self.outbound, direction="sendrecv")
+        self._transceiver.setCodecPreferences(audio_codec_preferences())
+
+    def _attach_receiver(self) -> None:
+        assert self._transceiver is not None
+        aiortc_hook.set_packet_sink(self._transceiver.receiver, self._on_received)
+
+    def _local_sdp(self) -> str:
+        sdp = add_opus_fmtp(self._pc.localDescription.sdp)
+        return add_public_candidates(sdp, self.public_address)
+
+    async def _fail_negotiation(self, exc: BaseException) -> None:
+        self.log.warning("negotiation failed: %s", exc)
+        await self.close()
+
+    async def _flush_candidates(self) -> None:
+        pending, self._pending_candidates = self._pending_candidates, []
+        for candidate, mid, index in pending:
+            try:
+                await self.add_ice_candidate(candidate, mid, index)
+            except BadSdp as exc:
+                self.log.warning("dropped early ICE candidate: %s", exc)
+
+    def _on_received(self, packet: ReceivedPacket) -> None:
+        self.packets_received += 1
+        if packet.is_telephone_event:
+            for digit in self._events.feed(packet.payload, packet.timestamp):
+                self._deliver_dtmf(digit)
+            return
+        if self._inband is not None:
+            self._inband.feed(packet.payload)
+        if self.on_packet is not None:
+            self.on_packet(self, packet)
+
+    def _deliver_dtmf(self, digit: str) -> None:
+        self.log.info("DTMF received: %s", digit)
+        if self.on_dtmf is not None:
+            self.on_dtmf(digit)
+
+    def _on_connection_state(self) -> None:
+        state = self._pc.connectionState
+        if self._closing:
+            return
+        self._set_state(state)
+        if state in ("failed", "closed"):
+            # aiortc closes the connection itself when the peer's DTLS closes; both mean the
+            # media path is gone and the call owner must end the call.
+            if self._failure_task is None:
+                self._failure_task = asyncio.ensure_future(self._end_after_failure())
+
+    async def _end_after_failure(self) -> None:
+        if self._closing:
+            return
+        callback = self.on_failed
+        await self.close()
+        if callback is not None:
+            callback(self)
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.log.info("state %s -> %s", self.state, state)
+        self.state = state
+        if self.on_state is not None:
+            self.on_state(state)

@@ -1,0 +1,238 @@
+"""The single outbound audio track of a leg, switchable between sources without glitches.
+
+Why one track: ``RTCRtpSender.replaceTrack`` would restart our timestamp origin and aiortc would
+re-create nothing else, but the browser would still see whatever timestamps the new track
+invents. Keeping ONE track per leg and switching its *source* lets this class own the RTP
+timeline: it assigns every ``pts`` itself (the sender adds its random origin and renumbers
+sequence numbers), so the browser sees one continuous stream whatever plays.
+
+``recv()`` returns ``av.Packet`` objects, which ``RTCRtpSender`` only packetizes (no encoder,
+MEDIA-NOTES.md). Sources:
+
+- forwarded: Opus payloads pushed by the bridge from another leg (or this leg, for echo), paced
+  by their arrival; their own timestamp deltas are kept so upstream loss stays a gap for NetEq;
+- a clip (ringback, music, silence), looped and paced by a 20 ms clock;
+- a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back.
+
+Timeline rule (``_next_pts``): a packet that continues the previous packet's stream advances by
+its own delta; any other packet (source switch, overlay, new SSRC, absurd jump) advances by one
+20 ms frame, or by the wall-clock time elapsed when the stream really paused (> 60 ms), so
+NetEq sees a true gap rather than compressed time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fractions
+import logging
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from .clips import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, Clip, cached_clip, load_clip
+
+logger = logging.getLogger(__name__)
+
+TIME_BASE: Final = fractions.Fraction(1, SAMPLE_RATE_HZ)
+FORWARD_QUEUE_PACKETS: Final = 8
+"At most 160 ms of forwarded audio waits for the sender; older packets are dropped."
+MAX_FORWARD_JUMP: Final = 10 * SAMPLE_RATE_HZ
+"A forwarded timestamp jump beyond 10 s (or backwards beyond 1 s) is a new stream, not a gap."
+MAX_FORWARD_REORDER: Final = SAMPLE_RATE_HZ
+PAUSE_S: Final = 0.060
+"A silence longer than this between two packets is reported to the far end as a gap."
+MAX_LAG_S: Final = 0.100
+"A generated source this far behind its clock skips ahead instead of bursting."
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a leg's outbound track plays."""
+
+    kind: str
+    "``forward`` or ``clip``."
+    origin: str = ""
+    "For ``forward``: the id of the leg whose packets are relayed (itself for echo)."
+    clip: str = ""
+    "For ``clip``: the clip name (``ringback``, ``music``, ``silence``)."
+
+    def __str__(self) -> str:
+        return f"forward<{self.origin}>" if self.kind == "forward" else self.clip
+
+
+SILENCE: Final = Source("clip", clip="silence")
+
+
+def _signed32(delta: int) -> int:
+    delta &= 0xFFFFFFFF
+    return delta - (1 << 32) if delta & 0x80000000 else delta
+
+
+class OutboundAudio(MediaStreamTrack):
+    """An aiortc audio track producing pre-encoded Opus ``av.Packet``\\ s from a switchable source."""
+
+    kind = "audio"
+
+    def __init__(self, owner: str = "", source: Source = SILENCE) -> None:
+        super().__init__()
+        self.owner = owner
+        "Id of the leg that sends this track (for logs)."
+        self._loop = asyncio.get_event_loop()
+        self._source = source
+        self._forwarded: deque[tuple[str, int, int, bytes, float]] = deque(maxlen=FORWARD_QUEUE_PACKETS)
+        self._overlay: deque[bytes] = deque()
+        self._clip_index = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._gen_deadline: float | None = None
+        # Timeline state (see module docstring).
+        self._high_pts: int | None = None
+        self._last_key: tuple[str, int] | None = None
+        self._last_src_ts = 0
+        self._last_pts = 0
+        self._last_sent_at = 0.0
+        self.packets_sent = 0
+        "Packets handed to the sender so far."
+        self.forwarded = 0
+        "Of which relayed from a leg."
+        self.forward_dropped = 0
+        "Relayed packets dropped because the sender fell 160 ms behind."
+        self.forward_delay_max_s = 0.0
+        "Longest time a relayed packet waited in this track (the relay's added latency)."
+        self.forward_delay_total_s = 0.0
+
+    # -- control (called by the bridge, any time) -------------------------------------------
+
+    @property
+    def source(self) -> Source:
+        return self._source
+
+    def set_source(self, source: Source) -> None:
+        """Switch what plays next; takes effect within one packet."""
+        if source == self._source:
+            return
+        logger.debug("[leg %s] outbound %s -> %s", self.owner, self._source, source)
+        self._source = source
+        self._forwarded.clear()
+        self._clip_index = 0
+        self._wake()
+
+    def play_forwarded(self, origin: str) -> None:
+        self.set_source(Source("forward", origin=origin))
+
+    def play_clip(self, name: str) -> None:
+        """Loop a clip (``ringback``, ``music``, ``silence``); one-shots go through ``play_once``."""
+        self.set_source(Source("clip", clip=name))
+
+    def play_once(self, packets: Iterable[bytes]) -> None:
+        """Play these Opus payloads once, pre-empting the current source (in-band DTMF)."""
+        self._overlay.extend(packets)
+        self._forwarded.clear()
+        self._wake()
+
+    @property
+    def overlay_pending(self) -> int:
+        """Packets of one-shot audio (DTMF) still to play."""
+        return len(self._overlay)
+
+    def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> None:
+        """Offer a forwarded Opus payload; ignored unless this track currently relays ``origin``."""
+        src = self._source
+        if src.kind != "forward" or src.origin != origin or self._overlay:
+            return
+        if len(self._forwarded) == self._forwarded.maxlen:
+            self.forward_dropped += 1
+        self._forwarded.append((origin, ssrc, timestamp, payload, self._loop.time()))
+        self._wake()
+
+    def stop(self) -> None:
+        super().stop()
+        self._forwarded.clear()
+        self._overlay.clear()
+        self._wake()
+
+    # -- the sender's side ----------------------------------------------------------------------
+
+    async def recv(self) -> av.Packet:
+        """Next packet for ``RTCRtpSender`` (which packs it; no encoding happens)."""
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self._overlay:
+                await self._pace()
+                if self._overlay:
+                    return self._emit(self._overlay.popleft(), key=None, src_ts=None)
+                continue
+            src = self._source
+            if src.kind == "forward":
+                if self._forwarded:
+                    origin, ssrc, ts, payload, pushed_at = self._forwarded.popleft()
+                    self._gen_deadline = None
+                    delay = self._loop.time() - pushed_at
+                    self.forward_delay_max_s = max(self.forward_delay_max_s, delay)
+                    self.forward_delay_total_s += delay
+                    self.forwarded += 1
+                    return self._emit(payload, key=(origin, ssrc), src_ts=ts)
+                await self._wait()
+                continue
+            clip = cached_clip(src.clip) or await load_clip(src.clip)
+            await self._pace()
+            if self._source != src or self._overlay:
+                continue
+            payload = self._next_clip_packet(clip)
+            return self._emit(payload, key=None, src_ts=None)
+
+    def _next_clip_packet(self, clip: Clip) -> bytes:
+        payload = clip.packets[self._clip_index % len(clip.packets)]
+        self._clip_index += 1
+        return payload
+
+    async def _pace(self) -> None:
+        """Wait for the next tick of the 20 ms clock used by generated audio."""
+        now = self._loop.time()
+        if self._gen_deadline is None:
+            self._gen_deadline = max(now, self._last_sent_at + FRAME_S) if self.packets_sent else now
+        elif now - self._gen_deadline > MAX_LAG_S:
+            self._gen_deadline = now
+        delay = self._gen_deadline - now
+        self._gen_deadline += FRAME_S
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    async def _wait(self) -> None:
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def _next_pts(self, key: tuple[str, int] | None, src_ts: int | None, now: float) -> int:
+        if self._high_pts is None:
+            return 0
+        if key is not None and key == self._last_key and src_ts is not None:
+            delta = _signed32(src_ts - self._last_src_ts)
+            if -MAX_FORWARD_REORDER <= delta <= MAX_FORWARD_JUMP and delta != 0:
+                return self._last_pts + delta
+        elapsed = now - self._last_sent_at
+        frames = round(elapsed / FRAME_S) if elapsed > PAUSE_S else 1
+        return self._high_pts + frames * FRAME_SAMPLES
+
+    def _emit(self, payload: bytes, key: tuple[str, int] | None, src_ts: int | None) -> av.Packet:
+        now = self._loop.time()
+        pts = self._next_pts(key, src_ts, now)
+        self._high_pts = pts if self._high_pts is None else max(self._high_pts, pts)
+        self._last_key, self._last_pts, self._last_sent_at = key, pts, now
+        if src_ts is not None:
+            self._last_src_ts = src_ts
+        self.packets_sent += 1
+        packet = av.Packet(payload)
+        packet.pts = pts
+        packet.time_base = TIME_BASE
+        return packet

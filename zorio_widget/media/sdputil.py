@@ -1,0 +1,122 @@
+"""SDP checks and edits around aiortc's negotiation.
+
+Why here and not in aiortc: the server writes every SDP a browser sees, so it can insist on
+one audio section with Opus (both legs of a relay must use the same codec) and add what aiortc
+does not know about: an advertised public address for NAT deployments and Opus in-band FEC.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Final
+
+from aiortc import RTCRtpReceiver
+from aiortc.rtcrtpparameters import RTCRtpCodecCapability
+from aiortc.sdp import SessionDescription
+
+from .aiortc_hook import TELEPHONE_EVENT_MIME
+
+OPUS_MIME: Final = "audio/opus"
+OPUS_FMTP: Final = "minptime=10;useinbandfec=1"
+"Asks the browser to carry FEC in its packets; the far browser, which decodes them, profits."
+
+
+class BadSdp(ValueError):
+    """An SDP (or ICE candidate) from a client cannot be used; ``str()`` says why."""
+
+    code = "bad_sdp"
+
+
+def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
+    """Parse and check a client SDP: one audio section offering Opus 48000/2, nothing else."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadSdp(f"{kind} SDP is empty")
+    if not sdp.lstrip().startswith("v=0"):
+        raise BadSdp(f"{kind} SDP does not start with v=0")
+    try:
+        description = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc raises ValueError, KeyError, IndexError... on garbage
+        raise BadSdp(f"{kind} SDP cannot be parsed: {exc}") from exc
+    audio = [m for m in description.media if m.kind == "audio"]
+    others = [m.kind for m in description.media if m.kind != "audio"]
+    if not audio:
+        raise BadSdp(f"{kind} SDP has no audio section")
+    if len(audio) > 1 or others:
+        raise BadSdp(f"{kind} SDP must have exactly one audio section (got audio x{len(audio)}, {others})")
+    media = audio[0]
+    if not any(c.mimeType.lower() == OPUS_MIME and c.clockRate == 48000 for c in media.rtp.codecs):
+        raise BadSdp(f"{kind} SDP does not offer Opus 48000/2")
+    if not media.ice.usernameFragment or not media.ice.password:
+        raise BadSdp(f"{kind} SDP lacks ICE credentials")
+    if media.dtls is None or not media.dtls.fingerprints:
+        raise BadSdp(f"{kind} SDP lacks a DTLS fingerprint")
+    if not media.rtcp_mux:
+        raise BadSdp(f"{kind} SDP does not use rtcp-mux")
+    return description
+
+
+def audio_codec_preferences() -> list[RTCRtpCodecCapability]:
+    """Opus first, then telephone-event (48000 and 8000); drops G.722/PCMU/PCMA."""
+    caps = RTCRtpReceiver.getCapabilities("audio")
+    assert caps is not None
+    opus = [c for c in caps.codecs if c.mimeType.lower() == OPUS_MIME]
+    events = [c for c in caps.codecs if c.mimeType.lower() == TELEPHONE_EVENT_MIME]
+    return opus + events
+
+
+def add_opus_fmtp(sdp: str) -> str:
+    """Add ``OPUS_FMTP`` to the Opus payload type of an aiortc-written SDP (if it has none)."""
+    match = re.search(r"^a=rtpmap:(\d+) opus/48000/2\r?$", sdp, flags=re.M | re.I)
+    if match is None or re.search(rf"^a=fmtp:{match.group(1)} ", sdp, flags=re.M):
+        return sdp
+    line = match.group(0).rstrip("\r")
+    return sdp.replace(line, f"{line}\r\na=fmtp:{match.group(1)} {OPUS_FMTP}", 1)
+
+
+def add_public_candidates(sdp: str, public_address: str) -> str:
+    """Advertise ``public_address`` next to each host UDP candidate (1:1 NAT deployments).
+
+    aiortc gathers only host candidates here (no STUN), so behind a 1:1 NAT (a cloud VM's
+    elastic IP) the browser would only learn private addresses. For each host UDP candidate we
+    add a server-reflexive candidate with the public address and the *same port* (the NAT maps
+    it 1:1). The browser's checks arrive on the host socket, aioice answers them as
+    peer-reflexive, so aiortc itself needs to know nothing about it.
+    """
+    if not public_address:
+        return sdp
+    try:
+        ip = ipaddress.ip_address(public_address)
+    except ValueError as exc:
+        raise ValueError(f"public address {public_address!r} is not an IP address") from exc
+    out: list[str] = []
+    for line in sdp.splitlines():
+        out.append(line)
+        match = re.match(
+            r"a=candidate:(\S+) (\d+) udp (\d+) (\S+) (\d+) typ host(.*)$", line, flags=re.I
+        )
+        if match and _ip_version(match.group(4)) == ip.version:
+            foundation, component, priority, host, port, _rest = match.groups()
+            srflx_priority = max(1, int(priority) - (1 << 24))
+            out.append(
+                f"a=candidate:{foundation}p {component} udp {srflx_priority} {ip} {port} "
+                f"typ srflx raddr {host} rport {port}"
+            )
+    return "\r\n".join(out) + "\r\n"
+
+
+def _ip_version(host: str) -> int:
+    try:
+        return ipaddress.ip_address(host).version
+    except ValueError:  # an mDNS name
+        return 0
+
+
+def strip_candidate_prefix(candidate: str) -> str:
+    """Browsers send ``candidate:<foundation> ...``; aiortc parses it without the prefix."""
+    text = candidate.strip()
+    if text.startswith("a="):
+        text = text[2:]
+    if text.startswith("candidate:"):
+        text = text[len("candidate:") :]
+    return text
