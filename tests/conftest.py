@@ -14,6 +14,20 @@ from zorio_widget.tenants.tokens import token_generator
 ALLOWED_ORIGINS = "http://127.0.0.1:*\nhttps://crm.acme.example"
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # seed_demo and the admin tests create users; the production hasher costs ~0.5 s a password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _unhashed_static_files(settings) -> None:
+    # The manifest storage needs `collectstatic` first (`make run` does it); tests render templates
+    # from the source tree. tests/test_static_files.py covers the manifest storage itself.
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+
+
 @pytest.fixture
 def tenant(db: None) -> Tenant:
     return Tenant.objects.create(name="Acme", slug="acme", allowed_origins=ALLOWED_ORIGINS)
