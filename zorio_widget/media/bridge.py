@@ -1,5 +1,8 @@
 """``Bridge``: who hears what, for the legs of the calls of this process.
 
+The module-level functions (``connect``, ``echo``, ``play``, ``mute``, ``hold``, ``send_dtmf``...)
+act on ``default_bridge``, the process's one bridge; a leg is forgotten when it closes.
+
 The call layer says what should happen (connect, echo, play, mute, hold); the bridge keeps one
 small record per leg and computes every leg's outbound source in ONE place (``_source_for``),
 then applies it. Relaying is a push of the encoded packet into the listener's outbound track:
@@ -162,6 +165,7 @@ class Bridge:
         if state is None:
             state = self._legs[leg.id] = _LegMedia(leg=leg)
             leg.on_packet = self._on_packet
+            leg.add_close_listener(self.remove)
         return state
 
     def _peer_list(self, leg: MediaLeg) -> list[MediaLeg]:
@@ -214,3 +218,47 @@ class Bridge:
         target = leg if state.mode == "echo" else state.peer
         if target is not None:
             target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)
+
+
+default_bridge = Bridge()
+"""The process's bridge: both legs of a call live in one process (DESIGN.md §4b)."""
+
+
+def connect(a: MediaLeg, b: MediaLeg) -> None:
+    default_bridge.connect(a, b)
+
+
+def disconnect(leg: MediaLeg) -> None:
+    default_bridge.disconnect(leg)
+
+
+def echo(leg: MediaLeg) -> None:
+    default_bridge.echo(leg)
+
+
+def play(leg: MediaLeg, name: str) -> None:
+    default_bridge.play(leg, name)
+
+
+def mute(leg: MediaLeg) -> None:
+    default_bridge.mute(leg)
+
+
+def unmute(leg: MediaLeg) -> None:
+    default_bridge.unmute(leg)
+
+
+def hold(holder: MediaLeg) -> None:
+    default_bridge.hold(holder)
+
+
+def unhold(holder: MediaLeg) -> None:
+    default_bridge.unhold(holder)
+
+
+async def send_dtmf(leg: MediaLeg, digits: str) -> float:
+    return await default_bridge.send_dtmf(leg, digits)
+
+
+def remove(leg: MediaLeg) -> None:
+    default_bridge.remove(leg)

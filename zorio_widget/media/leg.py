@@ -77,6 +77,7 @@ class MediaLeg:
         self._pending_candidates: list[tuple[str | None, str | None, int | None]] = []
         self._closing = False
         self._failure_task: asyncio.Task[None] | None = None
+        self._close_listeners: list[Callable[[MediaLeg], None]] = []
 
     def __repr__(self) -> str:
         return f"<MediaLeg {self.id} {self.state}>"
@@ -167,12 +168,23 @@ class MediaLeg:
 
     # -- teardown ------------------------------------------------------------------------------
 
+    def add_close_listener(self, listener: Callable[[MediaLeg], None]) -> None:
+        """Call ``listener(leg)`` when the leg starts closing (the bridge forgets it then)."""
+        if listener not in self._close_listeners:
+            self._close_listeners.append(listener)
+
     async def close(self) -> None:
         """Free the peer connection, its tasks, thread and UDP ports. Idempotent."""
         if self._closing:
             await self.closed.wait()
             return
         self._closing = True
+        listeners, self._close_listeners = self._close_listeners, []
+        for listener in listeners:
+            try:
+                listener(self)
+            except Exception:
+                self.log.exception("close listener failed")
         self.on_packet = None
         self.set_inband_dtmf_detection(False)
         if self._transceiver is not None:
