@@ -87,7 +87,8 @@ def sip_config(request: HttpRequest) -> JsonResponse:
 
 def _positive_int(request: HttpRequest, name: str, default: int) -> int:
     raw = request.GET.get(name, str(default))
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII only: str.isdigit() also accepts "²", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise ApiError("bad_request", f"'{name}' must be a positive integer.")
     return int(raw)
 
