@@ -118,12 +118,17 @@ class Client:
         raise AssertionError("telephone-event was not negotiated")
 
     async def send_dtmf_event(self, digit: str, timestamp: int, pt: int) -> None:
-        """Send one digit the way Chrome does: 3 progress packets, then the end packet 3 times."""
+        """Send one digit the way Chrome does: 3 progress packets, then the end packet 3 times.
+
+        Chrome interleaves events with Opus on one SSRC and sequence space; aiortc's sender keeps
+        its sequence number private and SRTP rejects reused indexes, so the test uses its own
+        SSRC (the server routes it by payload type, as it would a browser's new SSRC).
+        """
         event = "0123456789*#ABCD".index(digit)
         packets = [(False, 160 * i) for i in (1, 2, 3)] + [(True, 640)] * 3
         for i, (end, duration) in enumerate(packets):
             packet = RtpPacket(payload_type=pt, sequence_number=self._te_seq, timestamp=timestamp)
-            packet.ssrc = self.sender._ssrc
+            packet.ssrc = self.sender._ssrc ^ 0x5A5A5A5A
             packet.marker = 1 if i == 0 else 0
             packet.payload = struct.pack("!BBH", event, 0x80 | 10 if end else 10, duration)
             self._te_seq += 1
@@ -142,8 +147,8 @@ class Client:
         await asyncio.sleep(seconds)
         return self.audio_since(start)
 
-    async def wait_for_audio(self, timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
+    async def wait_for_audio(self, within_s: float = 5.0) -> None:
+        deadline = time.monotonic() + within_s
         while not self.received:
             if time.monotonic() > deadline:
                 raise AssertionError("client received no audio")
@@ -161,8 +166,8 @@ def dominant_hz(pcm: np.ndarray) -> float:
     return float(freqs[int(np.argmax(spectrum))])
 
 
-async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate: Callable[[], bool], within_s: float = 5.0) -> None:
+    deadline = time.monotonic() + within_s
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

@@ -27,8 +27,8 @@ from .sdputil import (
     BadSdp,
     add_opus_fmtp,
     add_public_candidates,
-    audio_codec_preferences,
     parse_offer_or_answer,
+    restrict_audio_codecs,
     strip_candidate_prefix,
 )
 
@@ -92,6 +92,7 @@ class MediaLeg:
         self._check_fresh()
         try:
             parse_offer_or_answer(sdp, "offer")
+            sdp = restrict_audio_codecs(sdp)
             self._add_transceiver()
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             self._attach_receiver()
@@ -109,7 +110,9 @@ class MediaLeg:
         """Offer to a callee device (Opus + telephone-event only). Returns the offer SDP."""
         self._check_fresh()
         self._add_transceiver()
-        await self._pc.setLocalDescription(await self._pc.createOffer())
+        offer = await self._pc.createOffer()
+        offer.sdp = restrict_audio_codecs(offer.sdp)
+        await self._pc.setLocalDescription(offer)
         return self._local_sdp()
 
     async def accept_answer(self, sdp: str) -> None:
@@ -118,6 +121,7 @@ class MediaLeg:
             raise BadSdp("no offer is pending on this leg")
         try:
             parse_offer_or_answer(sdp, "answer")
+            sdp = restrict_audio_codecs(sdp)
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
             self._attach_receiver()
         except BadSdp as exc:
@@ -204,7 +208,6 @@ class MediaLeg:
 
     def _add_transceiver(self) -> None:
         self._transceiver = self._pc.addTransceiver(self.outbound, direction="sendrecv")
-        self._transceiver.setCodecPreferences(audio_codec_preferences())
 
     def _attach_receiver(self) -> None:
         assert self._transceiver is not None

@@ -11,11 +11,7 @@ import ipaddress
 import re
 from typing import Final
 
-from aiortc import RTCRtpReceiver
-from aiortc.rtcrtpparameters import RTCRtpCodecCapability
 from aiortc.sdp import SessionDescription
-
-from .aiortc_hook import TELEPHONE_EVENT_MIME
 
 OPUS_MIME: Final = "audio/opus"
 OPUS_FMTP: Final = "minptime=10;useinbandfec=1"
@@ -56,13 +52,39 @@ def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
     return description
 
 
-def audio_codec_preferences() -> list[RTCRtpCodecCapability]:
-    """Opus first, then telephone-event (48000 and 8000); drops G.722/PCMU/PCMA."""
-    caps = RTCRtpReceiver.getCapabilities("audio")
-    assert caps is not None
-    opus = [c for c in caps.codecs if c.mimeType.lower() == OPUS_MIME]
-    events = [c for c in caps.codecs if c.mimeType.lower() == TELEPHONE_EVENT_MIME]
-    return opus + events
+def restrict_audio_codecs(sdp: str) -> str:
+    """Rewrite the audio section to Opus 48000/2 first, then telephone-event; drop the rest.
+
+    Why SDP text and not ``setCodecPreferences``: aiortc 1.16 matches preferences on MIME type
+    and fmtp only, so telephone-event/48000 and /8000 collapse into one duplicated payload type
+    and the 8000 Hz one (the one Chrome sends on) is lost. Rewriting the SDP we hand to aiortc
+    makes Opus the first common codec, which is the one ``RTCRtpSender`` sends.
+    """
+    lines = sdp.replace("\r\n", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines) if line.startswith("m=audio ")), None)
+    if start is None:
+        raise BadSdp("SDP has no audio section")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("m=")), len(lines))
+    rtpmap: dict[str, str] = {}
+    for line in lines[start:end]:
+        match = re.match(r"a=rtpmap:(\d+) (\S+)", line)
+        if match:
+            rtpmap[match.group(1)] = match.group(2).lower()
+    opus = [pt for pt, name in rtpmap.items() if name in ("opus/48000/2", "opus/48000")][:1]
+    if not opus:
+        raise BadSdp("SDP does not offer Opus 48000/2")
+    events = [pt for pt, name in rtpmap.items() if name.startswith("telephone-event/")]
+    keep = opus + events
+    m_fields = lines[start].split()
+    lines[start] = " ".join(m_fields[:3] + keep)
+
+    def wanted(line: str) -> bool:
+        match = re.match(r"a=(?:rtpmap|fmtp|rtcp-fb):(\d+|\*)[ ]", line)
+        return match is None or match.group(1) == "*" or match.group(1) in keep
+
+    section = [line for line in lines[start + 1 : end] if wanted(line)]
+    out = lines[: start + 1] + section + lines[end:]
+    return "\r\n".join(line for line in out if line) + "\r\n"
 
 
 def add_opus_fmtp(sdp: str) -> str:
