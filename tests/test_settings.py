@@ -1,0 +1,106 @@
+"""Settings: the embedded defaults, the production path (PostgreSQL + Redis), the deploy check."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core import checks
+
+from zorio_widget.checks import check_production_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TURN_URLS", "TURN_SECRET", "DEBUG", "ALLOWED_HOSTS")
+
+DUMP_SETTINGS = """
+import json
+from zorio_widget import settings as s
+db = s.DATABASES["default"]
+layer = s.CHANNEL_LAYERS["default"]
+print(json.dumps({"engine": db["ENGINE"], "name": db["NAME"], "host": db.get("HOST"), "port": db.get("PORT"),
+                  "user": db.get("USER"), "layer": layer["BACKEND"], "layer_config": layer.get("CONFIG"),
+                  "debug": s.DEBUG, "secret_is_default": s.SECRET_KEY == s.INSECURE_DEFAULT_SECRET_KEY}))
+"""
+
+
+def settings_in_subprocess(**env: str) -> dict:
+    clean = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    clean["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run([sys.executable, "-c", DUMP_SETTINGS], env={**clean, **env}, cwd=ROOT,
+                            capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(result.stdout)
+
+
+def test_embedded_defaults_are_sqlite_and_in_memory_layer() -> None:
+    s = settings_in_subprocess()
+    assert s["engine"] == "django.db.backends.sqlite3"
+    assert s["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert s["debug"] is False and s["secret_is_default"] is True
+
+
+def test_database_and_redis_urls_select_postgresql_and_redis_layer() -> None:
+    s = settings_in_subprocess(DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
+                               REDIS_URL="redis://127.0.0.1:6379/0", SECRET_KEY="x" * 50)
+    assert s["engine"] == "django.db.backends.postgresql"
+    assert (s["name"], s["host"], s["port"], s["user"]) == ("test", "127.0.0.1", 5432, "postgres")
+    assert s["layer"] == "channels_redis.core.RedisChannelLayer"
+    assert s["layer_config"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+    assert s["secret_is_default"] is False
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="REDIS_URL is not set (CI sets it)")
+async def test_messages_go_through_the_real_redis_channel_layer(settings) -> None:
+    from channels.layers import get_channel_layer
+
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": f"zorio-test-{uuid.uuid4().hex[:8]}"},
+    }}
+    layer = get_channel_layer()
+    assert type(layer).__module__ == "channels_redis.core"
+    try:
+        channel = await layer.new_channel()
+        await layer.send(channel, {"type": "call.ping", "n": 1})
+        assert await layer.receive(channel) == {"type": "call.ping", "n": 1}
+        group = f"call.{uuid.uuid4().hex}"
+        await layer.group_add(group, channel)
+        await layer.group_send(group, {"type": "call.ended", "reason": "hangup"})
+        assert await layer.receive(channel) == {"type": "call.ended", "reason": "hangup"}
+        await layer.group_discard(group, channel)
+    finally:
+        await layer.flush()
+        await layer.close_pools()
+
+
+def test_deploy_check_rejects_the_embedded_secret(settings) -> None:
+    settings.SECRET_KEY = settings.INSECURE_DEFAULT_SECRET_KEY
+    ids = [m.id for m in check_production_settings(None)]
+    assert "zorio_widget.E001" in ids
+    # Registered as a deployment check, not run by a plain `check`.
+    deploy_ids = [m.id for m in checks.run_checks(include_deployment_checks=True)]
+    assert "zorio_widget.E001" in deploy_ids
+    assert "zorio_widget.E001" not in [m.id for m in checks.run_checks()]
+    settings.SECRET_KEY = "a-real-secret-" + "x" * 40
+    assert "zorio_widget.E001" not in [m.id for m in check_production_settings(None)]
+
+
+def test_deploy_check_turn_and_redis(settings) -> None:
+    settings.SECRET_KEY = "a-real-secret-" + "x" * 40
+    settings.DEMO_PAGES = False
+    settings.TURN_URLS, settings.TURN_SECRET, settings.REDIS_URL = ["turn:turn.example.net"], "", ""
+    assert {m.id for m in check_production_settings(None)} == {"zorio_widget.E002", "zorio_widget.W001"}
+    settings.TURN_SECRET, settings.REDIS_URL = "s", "redis://127.0.0.1:6379/0"
+    assert check_production_settings(None) == []
+    settings.DEMO_PAGES = True
+    assert [m.id for m in check_production_settings(None)] == ["zorio_widget.W002"]
+
+
+def test_manage_py_check_deploy_fails_without_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "zorio_widget.E001" in result.stderr + result.stdout
