@@ -1,0 +1,37 @@
+"""Size of the built widget scripts: raw, minified as shipped, and gzip -9.
+
+Run: `python -m bench.bundle` (prints one line per file; webphone.js's budget is 20 KB min+gzip).
+"""
+
+import gzip
+import sys
+from pathlib import Path
+
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static" / "zorio"
+BUDGETS_BYTES = {"webphone.js": 20 * 1024}
+FILES = ("webphone.js", "softphone.js")
+
+
+def gzip_size(data: bytes) -> int:
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def main() -> int:
+    over = False
+    for name in FILES:
+        path = STATIC_DIR / name
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        size = gzip_size(data)
+        budget = BUDGETS_BYTES.get(name)
+        verdict = ""
+        if budget is not None:
+            verdict = f"  budget {budget / 1024:.1f} KB {'OK' if size <= budget else 'OVER'}"
+            over |= size > budget
+        print(f"{name}: min {len(data)} B, min+gzip {size} B ({size / 1024:.1f} KB){verdict}")
+    return 1 if over else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

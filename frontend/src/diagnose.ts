@@ -1,0 +1,126 @@
+/**
+ * Preflight checks: secure context, microphone, sip-config, WebSocket (auth -> registered),
+ * a STUN server-reflexive candidate and, when TURN is configured, a relay candidate.
+ */
+import { fetchSipConfig } from "./config";
+import { browserMedia, stopStream } from "./media";
+import type { DiagnoseCheck, DiagnoseOptions, DiagnoseResult, MediaLayer } from "./public-api";
+
+export const WS_CHECK_TIMEOUT_MS = 6000;
+export const ICE_CHECK_TIMEOUT_MS = 6000;
+
+const pass = (detail: string): DiagnoseCheck => ({ ok: true, detail });
+const fail = (detail: string): DiagnoseCheck => ({ ok: false, detail });
+const skip = (detail: string): DiagnoseCheck => ({ ok: true, skipped: true, detail });
+
+function urlsOf(servers: RTCIceServer[], scheme: RegExp): RTCIceServer[] {
+  return servers
+    .map((s) => ({ ...s, urls: ([] as string[]).concat(s.urls).filter((u) => scheme.test(u)) }))
+    .filter((s) => s.urls.length > 0);
+}
+
+async function checkMicrophone(media: MediaLayer): Promise<DiagnoseCheck> {
+  let permission = "";
+  try {
+    permission = (await navigator.permissions.query({ name: "microphone" as PermissionName })).state;
+  } catch { /* Firefox and Safari may not know the name */ }
+  if (permission === "denied") return fail("permission denied");
+  try {
+    const stream = await media.getUserMedia({ audio: true, video: false });
+    const label = stream.getAudioTracks()[0]?.label || "microphone";
+    stopStream(stream);
+    return pass(`granted: ${label}`);
+  } catch (err) {
+    return fail(`${(err as Error).name || "error"}: ${(err as Error).message || String(err)}`);
+  }
+}
+
+function checkWebSocket(url: string, token: string, Impl: new (url: string) => WebSocket): Promise<DiagnoseCheck> {
+  return new Promise((resolve) => {
+    let socket: WebSocket;
+    const started = performance.now();
+    const finish = (check: DiagnoseCheck) => {
+      clearTimeout(timer);
+      try { socket.close(1000); } catch { /* closed */ }
+      resolve(check);
+    };
+    const timer = setTimeout(() => finish(fail(`no answer from ${url} in ${WS_CHECK_TIMEOUT_MS} ms`)), WS_CHECK_TIMEOUT_MS);
+    try {
+      socket = new Impl(url);
+    } catch (err) {
+      clearTimeout(timer);
+      resolve(fail(String(err)));
+      return;
+    }
+    socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "auth", token })));
+    socket.addEventListener("message", (event: MessageEvent) => {
+      let frame: { type?: string; code?: string } = {};
+      try { frame = JSON.parse(String(event.data)); } catch { /* ignored */ }
+      if (frame.type === "registered") finish(pass(`registered in ${Math.round(performance.now() - started)} ms`));
+      else if (frame.type === "error") finish(fail(`server refused: ${frame.code}`));
+    });
+    socket.addEventListener("close", (event: CloseEvent) => finish(fail(`closed (code ${event.code})`)));
+  });
+}
+
+/** Gathers candidates against `servers`; ok when one of type `wanted` appears. */
+async function checkCandidate(media: MediaLayer, servers: RTCIceServer[], wanted: "srflx" | "relay"): Promise<DiagnoseCheck> {
+  const pc = media.createPeerConnection({ iceServers: servers, iceTransportPolicy: wanted === "relay" ? "relay" : "all" });
+  try {
+    pc.createDataChannel("zorio-diagnose");
+    const found = new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), ICE_CHECK_TIMEOUT_MS);
+      pc.addEventListener("icecandidate", (event: RTCPeerConnectionIceEvent) => {
+        const c = event.candidate;
+        if (!c) {
+          clearTimeout(timer);
+          resolve(null);
+        } else if (c.candidate.includes(` typ ${wanted}`)) {
+          clearTimeout(timer);
+          resolve(c.address ?? c.candidate);
+        }
+      });
+    });
+    await pc.setLocalDescription(await pc.createOffer());
+    const address = await found;
+    return address ? pass(`${wanted} candidate ${address}`) : fail(`no ${wanted} candidate from ${servers.flatMap((s) => s.urls).join(", ")}`);
+  } catch (err) {
+    return fail(String(err));
+  } finally {
+    pc.close();
+  }
+}
+
+export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }): Promise<DiagnoseResult> {
+  const media = opts.media ?? browserMedia;
+  const secure = typeof isSecureContext === "boolean" ? isSecureContext : location.protocol === "https:";
+  const result: DiagnoseResult = {
+    ok: false,
+    secureContext: secure ? pass(location.protocol + "//" + location.host) : fail(`${location.protocol} is not a secure context; use HTTPS`),
+    microphone: await checkMicrophone(media),
+    config: skip("no token"),
+    websocket: skip("no token"),
+    stun: skip("no STUN server configured"),
+    turn: skip("no TURN server configured"),
+  };
+  if (opts.token) {
+    try {
+      const config = await fetchSipConfig(opts.apiBase, opts.token);
+      result.config = pass(`extension ${config.extension}`);
+      const stun = urlsOf(config.ice_servers ?? [], /^stuns?:/);
+      const turn = urlsOf(config.ice_servers ?? [], /^turns?:/);
+      const [ws, stunCheck, turnCheck] = await Promise.all([
+        checkWebSocket(config.ws_url, opts.token, opts.WebSocket ?? WebSocket),
+        stun.length ? checkCandidate(media, stun, "srflx") : Promise.resolve(result.stun),
+        turn.length ? checkCandidate(media, turn, "relay") : Promise.resolve(result.turn),
+      ]);
+      Object.assign(result, { websocket: ws, stun: stunCheck, turn: turnCheck });
+    } catch (err) {
+      const e = err as { code?: string; message?: string; details?: Record<string, unknown> };
+      result.config = fail(`${e.code ?? "error"}: ${String(e.details?.message ?? e.message ?? err)}`);
+      result.websocket = fail("sip-config unavailable");
+    }
+  }
+  result.ok = [result.secureContext, result.microphone, result.config, result.websocket, result.stun, result.turn].every((c) => c.ok);
+  return result;
+}

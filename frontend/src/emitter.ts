@@ -1,0 +1,28 @@
+/** A small typed event emitter; a throwing handler never breaks the SDK. */
+export class Emitter<Events extends object> {
+  private readonly handlers = new Map<keyof Events, Set<(payload: never) => void>>();
+
+  on<E extends keyof Events>(event: E, handler: (payload: Events[E]) => void): void {
+    let set = this.handlers.get(event);
+    if (!set) this.handlers.set(event, (set = new Set()));
+    set.add(handler as (payload: never) => void);
+  }
+
+  off<E extends keyof Events>(event: E, handler: (payload: Events[E]) => void): void {
+    this.handlers.get(event)?.delete(handler as (payload: never) => void);
+  }
+
+  emit<E extends keyof Events>(event: E, payload: Events[E]): void {
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      try {
+        (handler as (payload: Events[E]) => void)(payload);
+      } catch (err) {
+        console.error("[zorio] event handler failed", event, err);
+      }
+    }
+  }
+
+  clear(): void {
+    this.handlers.clear();
+  }
+}

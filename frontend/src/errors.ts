@@ -1,0 +1,30 @@
+/** ZorioWebphoneError: one class, its codes and messages from the generated SDK_ERRORS table. */
+import { PROTOCOL_ERROR_CODES, SDK_ERRORS } from "./generated/protocol";
+import type { ErrorCode, ProtocolErrorCode, SdkErrorCode, ZorioWebphoneError as ErrorApi } from "./public-api";
+
+export class ZorioWebphoneError extends Error implements ErrorApi {
+  override readonly name = "ZorioWebphoneError" as const;
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly whatToDo: string;
+
+  constructor(code: ErrorCode, details: Record<string, unknown> = {}) {
+    const entry = (SDK_ERRORS as Record<string, { message: string; what_to_do: string }>)[code];
+    const serverMessage = typeof details.message === "string" ? details.message : "";
+    super(entry ? entry.message : serverMessage || code);
+    this.code = code;
+    this.details = details;
+    this.whatToDo = entry ? entry.what_to_do : "";
+  }
+}
+
+export function isSdkCode(code: string): code is SdkErrorCode {
+  return Object.prototype.hasOwnProperty.call(SDK_ERRORS, code);
+}
+
+/** The error a method rejects with when the server refuses its request (`error` frame). */
+export function fromServerError(frame: { code: string; message: string; call_id?: string }): ZorioWebphoneError {
+  const known = (PROTOCOL_ERROR_CODES as readonly string[]).includes(frame.code) || isSdkCode(frame.code);
+  const code = (known ? frame.code : "bad_request") as ProtocolErrorCode;
+  return new ZorioWebphoneError(code, { server_code: frame.code, message: frame.message, call_id: frame.call_id });
+}

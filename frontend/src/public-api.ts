@@ -1,0 +1,232 @@
+/**
+ * The public surface of `window.ZorioWebphone` (DESIGN.md §5), as types only.
+ *
+ * This file is copied into `static/zorio/webphone.d.ts` by the build; the implementation classes
+ * `implements` these interfaces and `src/checks.ts` proves the literal unions equal the generated
+ * protocol tables, so the published types cannot drift from the code.
+ */
+
+export type Layout = "docked" | "overlay" | "fullscreen";
+export type ThemeMode = "light" | "dark" | "auto";
+export type Locale = "vi" | "en";
+export type PhoneStatus = "connecting" | "registered" | "unregistered" | "failed";
+export type CallDirection = "incoming" | "outgoing";
+/** Same values as the server's CALL_STATES table. */
+export type CallState = "originating" | "ringing" | "answered" | "wrap_up" | "closed";
+/** Same values as the server's END_REASONS table. */
+export type EndReason =
+  | "hangup" | "busy" | "no-answer" | "failed" | "transferred" | "rejected" | "cancelled" | "answered-elsewhere";
+/** Codes of ZorioWebphoneError (the SDK table); a server refusal not in this list keeps its protocol code. */
+export type SdkErrorCode =
+  | "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming"
+  | "invalid_dtmf" | "audio_autoplay_blocked" | "reconnect_failed" | "not_implemented" | "not_bootstrapped";
+/** Protocol error codes (DESIGN.md §4) that may reach `ZorioWebphoneError.code` when the server refuses a request. */
+export type ProtocolErrorCode =
+  | "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call"
+  | "invalid_target" | "invalid_dtmf" | "not_incoming" | "invalid_state" | "busy" | "capacity"
+  | "rate_limited" | "bad_sdp";
+export type ErrorCode = SdkErrorCode | ProtocolErrorCode;
+
+export interface ZorioWebphoneError extends Error {
+  readonly name: "ZorioWebphoneError";
+  readonly code: ErrorCode;
+  /** Context: HTTP status, server code/message, the call id, the underlying cause… */
+  readonly details: Record<string, unknown>;
+  /** What to do about it (from the error table). */
+  readonly whatToDo: string;
+}
+
+/** Result of a token resolver: a token, or a token with its expiry (ISO-8601). */
+export type ResolvedToken = string | { token: string; expiresAt?: string };
+
+/** Minimal WebSocket constructor (inject a fake in tests). */
+export type WebSocketFactory = new (url: string) => WebSocket;
+
+/** The media layer the SDK uses; the default is the browser's. Inject fakes in tests. */
+export interface MediaLayer {
+  getUserMedia(constraints: MediaStreamConstraints): Promise<MediaStream>;
+  createPeerConnection(config: RTCConfiguration): RTCPeerConnection;
+  enumerateDevices(): Promise<MediaDeviceInfo[]>;
+}
+
+export interface ReconnectOptions {
+  /** Attempts before `reconnect_failed` (default 8). */
+  maxAttempts?: number;
+  /** First delay, doubled each attempt, with ±30 % jitter (default 500). */
+  baseDelayMs?: number;
+  /** Ceiling of one delay (default 15000). */
+  maxDelayMs?: number;
+}
+
+export interface ConnectOptions {
+  /** Origin of the Zorio server (default: the origin that served webphone.js). */
+  apiBase?: string;
+  /** A webphone token minted by the partner back-end (`POST /api/webphone/tokens`). */
+  token?: string;
+  /** Where to mount the `<zorio-phone>` UI (element or CSS selector); headless when absent. */
+  mount?: Element | string;
+  layout?: Layout;
+  theme?: ThemeMode;
+  locale?: Locale;
+  /** Open the WebSocket and register during connect() (default true); else call `phone.register()`. */
+  autoRegister?: boolean;
+  /** Ringtone for incoming calls (default: the shipped `/static/sounds/ringtone.wav`). */
+  ringtoneUrl?: string;
+  audioOutputDeviceId?: string;
+  audioInputDeviceId?: string;
+  /** Returns a fresh token; called before the token expires and whenever the server answers 401. */
+  tokenResolver?: () => Promise<ResolvedToken> | ResolvedToken;
+  /** Log to the console and expose `phone.debug` / `call.debug` (peer connection, streams). */
+  debug?: boolean;
+  /** Called with every error also emitted as the `error` event. */
+  onError?: (error: ZorioWebphoneError) => void;
+  /** Seconds a finished answered call stays in `wrap_up` before `closed` (default 10; 0 = until `call.close()`). */
+  wrapUpSeconds?: number;
+  reconnect?: ReconnectOptions;
+  /** Injection seams for tests. */
+  WebSocket?: WebSocketFactory;
+  media?: MediaLayer;
+}
+
+export interface CallOptions {
+  campaignId?: string;
+  leadId?: string;
+  customerId?: string;
+  recording?: boolean;
+  callerName?: string;
+  meta?: Record<string, unknown>;
+}
+
+export interface CallDebug {
+  readonly peerConnection: RTCPeerConnection | null;
+  readonly localStream: MediaStream | null;
+  readonly remoteStream: MediaStream | null;
+  /** The <audio> element that plays the remote stream. */
+  readonly audio: HTMLAudioElement | null;
+  /** Call ids of this call's state changes, as `old -> new`. */
+  readonly transitions: readonly string[];
+}
+
+export interface CallApi {
+  /** This leg's id (null until the server sent `call.trying`). */
+  readonly id: string | null;
+  /** The call record's id, shared by both legs. */
+  readonly uuid: string | null;
+  readonly direction: CallDirection;
+  readonly state: CallState;
+  /** The other party's number (outgoing: the number dialled). */
+  readonly number: string;
+  /** The other party's display name when known. */
+  readonly name: string;
+  readonly startedAt: Date;
+  readonly answeredAt: Date | null;
+  readonly endedAt: Date | null;
+  readonly endReason: EndReason | string | null;
+  readonly muted: boolean;
+  /** Held by this side. */
+  readonly onHold: boolean;
+  /** Held by the other side. */
+  readonly remoteHold: boolean;
+  /** For a consult call of an attended transfer: the original (held) call. */
+  readonly consultFor: CallApi | null;
+  /** Only with `debug: true`. */
+  readonly debug: CallDebug | undefined;
+  answer(): Promise<void>;
+  hangup(): Promise<void>;
+  reject(code?: 486 | 603): Promise<void>;
+  mute(): Promise<void>;
+  unmute(): Promise<void>;
+  hold(): Promise<void>;
+  unhold(): Promise<void>;
+  sendDtmf(digits: string): Promise<void>;
+  transfer(target: string): Promise<void>;
+  attendedTransfer(target: string): Promise<CallApi>;
+  completeTransfer(): Promise<void>;
+  /** Ends the after-call wrap-up now (wrap_up -> closed). */
+  close(): Promise<void>;
+}
+
+export interface CallEvent { call: CallApi }
+export interface RegisteredEvent { extension: string; user: Record<string, unknown> }
+export interface UnregisteredEvent { reason: "disconnect" | "pagehide" | "connection_lost" | "reconnect_failed" }
+export interface ReconnectingEvent { attempt: number; delayMs: number }
+export interface HangupEvent extends CallEvent { reason: EndReason | string }
+export interface HeldEvent extends CallEvent { by: "local" | "remote" }
+
+export interface PhoneEvents {
+  registered: RegisteredEvent;
+  unregistered: UnregisteredEvent;
+  reconnecting: ReconnectingEvent;
+  incoming_call: CallEvent;
+  call_ringing: CallEvent;
+  call_answered: CallEvent;
+  call_hangup: HangupEvent;
+  call_held: HeldEvent;
+  call_resumed: HeldEvent;
+  muted: CallEvent;
+  unmuted: CallEvent;
+  error: ZorioWebphoneError;
+}
+export type PhoneEventName = keyof PhoneEvents;
+
+export interface DiagnoseCheck { ok: boolean; detail: string; skipped?: boolean }
+export interface DiagnoseResult {
+  ok: boolean;
+  secureContext: DiagnoseCheck;
+  microphone: DiagnoseCheck;
+  config: DiagnoseCheck;
+  websocket: DiagnoseCheck;
+  stun: DiagnoseCheck;
+  turn: DiagnoseCheck;
+}
+export interface DiagnoseOptions {
+  apiBase?: string;
+  token?: string;
+  WebSocket?: WebSocketFactory;
+  media?: MediaLayer;
+}
+
+export interface PhoneDebug {
+  readonly socket: WebSocket | null;
+  /** Frames received, newest last (up to 500). */
+  readonly frames: readonly Record<string, unknown>[];
+  /** Sends a raw frame (protocol tests). */
+  send(frame: Record<string, unknown>): void;
+}
+
+export interface AppearanceOptions { layout?: Layout; theme?: ThemeMode; locale?: Locale }
+
+export interface PhoneApi {
+  readonly status: PhoneStatus;
+  readonly extension: string;
+  readonly user: Record<string, unknown>;
+  /** Calls not yet closed, oldest first. */
+  readonly calls: readonly CallApi[];
+  readonly audioInputDeviceId: string | undefined;
+  readonly audioOutputDeviceId: string | undefined;
+  /** True while the browser blocks sound (show an "enable sound" control; see `enableAudio`). */
+  readonly audioBlocked: boolean;
+  /** Only with `debug: true`. */
+  readonly debug: PhoneDebug | undefined;
+  call(number: string, options?: CallOptions): Promise<CallApi>;
+  register(): Promise<void>;
+  disconnect(): Promise<void>;
+  diagnose(): Promise<DiagnoseResult>;
+  on<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
+  off<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
+  setAudioInputDevice(deviceId: string | undefined): Promise<void>;
+  setAudioOutputDevice(deviceId: string | undefined): Promise<void>;
+  /** Retries blocked sound; call from a user gesture. */
+  enableAudio(): Promise<void>;
+  /** Switch the mounted UI's layout, theme or locale. */
+  setAppearance(options: AppearanceOptions): void;
+}
+
+export interface ZorioWebphoneStatic {
+  readonly version: string;
+  connect(options: ConnectOptions): Promise<PhoneApi>;
+  diagnose(options?: DiagnoseOptions): Promise<DiagnoseResult>;
+  /** Cleans a typed or pasted number ("+84 (90) 123-4567" -> "+84901234567"). */
+  cleanNumber(raw: string): string;
+  ZorioWebphoneError: new (code: ErrorCode, details?: Record<string, unknown>) => ZorioWebphoneError;
+}
