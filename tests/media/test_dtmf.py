@@ -87,7 +87,7 @@ async def test_client_telephone_events_are_reported_in_order_without_duplicates(
     assert got == list("159#*0")
     # the receiver's per-SSRC statistics (what its RTCP receiver reports carry) counted them
     receiver = leg._pc.getReceivers()[0]
-    streams = getattr(receiver, "_RTCRtpReceiver__remote_streams")
+    streams = receiver._RTCRtpReceiver__remote_streams
     assert streams[client.sender._ssrc ^ 0x5A5A5A5A].packets_received == 36
 
 

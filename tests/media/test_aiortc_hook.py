@@ -1,0 +1,130 @@
+"""The aiortc internals the encoded relay depends on. These fail first on an aiortc upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import struct
+
+import aiortc
+import pytest
+from aiortc import RTCRtpReceiver
+from aiortc.codecs import CODECS
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import RtpPacket
+
+from zorio_widget.media import aiortc_hook
+from zorio_widget.media.aiortc_hook import AiortcInternalsChanged, verify_aiortc_internals
+
+from .conftest import Client, MediaFactory, wait_until
+
+pytestmark = pytest.mark.timeout(15)
+
+
+def test_pinned_version_and_requirements_agree() -> None:
+    assert aiortc.__version__ == aiortc_hook.AIORTC_VERSION == "1.16.0"
+    verify_aiortc_internals()
+
+
+def test_wrapped_method_signature_is_unchanged() -> None:
+    aiortc_hook.install()
+    assert aiortc_hook.is_installed()
+    original = aiortc_hook._original_handle_rtp_packet
+    assert original is not None and inspect.iscoroutinefunction(original)
+    assert list(inspect.signature(original).parameters) == ["self", "packet", "arrival_time_ms"]
+    assert list(inspect.signature(StreamStatistics).parameters) == ["clockrate"]
+    # the DTLS transport calls it with a keyword argument
+    from aiortc import rtcdtlstransport
+
+    assert "_handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in inspect.getsource(rtcdtlstransport)
+
+
+async def test_private_attributes_exist_on_a_real_receiver(media: MediaFactory) -> None:
+    _client, leg = await media.pair(500.0)
+    receiver = leg._pc.getReceivers()[0]
+    assert isinstance(receiver, RTCRtpReceiver)
+    for attr in ("_RTCRtpReceiver__active_ssrc", "_RTCRtpReceiver__codecs", "_RTCRtpReceiver__remote_streams"):
+        assert isinstance(getattr(receiver, attr), dict), attr
+    assert receiver._enabled is True
+
+
+def test_verify_reports_a_different_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aiortc, "__version__", "1.17.0")
+    with pytest.raises(AiortcInternalsChanged, match="1.17.0 installed"):
+        verify_aiortc_internals()
+
+
+def test_telephone_event_registered_once_at_both_rates() -> None:
+    aiortc_hook.install()
+    aiortc_hook.register_telephone_event()
+    events = [(c.clockRate, c.payloadType) for c in CODECS["audio"] if c.mimeType == "audio/telephone-event"]
+    assert sorted(events) == [(8000, 126), (48000, 110)]
+    assert CODECS["audio"][0].mimeType == "audio/opus"
+    used = [c.payloadType for kind in CODECS.values() for c in kind]
+    assert len(used) == len(set(used)), "payload types collide"
+
+
+async def test_packets_flow_through_the_tap_and_keep_rtcp_right(media: MediaFactory) -> None:
+    client, leg = await media.pair(500.0)
+    seen = []
+    leg.on_packet = lambda _leg, packet: seen.append(packet)
+    await wait_until(lambda: len(seen) >= 50)
+    packet = seen[-1]
+    assert packet.mime_type == "audio/opus" and packet.clock_rate == 48000
+    assert packet.ssrc == client.sender._ssrc and packet.payload
+    deltas = {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in zip(seen, seen[1:], strict=False)}
+    assert deltas == {960}
+
+    receiver = leg._pc.getReceivers()[0]
+    # stats and active SSRC are still maintained by the tap ...
+    streams = receiver._RTCRtpReceiver__remote_streams
+    assert streams[client.sender._ssrc].packets_received == leg.packets_received
+    assert [s.source for s in receiver.getSynchronizationSources()] == [client.sender._ssrc]
+    # ... but nothing reached the jitter buffer / decoder
+    assert receiver.track._queue.qsize() == 0
+    # the client's sender gets receiver reports built from those statistics
+    async def remote_inbound() -> int:
+        stats = await client.sender.getStats()
+        return sum(s.packetsReceived for s in stats.values() if s.type == "remote-inbound-rtp")
+
+    for _ in range(40):
+        if await remote_inbound() > 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await remote_inbound() > 0
+
+
+async def test_stock_receivers_drop_telephone_events_and_keep_decoding(media: MediaFactory) -> None:
+    """Two plain aiortc peers: an event must not reach (and kill) an untapped decoder thread.
+
+    The events are handed to the receiver the way its DTLS transport does, in the sender's own
+    SSRC and sequence space (as Chrome interleaves them); with the stock method this kills the
+    decoder thread ("No decoder found for MIME type audio/telephone-event") and audio stops.
+    """
+    aiortc_hook.install()
+    a, b = Client(500.0), Client(900.0)
+    media.clients += [a, b]
+    await a.pc.setLocalDescription(await a.pc.createOffer())
+    await b.pc.setRemoteDescription(a.pc.localDescription)
+    await b.pc.setLocalDescription(await b.pc.createAnswer())
+    await a.pc.setRemoteDescription(b.pc.localDescription)
+    await b.wait_for_audio()
+    await asyncio.sleep(0.2)
+
+    receiver = b.pc.getReceivers()[0]
+    stats = receiver._RTCRtpReceiver__remote_streams[a.sender._ssrc]
+    received_before = stats.packets_received
+    seq, ts = stats.max_seq, stats._last_timestamp
+    for i in range(6):
+        packet = RtpPacket(
+            payload_type=a.telephone_event_pt(8000), sequence_number=(seq + 1 + i) & 0xFFFF, timestamp=ts + 960
+        )
+        packet.ssrc = a.sender._ssrc
+        packet.payload = struct.pack("!BBH", 5, 0x80 if i >= 3 else 0, 160 * (i + 1))
+        await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+    assert stats.packets_received >= received_before + 6
+
+    await asyncio.sleep(0.3)
+    before = len(b.received)
+    await asyncio.sleep(0.5)
+    assert len(b.received) - before >= 15, "decoder thread died"
