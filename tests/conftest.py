@@ -3,11 +3,12 @@
 Tenants allow `http://127.0.0.1:*` (the demo's pattern) and one exact HTTPS origin.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.live import LiveServer, start_live_server
 from zorio_widget.tenants.models import ApiKey, Extension, Tenant
 from zorio_widget.tenants.tokens import token_generator
 
@@ -63,3 +64,14 @@ def make_token() -> Callable[..., str]:
 @pytest.fixture
 def token(extension: Extension, make_token: Callable[..., str]) -> str:
     return make_token(extension)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """A real Daphne process with a fresh seeded database (overrides pytest-django's fixture).
+
+    Short ring timeout and re-attach grace so the timeout paths are testable quickly.
+    """
+    server = start_live_server({"RING_TIMEOUT_S": "3", "REATTACH_GRACE_S": "3"})
+    yield server
+    server.stop()

@@ -15,8 +15,10 @@ def demo(transactional_db: None) -> None:
 
 @pytest.fixture
 def token_for(demo: None) -> Callable[..., str]:
-    def make(number: str, tenant: str = "demo", ttl: int = 600) -> str:
-        extension = Extension.objects.get(tenant__slug=tenant, number=number)
-        return token_generator.make_token(extension, ttl)[0]
+    """Tokens are minted up front: async tests may not touch the ORM synchronously."""
+    tokens = {e.number: token_generator.make_token(e, 600)[0] for e in Extension.objects.filter(tenant__slug="demo")}
+
+    def make(number: str) -> str:
+        return tokens[number]
 
     return make

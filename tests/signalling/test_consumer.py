@@ -48,9 +48,10 @@ async def test_auth_frame_registers(token_for: Callable[..., str], board: Switch
     reply = await _send(ws, {"type": "auth", "token": token_for("1001"), "req_id": "a1"})
     assert reply == {"type": "registered", "extension": "1001", "req_id": "a1", "calls": [],
                      "user": {"username": "alice", "display_name": "Alice"}}
-    assert len(board.devices_of(reply and Tenant.objects.get(slug="demo").pk, "1001")) == 1
+    tenant = await Tenant.objects.aget(slug="demo")
+    assert len(board.devices_of(tenant.pk, "1001")) == 1
     await ws.disconnect()
-    assert board.devices_of(Tenant.objects.get(slug="demo").pk, "1001") == []
+    assert board.devices_of(tenant.pk, "1001") == []
 
 
 async def test_query_token_registers(token_for: Callable[..., str], board: Switchboard) -> None:
@@ -74,7 +75,7 @@ async def test_expired_token_is_unauthorized(demo: None, board: Switchboard) -> 
         def _now(self) -> float:
             return 1_000_000.0
 
-    token, _ = Past().make_token(Extension.objects.get(number="1001"), 60)
+    token, _ = Past().make_token(await Extension.objects.aget(number="1001"), 60)
     ws = await _open()
     reply = await _send(ws, {"type": "auth", "token": token})
     assert reply["code"] == "unauthorized" and "expired" in reply["message"]
