@@ -67,8 +67,8 @@ def token(extension: Extension, make_token: Callable[..., str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server() -> Iterator[LiveServer]:
-    """A real Daphne process with a fresh seeded database (overrides pytest-django's fixture).
+def daphne_server() -> Iterator[LiveServer]:
+    """A real Daphne process with a fresh seeded database (named so as not to clash with pytest-django's `live_server`).
 
     Short ring timeout and re-attach grace so the timeout paths are testable quickly.
     """

@@ -28,11 +28,11 @@ def near(hz: float, target: float) -> bool:
 
 
 @pytest.fixture
-async def phone(live_server: LiveServer) -> AsyncIterator[Callable[[str], "asyncio.Future[PhoneClient]"]]:
+async def phone(daphne_server: LiveServer) -> AsyncIterator[Callable[[str], "asyncio.Future[PhoneClient]"]]:
     clients: list[PhoneClient] = []
 
     async def open_phone(extension: str) -> PhoneClient:
-        client = await PhoneClient.connect(live_server.ws_url, live_server.token(extension), origin=ORIGIN)
+        client = await PhoneClient.connect(daphne_server.ws_url, daphne_server.token(extension), origin=ORIGIN)
         await client.registered()
         clients.append(client)
         return client
@@ -50,7 +50,7 @@ async def connect_pair(phone, caller_ext: str = "1001", callee_ext: str = "1002"
     return alice, bob, call, incoming
 
 
-async def test_call_between_two_extensions_carries_audio_both_ways(phone, live_server: LiveServer) -> None:
+async def test_call_between_two_extensions_carries_audio_both_ways(phone, daphne_server: LiveServer) -> None:
     alice, bob, call, incoming = await connect_pair(phone)
     assert incoming["from"] == "1001" and incoming["from_name"] == "Alice" and incoming["to"] == "1002"
     assert incoming["uuid"] == call.uuid
@@ -64,18 +64,18 @@ async def test_call_between_two_extensions_carries_audio_both_ways(phone, live_s
     await call.hangup()
     assert (await call.expect("call.ended"))["reason"] == "hangup"
     assert (await answered.expect("call.ended"))["reason"] == "hangup"
-    history = live_server.get_json("/api/webphone/calls", live_server.token("1001"))
+    history = daphne_server.get_json("/api/webphone/calls", daphne_server.token("1001"))
     record = next(r for r in history["results"] if r["uuid"] == call.uuid)
     assert record["end_reason"] == "hangup" and record["answered_at"] and record["duration"] > 0.5
     assert record["direction"] == "outgoing" and record["to"] == "1002"
 
 
-async def test_seed_raw_websocket_example_step_by_step(live_server: LiveServer) -> None:
+async def test_seed_raw_websocket_example_step_by_step(daphne_server: LiveServer) -> None:
     """The seed's example, written with nothing but websockets + aiortc, as a partner would."""
-    bob = await PhoneClient.connect(live_server.ws_url, live_server.token("1002"), origin=ORIGIN)
+    bob = await PhoneClient.connect(daphne_server.ws_url, daphne_server.token("1002"), origin=ORIGIN)
     await bob.registered()
-    async with websockets.connect(live_server.ws_url, additional_headers={"Origin": ORIGIN}) as ws:
-        await ws.send(json.dumps({"type": "auth", "token": live_server.token("1001")}))
+    async with websockets.connect(daphne_server.ws_url, additional_headers={"Origin": ORIGIN}) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": daphne_server.token("1001")}))
         assert json.loads(await ws.recv())["type"] == "registered"
         pc = RTCPeerConnection()
         pc.addTrack(ToneTrack(CALLER_HZ))
@@ -181,8 +181,8 @@ async def test_no_answer_after_ring_timeout(phone) -> None:
     assert (await bob.expect("call.ended", timeout_s=10))["reason"] == "no-answer"
 
 
-async def test_busy_when_call_waiting_is_off(phone, live_server: LiveServer) -> None:
-    manage(live_server, "shell", "-c",
+async def test_busy_when_call_waiting_is_off(phone, daphne_server: LiveServer) -> None:
+    manage(daphne_server, "shell", "-c",
            "from zorio_widget.tenants.models import Extension;"
            "Extension.objects.filter(tenant__slug='demo', number='1004').update(call_waiting=False)")
     alice, dave, call, incoming = await connect_pair(phone, "1001", "1004")
@@ -208,21 +208,21 @@ async def test_call_waiting_rings_a_busy_extension(phone) -> None:
     await call.hangup()
 
 
-async def test_websocket_drop_mid_call_closes_the_record(phone, live_server: LiveServer) -> None:
+async def test_websocket_drop_mid_call_closes_the_record(phone, daphne_server: LiveServer) -> None:
     alice, bob, call, incoming = await connect_pair(phone)
     answered = await bob.answer(incoming, CALLEE_HZ)
     await call.expect("call.answered")
     await answered.expect("call.answered")
     await alice.ws.close()  # the caller's socket dies mid-call
-    grace_s = float(live_server.env.get("REATTACH_GRACE_S", "30"))
+    grace_s = float(daphne_server.env.get("REATTACH_GRACE_S", "30"))
     ended = await answered.expect("call.ended", timeout_s=grace_s + 10)
     assert ended["reason"] == "hangup"
-    history = live_server.get_json("/api/webphone/calls", live_server.token("1002"))
+    history = daphne_server.get_json("/api/webphone/calls", daphne_server.token("1002"))
     record = next(r for r in history["results"] if r["uuid"] == call.uuid)
     assert record["end_reason"] == "hangup" and record["ended_at"] and record["direction"] == "incoming"
 
 
-async def test_options_are_stored_on_the_record(phone, live_server: LiveServer) -> None:
+async def test_options_are_stored_on_the_record(phone, daphne_server: LiveServer) -> None:
     alice = await phone("1001")
     options = {"campaign_id": "c-7", "lead_id": "L1", "customer_id": "K9", "recording": True,
                "caller_name": "Support line", "meta": {"ticket": 42}}
@@ -230,7 +230,7 @@ async def test_options_are_stored_on_the_record(phone, live_server: LiveServer) 
     await call.expect("call.answered")
     await call.hangup()
     await call.expect("call.ended")
-    history = live_server.get_json("/api/webphone/calls", live_server.token("1001"))
+    history = daphne_server.get_json("/api/webphone/calls", daphne_server.token("1001"))
     record = next(r for r in history["results"] if r["uuid"] == call.uuid)
     assert record["options"] == {**options, "meta": {"ticket": 42}}
     assert record["to"] == "*43" and record["end_reason"] == "hangup"
