@@ -1,0 +1,26 @@
+# The web image: Django + Channels on Daphne, with the aiortc media bridge. See docker-compose.yml.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# aiortc, av and psycopg install from binary wheels (they carry their own codec and libpq builds).
+COPY requirements.txt ./
+RUN pip install -r requirements.txt
+
+COPY manage.py ./
+COPY zorio_widget ./zorio_widget
+COPY templates ./templates
+COPY static ./static
+
+RUN useradd --system --create-home zorio \
+    && mkdir -p /app/recordings /app/staticfiles \
+    && chown zorio:zorio /app/recordings /app/staticfiles
+USER zorio
+
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "zorio_widget.asgi:application"]

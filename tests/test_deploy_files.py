@@ -1,0 +1,96 @@
+"""docker-compose.yml, Dockerfile and .env.example agree with the variables settings.py reads."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS_VARS = set(re.findall(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']",
+                               (ROOT / "zorio_widget" / "settings.py").read_text()))
+INTERPOLATION = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?:[:?\-+][^}]*)?\}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def environment(service: dict) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the `- KEY=value` form
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: str(value) for key, value in env.items()}
+
+
+def test_settings_variables_were_found() -> None:
+    assert {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "TURN_SECRET", "TURN_URLS", "MEDIA_PUBLIC_IP"} <= SETTINGS_VARS
+
+
+def test_compose_has_the_services(compose: dict) -> None:
+    assert {"web", "postgres", "redis", "coturn"} <= set(compose["services"])
+    assert set(compose["volumes"]) >= {"db-data", "recordings"}
+
+
+def test_web_gets_only_variables_settings_reads(compose: dict) -> None:
+    passed = set(environment(compose["services"]["web"]))
+    assert passed <= SETTINGS_VARS, f"web gets variables settings.py ignores: {passed - SETTINGS_VARS}"
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS", "TURN_URLS", "TURN_SECRET", "STUN_URLS",
+            "MEDIA_PUBLIC_IP", "RECORDINGS_ROOT"} <= passed
+
+
+def test_web_uses_postgres_and_redis_and_keeps_recordings(compose: dict) -> None:
+    web = compose["services"]["web"]
+    env = environment(web)
+    assert env["DATABASE_URL"].startswith("postgres://")
+    assert env["REDIS_URL"].startswith("redis://")
+    assert {"postgres", "redis"} <= set(web["depends_on"])
+    command = " ".join(web["command"]) if isinstance(web["command"], list) else web["command"]
+    assert command.index("migrate") < command.index("collectstatic") < command.index("daphne")
+    assert "zorio_widget.asgi:application" in command
+    mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in web["volumes"]}
+    assert mounts[env["RECORDINGS_ROOT"]] == "recordings"
+    assert any(v.endswith(":/var/lib/postgresql/data") and v.startswith("db-data")
+               for v in compose["services"]["postgres"]["volumes"])
+
+
+def test_secrets_are_required_not_defaulted(compose: dict) -> None:
+    env = environment(compose["services"]["web"])
+    for name in ("SECRET_KEY", "TURN_SECRET"):
+        assert re.fullmatch(r"\$\{" + name + r":\?[^}]+\}", env[name]), env[name]
+    assert env["DEBUG"].lower() == "false"
+
+
+def test_coturn_shares_webs_turn_secret(compose: dict) -> None:
+    coturn = compose["services"]["coturn"]
+    command = coturn["command"] if isinstance(coturn["command"], list) else coturn["command"].split()
+    args = [arg.lstrip("-") for arg in command]
+    assert "use-auth-secret" in args
+    secret_args = [arg for arg in args if arg.startswith("static-auth-secret")]
+    assert len(secret_args) == 1
+    coturn_vars = INTERPOLATION.findall(secret_args[0])
+    web_vars = INTERPOLATION.findall(environment(compose["services"]["web"])["TURN_SECRET"])
+    assert coturn_vars == web_vars == ["TURN_SECRET"]
+
+
+def test_env_example_documents_every_settings_variable() -> None:
+    text = (ROOT / ".env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", text, re.MULTILINE))
+    assert SETTINGS_VARS <= documented, f"not in .env.example: {sorted(SETTINGS_VARS - documented)}"
+
+
+def test_compose_variables_are_documented(compose: dict) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(INTERPOLATION.findall(text))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+    assert used <= documented, f"compose variables not in .env.example: {sorted(used - documented)}"
+
+
+def test_dockerfile_runs_daphne_with_the_runtime_requirements() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.11", dockerfile, re.MULTILINE)
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "zorio_widget.asgi:application" in dockerfile
+    for path in ("zorio_widget", "templates", "static", "manage.py"):
+        assert re.search(rf"^COPY {path}\b", dockerfile, re.MULTILINE), path
