@@ -38,6 +38,7 @@ export class ZorioPhoneElement extends HTMLElement {
   private devices: MediaDeviceInfo[] = [];
   private error = "";
   private scheduled = false;
+  private readonly seen = new WeakSet<Call>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
@@ -85,6 +86,13 @@ export class ZorioPhoneElement extends HTMLElement {
   }
 
   update(): void {
+    // A new call (incoming, or placed through the API) opens the panel.
+    for (const call of this.phone?.calls ?? []) {
+      if (!this.seen.has(call)) {
+        this.seen.add(call);
+        if (call.live) this.open = true;
+      }
+    }
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
