@@ -1,0 +1,132 @@
+"""The outbound track owns the RTP timeline: continuous across every source switch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from zorio_widget.media import clips
+from zorio_widget.media.outbound import OutboundAudio, Source
+
+pytestmark = pytest.mark.timeout(10)
+
+
+class Feeder:
+    """Pushes 20 ms 'Opus' packets as a remote leg would, with its own RTP timeline."""
+
+    def __init__(self, track: OutboundAudio, origin: str, ssrc: int = 7, ts: int = 0xFFFFF000) -> None:
+        self.track, self.origin, self.ssrc, self.ts = track, origin, ssrc, ts
+        self.skip_next = False
+        self.paused = False
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(0.02)
+            if self.skip_next:  # upstream loss: one timestamp never arrives
+                self.skip_next = False
+            elif not self.paused:
+                self.track.push(self.origin, self.ssrc, self.ts & 0xFFFFFFFF, b"\xfc\xff\xfe")
+            self.ts += 960
+
+
+async def collect(track: OutboundAudio, out: list[tuple[int, str]]) -> None:
+    while True:
+        packet = await track.recv()
+        out.append((packet.pts, str(track.source)))
+
+
+@pytest.fixture
+async def running():
+    await clips.preload_clips()
+    track = OutboundAudio("t")
+    feeder = Feeder(track, "peer")
+    pts: list[tuple[int, str]] = []
+    tasks = [asyncio.ensure_future(feeder.run()), asyncio.ensure_future(collect(track, pts))]
+    yield track, feeder, pts
+    track.stop()
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def deltas(pts: list[tuple[int, str]]) -> list[int]:
+    return [b[0] - a[0] for a, b in zip(pts, pts[1:], strict=False)]
+
+
+async def test_switching_sources_keeps_timestamps_continuous(running) -> None:
+    track, feeder, pts = running
+    plan = [
+        Source("forward", origin="peer"),
+        Source("clip", clip="music"),
+        Source("forward", origin="peer"),
+        Source("clip", clip="ringback"),
+        Source("clip", clip="silence"),
+        Source("forward", origin="peer"),
+    ]
+    for source in plan:
+        track.set_source(source)
+        await asyncio.sleep(0.2)
+    track.play_once(clips.get_clip_blocking("dtmf:5").packets)  # in-band DTMF over the relay
+    await asyncio.sleep(0.35)
+    played = {s for _, s in pts}
+    assert {"forward<peer>", "music", "ringback", "silence"} <= played
+    assert len(pts) > 55
+    assert set(deltas(pts)) == {960}, deltas(pts)
+    assert pts[0][0] == 0
+
+
+async def test_forwarded_gaps_and_new_streams(running) -> None:
+    track, feeder, pts = running
+    track.play_forwarded("peer")
+    await asyncio.sleep(0.2)
+    feeder.skip_next = True  # a lost packet upstream stays a gap downstream (NetEq conceals it)
+    await asyncio.sleep(0.2)
+    feeder.ssrc, feeder.ts = 99, 12345  # the browser restarted its stream: no wild jump
+    await asyncio.sleep(0.2)
+    feeder.paused = True  # a real pause: the timeline follows the wall clock
+    await asyncio.sleep(0.3)
+    feeder.paused = False
+    await asyncio.sleep(0.1)
+    d = deltas(pts)
+    assert all(x % 960 == 0 and x > 0 for x in d), d
+    assert d.count(1920) == 1, d
+    pause = max(d)
+    assert 12 * 960 <= pause <= 18 * 960, d  # ~300 ms of silence ≈ 15 frames
+    assert sorted(d)[-3] == 960
+
+
+async def test_push_from_a_leg_not_being_relayed_is_ignored(running) -> None:
+    track, feeder, pts = running
+    track.play_clip("silence")
+    await asyncio.sleep(0.1)
+    track.push("someone-else", 1, 1, b"x")
+    track.play_forwarded("other")  # the feeder's origin is "peer": nothing is relayed
+    await asyncio.sleep(0.15)
+    assert [s for _, s in pts].count("forward<other>") == 0
+
+
+async def test_stop_ends_recv() -> None:
+    from aiortc.mediastreams import MediaStreamError
+
+    track = OutboundAudio("t", Source("forward", origin="x"))
+    waiter = asyncio.ensure_future(track.recv())
+    await asyncio.sleep(0.01)
+    track.stop()
+    with pytest.raises(MediaStreamError):
+        await waiter
+
+
+async def test_clips_are_encoded_once_per_process() -> None:
+    await clips.preload_clips()
+    count = clips.encode_count
+    assert count <= len(clips.CLIP_NAMES)
+    first = await clips.load_clip("music")
+    await clips.preload_clips()
+    assert clips.encode_count == count and await clips.load_clip("music") is first
+    ring = await clips.load_clip("ringback")
+    assert len(ring.packets) == 250 and ring.loop  # 1 s on + 4 s off, 20 ms packets
+    dtmf = await clips.load_clip("dtmf:#")
+    assert len(dtmf.packets) == 9 and not dtmf.loop  # 100 ms tone + 80 ms pause
+    with pytest.raises(KeyError):
+        await clips.load_clip("jingle")
