@@ -219,3 +219,30 @@ def test_call_capacity() -> None:
     assert not CallCapacity(0).try_acquire()
     with pytest.raises(ValueError):
         CallCapacity(-1)
+
+
+async def test_reoffer_on_a_connected_leg_keeps_the_call(media: MediaFactory) -> None:
+    client, leg = await media.pair(500.0)
+    await client.pc.setLocalDescription(await client.pc.createOffer())
+    answer = await leg.accept_offer(client.pc.localDescription.sdp)
+    await client.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    with pytest.raises(BadSdp):
+        await leg.accept_offer("garbage")
+    assert leg.state == "connected" and not leg.closed.is_set()
+    before = leg.packets_received
+    await wait_until(lambda: leg.packets_received > before + 10)
+
+
+async def test_module_level_bridge_forgets_closed_legs() -> None:
+    from zorio_widget.media import bridge
+
+    a, b = MediaLeg("mod-a"), MediaLeg("mod-b")
+    bridge.connect(a, b)
+    assert bridge.default_bridge.peer_of(a) is b
+    bridge.mute(a)
+    assert b.outbound.source.clip == "silence"
+    await a.close()
+    assert bridge.default_bridge.peer_of(b) is None and "mod-a" not in bridge.default_bridge._legs
+    assert b.outbound.source.clip == "silence"
+    await b.close()
+    assert not bridge.default_bridge._legs

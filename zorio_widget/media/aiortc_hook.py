@@ -162,11 +162,11 @@ def register_telephone_event() -> None:
 def install() -> None:
     """Verify aiortc, register telephone-event and wrap the receive path (idempotent)."""
     global _original_handle_rtp_packet
-    verify_aiortc_internals()
-    register_telephone_event()
     current = RTCRtpReceiver._handle_rtp_packet
     if getattr(current, _TAP_MARK, False):
         return
+    verify_aiortc_internals()
+    register_telephone_event()
     _original_handle_rtp_packet = current
     setattr(_tapped_handle_rtp_packet, _TAP_MARK, True)
     RTCRtpReceiver._handle_rtp_packet = _tapped_handle_rtp_packet  # type: ignore[method-assign]

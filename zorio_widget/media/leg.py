@@ -87,9 +87,15 @@ class MediaLeg:
     async def accept_offer(self, sdp: str) -> str:
         """Answer a browser's offer; Opus is forced, telephone-event kept. Returns the answer SDP.
 
-        Raises ``BadSdp`` for unusable SDP; the leg is then closed (nothing left running).
+        Raises ``BadSdp`` for unusable SDP; a first offer that fails closes the leg (nothing left
+        running). A later offer on a connected leg (renegotiation, e.g. direction changes) is
+        answered on the same connection; if it fails the call is left as it was. aiortc cannot
+        ICE-restart or change codec that way: after a network change use a new leg.
         """
-        self._check_fresh()
+        if self._closing:
+            raise BadSdp("leg is closed")
+        if self._transceiver is not None:
+            return await self._accept_reoffer(sdp)
         try:
             parse_offer_or_answer(sdp, "offer")
             sdp = restrict_audio_codecs(sdp)
@@ -104,6 +110,20 @@ class MediaLeg:
             await self._fail_negotiation(exc)
             raise BadSdp(f"offer rejected: {exc}") from exc
         await self._flush_candidates()
+        return self._local_sdp()
+
+    async def _accept_reoffer(self, sdp: str) -> str:
+        if self._pc.signalingState != "stable":
+            raise BadSdp(f"cannot take an offer in signalling state {self._pc.signalingState}")
+        parse_offer_or_answer(sdp, "offer")
+        sdp = restrict_audio_codecs(sdp)
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+        except Exception as exc:
+            self.log.warning("re-offer rejected: %s", exc)
+            raise BadSdp(f"offer rejected: {exc}") from exc
+        self.log.info("renegotiated")
         return self._local_sdp()
 
     async def create_offer(self) -> str:
