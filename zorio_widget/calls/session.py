@@ -20,7 +20,7 @@ from zorio_widget.calls.device import Device
 from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
 from zorio_widget.media import BadSdp, MediaLeg, bridge
-from zorio_widget.signalling.protocol import ProtocolError
+from zorio_widget.signalling.protocol import Frame, ProtocolError
 
 if TYPE_CHECKING:
     from zorio_widget.calls.switchboard import Switchboard
@@ -42,10 +42,30 @@ class Leg:
     session: "CallSession"
     muted: bool = False
     held: bool = False
+    #: The device's socket closed; the leg waits for the extension to reconnect (re-attach).
+    detached: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def send(self, msg_type: str, **fields: Any) -> None:
         await self.device.send_frame({"type": msg_type, "call_id": self.call_id, **fields})
+
+    def summary(self) -> dict[str, Any]:
+        """What a re-attaching client needs to rebuild this call (`registered.calls`)."""
+        session = self.session
+        peer = session.peer_of(self)
+        remote = peer.device if peer is not None else None
+        return {
+            "call_id": self.call_id,
+            "uuid": str(session.uuid),
+            "state": session.state.value,
+            "direction": self.direction,
+            "number": remote.number if remote else session.route.number,
+            "name": remote.name if remote else session.route.name,
+            "held": self.held,
+            "remote_held": bool(peer and peer.held),
+            "muted": self.muted,
+            "answered_at": session.answered_at.isoformat() if session.answered_at else None,
+        }
 
 
 class CallSession:
@@ -61,6 +81,9 @@ class CallSession:
         self.answered_at: datetime | None = None
         self.lock = asyncio.Lock()
         self._ring_timer: asyncio.Task[None] | None = None
+        #: Attended transfer: the consult call this call's agent placed, and the reverse link.
+        self.consult: CallSession | None = None
+        self.consult_of: tuple[CallSession, Leg] | None = None
 
     def __repr__(self) -> str:
         return f"<CallSession {self.uuid} {self.state}>"
@@ -72,6 +95,22 @@ class CallSession:
     @property
     def is_live(self) -> bool:
         return is_live(self.state)
+
+    def peer_of(self, leg: Leg) -> Leg | None:
+        """The party `leg` talks to once connected (None for service calls)."""
+        if leg is self.caller:
+            return self.callee
+        if leg is self.callee:
+            return self.caller
+        return None
+
+    def detach(self, leg: Leg) -> None:
+        """Takes a leg out of this call (it moves to another session in a transfer)."""
+        if leg is self.caller:
+            self.caller = None
+        elif leg is self.callee:
+            self.callee = None
+        self.ringing.pop(leg.call_id, None)
 
     def involves(self, tenant_id: int, number: str) -> bool:
         return self.tenant_id == tenant_id and any(leg.device.number == number for leg in self.legs)
@@ -99,7 +138,7 @@ class CallSession:
             bridge.echo(caller.media)
         else:
             bridge.play(caller.media, "music")
-        await self._mark_answered()
+        await self.mark_answered()
         await caller.send("call.answered")
 
     async def _start_ringing(self, caller: Leg) -> None:
@@ -137,6 +176,7 @@ class CallSession:
         self.ringing[leg.call_id] = leg
         caller = self.caller
         assert caller is not None
+        leg.extra["inband_dtmf"] = caller.extra.get("inband_dtmf", False)
         await leg.send(
             "call.incoming",
             uuid=str(self.uuid),
@@ -171,7 +211,8 @@ class CallSession:
             caller = self.caller
             assert caller is not None
             bridge.connect(caller.media, leg.media)
-            await self._mark_answered()
+            leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
+            await self.mark_answered()
             await caller.send("call.answered")
             await leg.send("call.answered")
 
@@ -192,6 +233,55 @@ class CallSession:
             if reason is None:
                 raise ProtocolError("bad_request", "'code' must be 486 or 603.", req_id=req_id, call_id=leg.call_id)
             await self._end(reason)
+
+    async def control(self, leg: Leg, frame: Frame) -> None:
+        """An in-call request (hold, mute, DTMF, ...), applied under the call's lock."""
+        from zorio_widget.calls.controls import CONTROLS
+
+        async with self.lock:
+            if leg not in self.legs:
+                raise ProtocolError("unknown_call", req_id=frame.req_id, call_id=leg.call_id)
+            await CONTROLS[frame.type](self, leg, frame)
+
+    def restore_media(self, leg: Leg) -> None:
+        """Re-applies what `leg` should hear and send after its media was replaced."""
+        peer = self.peer_of(leg)
+        if self.state == CallState.ANSWERED and peer is not None:
+            bridge.connect(leg.media, peer.media)
+            for holder in (leg, peer):
+                if holder.held:
+                    bridge.hold(holder.media)
+        elif self.state == CallState.ANSWERED and self.route.service == ServiceNumber.ECHO:
+            bridge.echo(leg.media)
+        elif self.state == CallState.ANSWERED:
+            bridge.play(leg.media, "music")
+        elif leg is self.caller and self.state == CallState.RINGING:
+            bridge.play(leg.media, "ringback")
+        if leg.muted:
+            bridge.mute(leg.media)
+        leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
+
+    async def relay_digits(self, leg: Leg, digits: str, *, regenerate: bool = True) -> None:
+        """Digits from `leg` (signalling or RFC 4733): tones to the far side, reports to both."""
+        peer = self.peer_of(leg)
+        if regenerate:
+            await bridge.send_dtmf(peer.media if peer is not None else leg.media, digits)
+        for digit in digits:
+            for party in (leg, peer):
+                if party is not None:
+                    await party.send("call.dtmf_received", digit=digit)
+
+    async def digit_from_media(self, leg: Leg, digit: str) -> None:
+        """A digit the bridge detected in `leg`'s media (RFC 4733 event or in-band tone)."""
+        async with self.lock:
+            if self.state == CallState.ANSWERED and leg in self.legs:
+                # In-band tones already travel in the relayed audio; only events need regenerating.
+                await self.relay_digits(leg, digit, regenerate=not leg.extra.get("inband_dtmf"))
+
+    async def media_failed(self, leg: Leg) -> None:
+        """ICE/DTLS failed or the peer closed its connection: the leg cannot carry audio."""
+        logger.warning("call %s: media of leg %s failed", self.uuid, leg.call_id)
+        await self.leg_gone(leg)
 
     async def leg_gone(self, leg: Leg) -> None:
         """The leg's device disconnected (or its media failed): end what depends on it."""
@@ -223,12 +313,16 @@ class CallSession:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    async def _mark_answered(self) -> None:
+    async def mark_answered(self) -> None:
         self._apply(CallEvent.ANSWER)
         self.answered_at = timezone.now()
         await records.update_record(self.uuid, answered_at=self.answered_at)
 
-    async def _end(self, reason: str) -> None:
+    async def end_locked(self, reason: str, **record_fields: Any) -> None:
+        """`_end` for callers that already hold this session's lock (transfers)."""
+        await self._end(reason, **record_fields)
+
+    async def _end(self, reason: str, **record_fields: Any) -> None:
         """Ends the call for every leg: each gets `call.ended`, media is freed, the record closed."""
         if not self.is_live:
             return
@@ -242,8 +336,14 @@ class CallSession:
             await leg.send("call.ended", reason=reason)
         await asyncio.gather(*(leg.media.close() for leg in legs), return_exceptions=True)
         self.board.forget_session(self)
+        if self.consult_of is not None:
+            from zorio_widget.calls.transfer import resume_after_consult
+
+            original, agent = self.consult_of
+            self.consult_of = None
+            self.board.spawn(resume_after_consult(original, agent))
         try:
-            await records.finish_record(self.uuid, reason, self.answered_at)
+            await records.finish_record(self.uuid, reason, self.answered_at, **record_fields)
         finally:
             if self.state == CallState.WRAP_UP:
                 self._apply(CallEvent.CLOSE)

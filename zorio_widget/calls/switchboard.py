@@ -4,10 +4,12 @@ Both legs of a call live in one process (DESIGN.md §4b), so this registry is pe
 reached through `get_switchboard()`; tests may build their own.
 """
 
+import asyncio
 import logging
 import re
 import secrets
 import uuid as uuid_lib
+from collections.abc import Coroutine
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +19,7 @@ from zorio_widget.calls.device import Device
 from zorio_widget.calls.models import Direction
 from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg, LegDirection
+from zorio_widget.calls.states import CallState
 from zorio_widget.media import BadSdp, CallCapacity, MediaLeg
 from zorio_widget.signalling.protocol import Frame, ProtocolError
 
@@ -36,25 +39,50 @@ def candidates_in(sdp: str) -> list[dict[str, Any]]:
 
 
 class Switchboard:
-    def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "") -> None:
+    def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "",
+                 reattach_grace_s: float = 0.0) -> None:
         self.capacity = CallCapacity(max_calls)
         self.ring_timeout_s = ring_timeout_s
+        self.reattach_grace_s = reattach_grace_s
         self.public_ip = public_ip
         self.presence: dict[tuple[int, str], dict[str, Device]] = {}
         self.legs: dict[str, Leg] = {}
         self.sessions: set[CallSession] = set()
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # --- presence -----------------------------------------------------------------------------
 
-    def register(self, device: Device) -> None:
+    def register(self, device: Device) -> list[Leg]:
+        """Adds a device to its extension's presence; returns the detached live legs it takes over."""
         self.presence.setdefault((device.tenant_id, device.number), {})[device.device_id] = device
+        reattached = [
+            leg for leg in self.legs.values()
+            if leg.detached and leg.device.tenant_id == device.tenant_id and leg.device.number == device.number
+        ]
+        for leg in reattached:
+            logger.info("call %s: leg %s re-attached to device %s", leg.session.uuid, leg.call_id, device.device_id)
+            leg.device, leg.detached = device, False
+        return reattached
 
     async def unregister(self, device: Device) -> None:
+        """The device's socket closed. Connected calls wait `reattach_grace_s` for a reconnect
+        (their media keeps running); anything else ends now."""
         devices = self.presence.get((device.tenant_id, device.number), {})
         devices.pop(device.device_id, None)
         if not devices:
             self.presence.pop((device.tenant_id, device.number), None)
         for leg in [leg for leg in self.legs.values() if leg.device is device]:
+            if leg.session.state == CallState.ANSWERED and self.reattach_grace_s > 0:
+                leg.detached = True
+                self.spawn(self._end_if_still_detached(leg))
+            else:
+                await leg.session.leg_gone(leg)
+
+    async def _end_if_still_detached(self, leg: Leg) -> None:
+        await asyncio.sleep(self.reattach_grace_s)
+        if leg.detached:
+            logger.info("call %s: leg %s not re-attached within %.0f s", leg.session.uuid, leg.call_id,
+                        self.reattach_grace_s)
             await leg.session.leg_gone(leg)
 
     def devices_of(self, tenant_id: int, number: str) -> list[Device]:
@@ -68,8 +96,23 @@ class Switchboard:
     def new_leg(self, device: Device, direction: LegDirection, session: CallSession) -> Leg:
         call_id = "c" + secrets.token_hex(8)
         leg = Leg(call_id, device, direction, MediaLeg(call_id, public_address=self.public_ip), session)
+        self.wire_media(leg)
         self.legs[call_id] = leg
         return leg
+
+    def new_media(self, leg: Leg) -> MediaLeg:
+        """A replacement peer connection for a live leg (its bridge id must be new)."""
+        return MediaLeg(f"{leg.call_id}.{secrets.token_hex(2)}", public_address=self.public_ip)
+
+    def wire_media(self, leg: Leg) -> None:
+        """Media events become session work; the leg's *current* session is looked up each time."""
+        leg.media.on_failed = lambda _media: self.spawn(leg.session.media_failed(leg))
+        leg.media.on_dtmf = lambda digit: self.spawn(leg.session.digit_from_media(leg, digit))
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def forget_leg(self, leg: Leg) -> None:
         self.legs.pop(leg.call_id, None)
@@ -110,6 +153,8 @@ class Switchboard:
             caller = self.new_leg(device, "outgoing", session)
             session.caller = caller
             caller.extra["caller_name"] = str(options.get("caller_name") or "")[:120]
+            caller.extra["inband_dtmf"] = bool(options.get("inband_dtmf"))
+            caller.media.set_inband_dtmf_detection(caller.extra["inband_dtmf"])
             try:
                 answer = await caller.media.accept_offer(data["sdp"])
             except BadSdp as exc:
@@ -151,5 +196,6 @@ def get_switchboard() -> Switchboard:
             max_calls=settings.MAX_CALLS_PER_PROCESS,
             ring_timeout_s=settings.RING_TIMEOUT_S,
             public_ip=settings.MEDIA_PUBLIC_IP,
+            reattach_grace_s=settings.REATTACH_GRACE_S,
         )
     return _switchboard

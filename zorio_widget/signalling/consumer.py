@@ -124,12 +124,12 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "_auth_timer", None)
         if timer is not None:
             timer.cancel()
-        self.board.register(self)
+        reattached = self.board.register(self)
         logger.info("device %s registered as %s (tenant %s)", self.device_id, self.number, self.tenant_id)
         user = {"username": extension.user.get_username() if extension.user else self.number,
                 "display_name": self.name}
-        await self.send_frame({"type": "registered", "extension": self.number, "user": user, "calls": [],
-                               "req_id": req_id})
+        await self.send_frame({"type": "registered", "extension": self.number, "user": user,
+                               "calls": [leg.summary() for leg in reattached], "req_id": req_id})
 
     async def on_auth(self, frame: Frame) -> None:
         await self._authenticate(frame.data["token"], frame.req_id)

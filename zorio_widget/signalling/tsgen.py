@@ -67,8 +67,9 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    import django
     import os
+
+    import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zorio_widget.settings")
     django.setup()

@@ -1,0 +1,160 @@
+"""Blind and attended transfer (DESIGN.md §4).
+
+A transfer never changes the state of an existing call: the moved party's leg is handed, with
+its `call_id` and its peer connection, to a NEW `CallSession` (its own uuid and record), and the
+old session ends for the transferring agent with reason `transferred`. Every target check runs
+before anything moves, so a busy or unknown target leaves the original call as it was.
+"""
+
+import uuid as uuid_lib
+from typing import TYPE_CHECKING
+
+from zorio_widget.calls import records
+from zorio_widget.calls.models import Direction
+from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.states import CallState
+from zorio_widget.media import bridge
+from zorio_widget.signalling.protocol import Frame, ProtocolError
+
+if TYPE_CHECKING:
+    from zorio_widget.calls.session import CallSession, Leg
+
+
+async def connected_peer(session: "CallSession", leg: "Leg", frame: Frame) -> "Leg":
+    peer = session.peer_of(leg)
+    if session.state != CallState.ANSWERED or peer is None:
+        raise ProtocolError("invalid_state", "The call is not connected to another party.", req_id=frame.req_id,
+                            call_id=leg.call_id)
+    return peer
+
+
+async def _target_route(session: "CallSession", leg: "Leg", peer: "Leg", frame: Frame) -> tuple[str, Route]:
+    def refuse(code: str, message: str) -> ProtocolError:
+        return ProtocolError(code, message, req_id=frame.req_id, call_id=leg.call_id)
+
+    try:
+        number = clean_destination(frame.data["target"])
+    except InvalidTarget as exc:
+        raise refuse("invalid_target", str(exc)) from exc
+    route = await resolve_route(session.tenant_id, number)
+    if route.kind == RouteKind.UNKNOWN:
+        raise refuse("invalid_target", f"No extension or service {number}.")
+    if number in (leg.device.number, peer.device.number):
+        raise refuse("invalid_target", "A call cannot be transferred to one of its own parties.")
+    board = session.board
+    if route.kind == RouteKind.EXTENSION:
+        if not board.devices_of(session.tenant_id, number):
+            raise refuse("busy", f"{number} is not available.")
+        if not route.call_waiting and board.is_busy(session.tenant_id, number, excluding=session):
+            raise refuse("busy", f"{number} is busy.")
+    if not board.capacity.try_acquire():
+        raise refuse("capacity", "")
+    return number, route
+
+
+async def _new_session(session: "CallSession", device_leg: "Leg", route: Route, **meta: str) -> "CallSession":
+    """A session for a moved party (its capacity slot is already taken)."""
+    from zorio_widget.calls.session import CallSession
+
+    new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route)
+    device = device_leg.device
+    await records.create_record(
+        uuid=new.uuid,
+        tenant_id=session.tenant_id,
+        direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
+        from_extension_id=device.extension_id,
+        to_extension_id=route.extension_id,
+        from_number=device.number,
+        from_name=device.name,
+        to_number=route.number,
+        to_name=route.name,
+        meta=meta,
+    )
+    session.board.sessions.add(new)
+    return new
+
+
+async def blind_transfer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+    peer = connected_peer(session, leg, frame)
+    number, route = await _target_route(session, leg, peer, frame)
+    try:
+        new = await _new_session(session, peer, route, transferred_from=str(session.uuid),
+                                 transferred_by=leg.device.number)
+    except BaseException:
+        session.board.capacity.release()
+        raise
+    session.detach(peer)
+    peer.session, new.caller = new, peer
+    peer.held = leg.held = False
+    bridge.disconnect(peer.media)
+    await session.end_locked("transferred", transferred_to=number)
+    session.board.spawn(new.start())
+
+
+async def attended_transfer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+    peer = connected_peer(session, leg, frame)
+    if session.consult is not None and session.consult.is_live:
+        raise ProtocolError("invalid_state", "A consult call is already in progress.", req_id=frame.req_id,
+                            call_id=leg.call_id)
+    number, route = await _target_route(session, leg, peer, frame)
+    try:
+        consult = await _new_session(session, leg, route, consult_for=str(session.uuid))
+    except BaseException:
+        session.board.capacity.release()
+        raise
+    if not leg.held:
+        leg.held = True
+        bridge.hold(leg.media)
+        await leg.send("call.held", by="local")
+        await peer.send("call.held", by="remote")
+    consult_leg = session.board.new_leg(leg.device, "outgoing", consult)
+    consult.caller = consult_leg
+    consult.consult_of = (session, leg)
+    session.consult = consult
+    offer = await consult_leg.media.create_offer()
+    await consult_leg.send("call.trying", req_id=frame.req_id, uuid=str(consult.uuid))
+    await consult_leg.send("sdp.offer", sdp=offer)
+    session.board.spawn(consult.start())
+
+
+async def complete_transfer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+    consult = session.consult
+    peer = session.peer_of(leg)
+    if consult is None or peer is None or session.state != CallState.ANSWERED:
+        raise ProtocolError("invalid_state", "There is no consult call to complete.", req_id=frame.req_id,
+                            call_id=leg.call_id)
+    async with consult.lock:
+        target = consult.callee
+        if consult.state != CallState.ANSWERED or target is None:
+            raise ProtocolError("invalid_state", "The consult call is not answered yet.", req_id=frame.req_id,
+                                call_id=leg.call_id)
+        if not session.board.capacity.try_acquire():
+            raise ProtocolError("capacity", req_id=frame.req_id, call_id=leg.call_id)
+        route = Route(RouteKind.EXTENSION, target.device.number, target.device.extension_id, target.device.name)
+        joined = await _new_session(session, peer, route, transferred_from=str(session.uuid),
+                                    consult=str(consult.uuid), transferred_by=leg.device.number)
+        session.consult, consult.consult_of = None, None
+        session.detach(peer)
+        consult.detach(target)
+        peer.session = target.session = joined
+        joined.caller, joined.callee = peer, target
+        peer.held = target.held = False
+        bridge.connect(peer.media, target.media)
+        await joined.mark_answered()
+        await consult.end_locked("transferred", transferred_to=peer.device.number)
+    await session.end_locked("transferred", transferred_to=target.device.number)
+    await peer.send("call.resumed", by="remote")
+
+
+async def resume_after_consult(session: "CallSession", agent: "Leg") -> None:
+    """The consult call ended without a transfer: the held party gets the agent back."""
+    async with session.lock:
+        session.consult = None
+        peer = session.peer_of(agent)
+        if session.state != CallState.ANSWERED or peer is None or not agent.held:
+            return
+        agent.held = False
+        bridge.unhold(agent.media)
+        await agent.send("call.resumed", by="local")
+        await peer.send("call.resumed", by="remote")
+
