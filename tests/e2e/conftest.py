@@ -35,6 +35,15 @@ window.start = async (opts = {}) => {
   zorioRecord(phone);
   return phone.status;
 };
+// ?auto: the page connects and gets a call by itself, with no user gesture (autoplay tests).
+if (location.search.includes("auto")) {
+  // Playwright's evaluate and locator polling count as user gestures: tests wait on console lines.
+  start().then(() => {
+    phone.on("error", (e) => console.log("zorio-error:" + e.code));
+    phone.on("incoming_call", () => console.log("zorio-incoming"));
+    setTimeout(() => fake.incoming("1002", "Bob"), 300);
+  });
+}
 </script></body></html>"""
 
 SIP_CONFIG = {

@@ -349,7 +349,7 @@ export class ZorioPhoneElement extends HTMLElement {
       result && result !== "running" && h("ul", { class: "zorio-list" }, ...CHECKS.map((name) => {
         const check = result[name];
         const verdict = check.skipped ? t("skipped") : check.ok ? t("ok") : t("failed");
-        return h("li", { "data-check": name, title: check.detail },
+        return h("li", { "data-check": name, "data-detail": check.detail },
           h("span", {}, t(`check_${name}`)), h("span", { class: check.ok ? "zorio-ok" : "zorio-bad" }, verdict));
       })),
       h("button", { "data-k": "back", onclick: () => { this.screen = "main"; this.update(); } }, t("back")));
