@@ -79,6 +79,7 @@ class CallRecord(models.Model):
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "duration": self.duration,
             "end_reason": self.end_reason or None,
+            "transferred_to": self.transferred_to or None,
             "options": {
                 "campaign_id": self.campaign_id,
                 "lead_id": self.lead_id,

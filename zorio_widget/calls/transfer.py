@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from zorio_widget.calls.session import CallSession, Leg
 
 
-async def connected_peer(session: "CallSession", leg: "Leg", frame: Frame) -> "Leg":
+def connected_peer(session: "CallSession", leg: "Leg", frame: Frame) -> "Leg":
     peer = session.peer_of(leg)
     if session.state != CallState.ANSWERED or peer is None:
         raise ProtocolError("invalid_state", "The call is not connected to another party.", req_id=frame.req_id,

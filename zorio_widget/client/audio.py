@@ -4,6 +4,8 @@ import asyncio
 import fractions
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -25,6 +27,13 @@ class ToneTrack(MediaStreamTrack):
         self.level = level
         self._pts = 0
         self._start: float | None = None
+        self._queued = np.zeros(0, dtype=np.int16)
+
+    def play_digits(self, digits: str) -> None:
+        """Says `digits` as in-band DTMF (standard dual tones) instead of the sine, then resumes."""
+        from zorio_widget.media.clips import dtmf_pcm
+
+        self._queued = np.concatenate([self._queued, *(dtmf_pcm(d) for d in digits)])
 
     async def recv(self) -> AudioFrame:
         if self._start is None:
@@ -34,7 +43,11 @@ class ToneTrack(MediaStreamTrack):
         if delay > 0:
             await asyncio.sleep(delay)
         t = (np.arange(FRAME_SAMPLES) + self._pts) / SAMPLE_RATE_HZ
-        if self.frequency_hz:
+        if self._queued.size:
+            samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
+            chunk, self._queued = self._queued[:FRAME_SAMPLES], self._queued[FRAME_SAMPLES:]
+            samples[: chunk.size] = chunk
+        elif self.frequency_hz:
             samples = (np.sin(2 * np.pi * self.frequency_hz * t) * self.level * 32767).astype(np.int16)
         else:
             samples = np.zeros(FRAME_SAMPLES, dtype=np.int16)
@@ -53,6 +66,8 @@ class AudioProbe:
         self.track = track
         self.frames_received = 0
         self._recent: deque[np.ndarray] = deque(maxlen=PROBE_WINDOW_FRAMES)
+        self.digits: list[str] = []
+        self._detector: Any = None
         self._task = asyncio.create_task(self._run(), name="audio-probe")
 
     async def _run(self) -> None:
@@ -63,10 +78,18 @@ class AudioProbe:
                 channels = len(frame.layout.channels)
                 if channels > 1:
                     pcm = pcm.reshape(-1, channels).mean(axis=1)
+                if self._detector is not None:
+                    self.digits += self._detector.feed(pcm.astype(np.int16))
                 self._recent.append(pcm / 32768.0)
                 self.frames_received += 1
         except (MediaStreamError, asyncio.CancelledError):
             return
+
+    def detect_dtmf(self) -> None:
+        """From now on, run a Goertzel DTMF detector over what arrives (digits in `self.digits`)."""
+        from zorio_widget.media.dtmf import GoertzelDetector
+
+        self._detector = GoertzelDetector(SAMPLE_RATE_HZ)
 
     def samples(self) -> np.ndarray:
         return np.concatenate(list(self._recent)) if self._recent else np.zeros(0, dtype=np.float32)
@@ -82,7 +105,7 @@ class AudioProbe:
         spectrum = np.abs(np.fft.rfft(pcm * np.hanning(pcm.size)))
         return float(np.fft.rfftfreq(pcm.size, 1 / SAMPLE_RATE_HZ)[int(np.argmax(spectrum[1:])) + 1])
 
-    async def wait_for(self, predicate: "callable[[AudioProbe], bool]", timeout_s: float = 8.0) -> bool:
+    async def wait_for(self, predicate: "Callable[[AudioProbe], bool]", timeout_s: float = 8.0) -> bool:
         """Polls until `predicate(self)` holds (audio takes a moment to settle after a change)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -154,15 +154,38 @@ class PhoneClient:
 
     async def answer(self, incoming: dict[str, Any], tone_hz: float | None = 660.0) -> ClientCall:
         """Answers a `call.incoming` frame: set the server's offer, send our answer."""
+        return await self.accept_offer(incoming["call_id"], incoming["uuid"], incoming["sdp"], tone_hz,
+                                       reply="call.answer")
+
+    async def accept_offer(self, call_id: str, uuid: str, sdp: str, tone_hz: float | None,
+                           reply: str = "sdp.answer") -> ClientCall:
+        """Answers a server offer (an incoming call, or the consult leg of an attended transfer)."""
         pc, tone = self.new_pc(tone_hz)
         probe_ready = _probe_on_track(pc)
-        await pc.setRemoteDescription(RTCSessionDescription(incoming["sdp"], "offer"))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
-        call = ClientCall(self, incoming["call_id"], incoming["uuid"], pc, tone)
-        await call.send("call.answer", sdp=pc.localDescription.sdp)
+        call = ClientCall(self, call_id, uuid, pc, tone)
+        await call.send(reply, sdp=pc.localDescription.sdp)
         call.probe = await probe_ready
         self.calls.append(call)
         return call
+
+    async def replace_media(self, call: ClientCall, tone_hz: float | None) -> None:
+        """A fresh peer connection for a live call (`sdp.offer` with `replace: true`)."""
+        pc, tone = self.new_pc(tone_hz)
+        probe_ready = _probe_on_track(pc)
+        await pc.setLocalDescription(await pc.createOffer())
+        reply = await self.request({"type": "sdp.offer", "call_id": call.call_id, "sdp": pc.localDescription.sdp,
+                                    "replace": True}, "sdp.answer")
+        if reply["type"] == "error":
+            await pc.close()
+            raise UnexpectedFrame(f"replace failed: {reply}")
+        await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+        old_pc, old_probe = call.pc, call.probe
+        call.pc, call.tone, call.probe = pc, tone, await probe_ready
+        if old_probe is not None:
+            await old_probe.stop()
+        await old_pc.close()
 
     async def close(self) -> None:
         for call in self.calls:

@@ -94,6 +94,11 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
             await HANDLERS[frame.type](self, frame)
         except ProtocolError as exc:
             await self.send_frame(exc.as_frame())
+        except Exception:
+            # A bug must cost one request, not the connection and every call on it.
+            logger.exception("device %s: request failed", self.device_id)
+            await self.send_frame({"type": "error", "code": "invalid_state",
+                                   "message": "The request could not be applied (server error)."})
 
     # --- handlers -------------------------------------------------------------------------------
 
