@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from tests.calls.test_live_calls import CALLEE_HZ, CALLER_HZ, connect_pair, near, phone  # noqa: F401
+from tests.calls.conftest import CALLEE_HZ, CALLER_HZ, connect_pair, near
 from tests.live import LiveServer
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
