@@ -31,6 +31,7 @@ def test_defaults_and_as_api(extension: Extension) -> None:
         "ended_at": (started + timedelta(seconds=12)).isoformat(),
         "duration": 10.0,
         "end_reason": "hangup",
+        "transferred_to": None,
         "options": {"campaign_id": "", "lead_id": "L1", "customer_id": "", "recording": False, "caller_name": "",
                     "meta": {"ticket": 7}},
         "recording_url": None,
