@@ -1,0 +1,15 @@
+"""The README's protocol reference is generated from the protocol table and must be current."""
+
+from zorio_widget.signalling import docs
+from zorio_widget.signalling.protocol import CLIENT_MESSAGES, PROTOCOL_ERRORS, SERVER_MESSAGES
+
+
+def test_readme_protocol_reference_is_current() -> None:
+    text = docs.README.read_text()
+    assert docs.updated_readme(text) == text, "run: python -m zorio_widget.signalling.docs"
+
+
+def test_reference_names_every_message_and_error() -> None:
+    reference = docs.render()
+    for name in [*CLIENT_MESSAGES, *SERVER_MESSAGES, *PROTOCOL_ERRORS]:
+        assert f"`{name}`" in reference
