@@ -228,3 +228,26 @@ async def test_reattach_after_grace_finds_the_call_ended(phone, daphne_server: L
     assert bob2.history[0]["calls"] == []
     history = daphne_server.get_json("/api/webphone/calls", daphne_server.token("1002"))
     assert next(r for r in history["results"] if r["uuid"] == call.uuid)["end_reason"] == "hangup"
+
+
+async def test_client_reoffer_sendonly_holds_and_sendrecv_resumes(phone) -> None:
+    from aiortc import RTCSessionDescription
+
+    alice, bob, call, answered = await connected(phone)
+    for direction, event, by_local, by_remote in (("sendonly", "call.held", "local", "remote"),
+                                                  ("sendrecv", "call.resumed", "local", "remote")):
+        answered.pc.getTransceivers()[0].direction = direction
+        await answered.pc.setLocalDescription(await answered.pc.createOffer())
+        reply = await bob.request({"type": "sdp.offer", "call_id": answered.call_id,
+                                   "sdp": answered.pc.localDescription.sdp}, "sdp.answer")
+        assert reply["type"] == "sdp.answer", reply
+        await answered.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+        assert (await answered.expect(event))["by"] == by_local
+        assert (await call.expect(event))["by"] == by_remote
+        if direction == "sendonly":
+            assert await call.probe.wait_for(lambda p: p.rms() > 0.01 and not near(p.dominant_hz(), CALLEE_HZ))
+    assert await call.probe.wait_for(hears(CALLEE_HZ))
+    reply = await bob.request({"type": "sdp.offer", "call_id": answered.call_id, "sdp": "v=0 junk"}, "sdp.answer")
+    assert reply["code"] == "bad_sdp"
+    assert await call.probe.wait_for(hears(CALLEE_HZ))  # a bad re-offer changes nothing
+    await call.hangup()

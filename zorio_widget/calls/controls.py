@@ -81,16 +81,19 @@ async def sdp_answer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
 
 
 async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
-    """A client offer for a live call: a fresh peer connection replaces the leg's media.
+    """A client offer for a live call: a re-offer on the same connection, or (`replace: true`) a
+    fresh peer connection that replaces the leg's media.
 
     aiortc cannot ICE-restart (it answers with the old credentials), so after a network change
     the client builds a new RTCPeerConnection and the bridge swaps it in without ending the call.
+    A re-offer is answered on the leg's connection; its direction is read as hold (`sendonly`,
+    `inactive`) or resume (`sendrecv`, `recvonly`), applied as if `call.hold`/`call.unhold` came.
     """
-    if not frame.data.get("replace"):
-        raise _refuse(leg, frame, "Only `replace: true` offers are supported: the server keeps hold "
-                                  "state itself (use call.hold), and aiortc cannot ICE-restart.")
     if not session.is_live:
         raise _refuse(leg, frame, "The call is over.")
+    if not frame.data.get("replace"):
+        await _reoffer(session, leg, frame)
+        return
     media = session.board.new_media(leg)
     try:
         answer = await media.accept_offer(frame.data["sdp"])
@@ -101,6 +104,33 @@ async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     session.restore_media(leg)
     await old.close()
     await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)
+
+
+_DIRECTION_RE = re.compile(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
+
+
+def offered_direction(sdp: str) -> str:
+    """The direction of the (first) audio section of an offer; SDP's default is sendrecv."""
+    audio = sdp.split("m=audio", 1)[1] if "m=audio" in sdp else sdp
+    audio = audio.split("\nm=", 1)[0]
+    match = _DIRECTION_RE.search(audio)
+    return match.group(1) if match else "sendrecv"
+
+
+async def _reoffer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+    sdp = frame.data["sdp"]
+    wants_hold = offered_direction(sdp) in ("sendonly", "inactive")
+    if wants_hold != leg.held:
+        transfer.connected_peer(session, leg, frame)  # hold/resume needs a connected call
+    try:
+        answer = await leg.media.accept_offer(sdp)
+    except BadSdp as exc:
+        raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
+    await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)
+    if wants_hold and not leg.held:
+        await hold(session, leg, frame)
+    elif not wants_hold and leg.held:
+        await unhold(session, leg, frame)
 
 
 CONTROLS: dict[str, Control] = {
