@@ -4,6 +4,7 @@ Tenants allow `http://127.0.0.1:*` (the demo's pattern) and one exact HTTPS orig
 """
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -21,10 +22,17 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session")
+def _empty_static_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("staticfiles")
+
+
 @pytest.fixture(autouse=True)
-def _unhashed_static_files(settings) -> None:
+def _unhashed_static_files(settings, _empty_static_root: Path) -> None:
     # The manifest storage needs `collectstatic` first (`make run` does it); tests render templates
-    # from the source tree. tests/test_static_files.py covers the manifest storage itself.
+    # from the source tree. tests/test_static_files.py covers the manifest storage itself. An
+    # existing (empty) STATIC_ROOT keeps whitenoise from warning "No directory at" on every client.
+    settings.STATIC_ROOT = _empty_static_root
     settings.STORAGES = {**settings.STORAGES,
                          "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
 
