@@ -10,7 +10,8 @@ loop never encodes.
 
 Ringback: 425 Hz, 1 s on / 4 s off (ITU-T E.180 / CEPT, the tone used in Vietnam and most of
 Europe), chosen over the US 440+480 Hz 2 s/4 s cadence because our first deployments are there.
-Music (``*44`` test and music-on-hold): a 4 s loop of soft decaying chords.
+Music (``*44`` test and music-on-hold): ``static/sounds/hold-music.opus``, a self-made 16 s tune
+shipped pre-encoded (see ``holdmusic.py``); its packets are demuxed, not encoded.
 DTMF: standard dual tones, 100 ms on / 80 ms off (the 20 ms packet grid rounds the usual 70 ms
 pause up).
 """
@@ -99,19 +100,6 @@ def ringback_pcm() -> Pcm:
     return _to_pcm(np.concatenate([tone, np.zeros(off)]))
 
 
-def music_pcm() -> Pcm:
-    """Four half-second chords played twice: C, Am, F, G with plucked envelopes."""
-    chords = ((261.63, 329.63, 392.0), (220.0, 261.63, 329.63), (174.61, 220.0, 261.63), (196.0, 246.94, 293.66))
-    note = _seconds(MUSIC_LOOP_S / 8)
-    t = np.arange(note) / SAMPLE_RATE_HZ
-    envelope = np.exp(-3.0 * t) * np.minimum(1.0, t / 0.01)
-    parts = []
-    for chord in chords * 2:
-        mix = sum(np.sin(2 * np.pi * f * t) + 0.3 * np.sin(4 * np.pi * f * t) for f in chord)
-        parts.append(0.18 * envelope * mix)
-    return _to_pcm(np.concatenate(parts))
-
-
 def silence_pcm() -> Pcm:
     return np.zeros(FRAME_SAMPLES * 4, dtype=np.int16)
 
@@ -156,11 +144,18 @@ def encode_opus(pcm: Pcm, *, loop: bool) -> tuple[bytes, ...]:
 
 _GENERATORS: Final[dict[str, tuple[Callable[[], Pcm], bool]]] = {
     "ringback": (ringback_pcm, True),
-    "music": (music_pcm, True),
     "silence": (silence_pcm, True),
     **{f"dtmf:{d}": ((lambda d=d: dtmf_pcm(d)), False) for d in DTMF_DIGITS},  # type: ignore[misc]
 }
-CLIP_NAMES: Final = frozenset(_GENERATORS)
+#: Clips shipped pre-encoded as files (demuxed, never decoded or encoded): music-on-hold and *44.
+_FILES: Final[dict[str, Callable[[], tuple[bytes, ...]]]] = {"music": lambda: _hold_music_packets()}
+CLIP_NAMES: Final = frozenset(_GENERATORS) | frozenset(_FILES)
+
+
+def _hold_music_packets() -> tuple[bytes, ...]:
+    from .holdmusic import load_packets
+
+    return load_packets()
 
 _cache: dict[str, Clip] = {}
 _cache_lock = threading.Lock()
@@ -174,11 +169,14 @@ def get_clip_blocking(name: str) -> Clip:
     clip = _cache.get(name)
     if clip is not None:
         return clip
-    if name not in _GENERATORS:
+    if name not in CLIP_NAMES:
         raise KeyError(f"unknown clip {name!r}; known: {sorted(CLIP_NAMES)}")
     with _cache_lock:
         clip = _cache.get(name)
-        if clip is None:
+        if clip is None and name in _FILES:
+            clip = _cache[name] = Clip(name=name, packets=_FILES[name](), loop=True)
+            logger.debug("loaded clip %s from file: %d packets", name, len(clip.packets))
+        elif clip is None:
             generate, loop = _GENERATORS[name]
             clip = Clip(name=name, packets=encode_opus(generate(), loop=loop), loop=loop)
             _cache[name] = clip
