@@ -69,7 +69,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Call records are written from the event loop while other requests read: wait, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
@@ -98,15 +98,21 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default="") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Hashed, compressed names once `collectstatic` has run (make run, docker); before that (a
+    # fresh clone started some other way) plain names from static/, so pages still render.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if (STATIC_ROOT / "staticfiles.json").exists()
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 # A fresh clone serves static/ before any collectstatic; after it, hashed names are used.
 WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
 WHITENOISE_MANIFEST_STRICT = False
-MEDIA_ROOT = Path(env.str("RECORDINGS_ROOT", default=str(BASE_DIR / "recordings")))
+MEDIA_ROOT = Path(env.str("RECORDINGS_ROOT", default="") or BASE_DIR / "recordings")
 MEDIA_URL = "/recordings/"
 
 # CORS: only a tenant's allowed origins get CORS headers (zorio_widget.tenants.cors).

@@ -74,6 +74,7 @@ class AudioProbe:
         try:
             while True:
                 frame = await self.track.recv()
+                assert isinstance(frame, AudioFrame)
                 pcm = frame.to_ndarray().astype(np.float32).reshape(-1)
                 channels = len(frame.layout.channels)
                 if channels > 1:

@@ -1,14 +1,15 @@
 """Per-connection token bucket: a client may burst, but not flood the event loop."""
 
 import time
+from collections.abc import Callable
 
 
 class TokenBucket:
-    def __init__(self, rate_per_s: float, burst: int, clock: "type[time.monotonic] | None" = None) -> None:
+    def __init__(self, rate_per_s: float, burst: int, clock: Callable[[], float] | None = None) -> None:
         self.rate_per_s = rate_per_s
         self.capacity = float(burst)
         self.tokens = float(burst)
-        self._clock = clock or time.monotonic
+        self._clock: Callable[[], float] = clock or time.monotonic
         self._last = self._clock()
 
     def allow(self) -> bool:
