@@ -56,6 +56,8 @@ def deltas(pts: list[tuple[int, str]]) -> list[int]:
 
 async def test_switching_sources_keeps_timestamps_continuous(running) -> None:
     track, feeder, pts = running
+    # Real pauses become gaps (tested below); here a loaded CI box's scheduler hiccups must not.
+    track.pause_s = 1.0
     plan = [
         Source("forward", origin="peer"),
         Source("clip", clip="music"),
@@ -76,24 +78,25 @@ async def test_switching_sources_keeps_timestamps_continuous(running) -> None:
     assert pts[0][0] == 0
 
 
-async def test_forwarded_gaps_and_new_streams(running) -> None:
-    track, feeder, pts = running
-    track.play_forwarded("peer")
-    await asyncio.sleep(0.2)
-    feeder.skip_next = True  # a lost packet upstream stays a gap downstream (NetEq conceals it)
-    await asyncio.sleep(0.2)
-    feeder.ssrc, feeder.ts = 99, 12345  # the browser restarted its stream: no wild jump
-    await asyncio.sleep(0.2)
-    feeder.paused = True  # a real pause: the timeline follows the wall clock
+async def test_forwarded_gaps_and_new_streams() -> None:
+    track = OutboundAudio("t", Source("forward", origin="peer"))
+
+    async def relay(ssrc: int, ts: int) -> int:
+        track.push("peer", ssrc, ts & 0xFFFFFFFF, b"\xfc\xff\xfe")
+        return (await track.recv()).pts
+
+    base = 0xFFFFF000  # the source's timestamps wrap around 2**32
+    assert await relay(7, base) == 0
+    assert await relay(7, base + 960) == 960
+    assert await relay(7, base + 3 * 960) == 3 * 960  # a lost packet upstream stays a gap
+    assert await relay(7, base + 2 * 960) == 2 * 960  # a late one keeps its place
+    assert await relay(99, 12345) == 4 * 960  # a new stream (SSRC) continues, no wild jump
+    assert await relay(99, 12345 + 960) == 5 * 960
+    assert await relay(99, 12345 + 960 + 48000 * 60) == 6 * 960  # an absurd jump is a new stream too
     await asyncio.sleep(0.3)
-    feeder.paused = False
-    await asyncio.sleep(0.1)
-    d = deltas(pts)
-    assert all(x % 960 == 0 and x > 0 for x in d), d
-    assert d.count(1920) == 1, d
-    pause = max(d)
-    assert 12 * 960 <= pause <= 18 * 960, d  # ~300 ms of silence ≈ 15 frames
-    assert sorted(d)[-3] == 960
+    after_pause = await relay(5, 1)  # after a real pause the timeline follows the wall clock
+    assert after_pause % 960 == 0 and 6 * 960 + 14 * 960 <= after_pause <= 6 * 960 + 40 * 960
+    track.stop()
 
 
 async def test_push_from_a_leg_not_being_relayed_is_ignored(running) -> None:

@@ -81,7 +81,9 @@ class OutboundAudio(MediaStreamTrack):
         super().__init__()
         self.owner = owner
         "Id of the leg that sends this track (for logs)."
-        self._loop = asyncio.get_event_loop()
+        self.pause_s = PAUSE_S
+        "Silences longer than this become timestamp gaps (see ``PAUSE_S``)."
+        self._clock_loop = asyncio.get_event_loop()
         self._source = source
         self._forwarded: deque[tuple[str, int, int, bytes, float]] = deque(maxlen=FORWARD_QUEUE_PACKETS)
         self._overlay: deque[bytes] = deque()
@@ -145,7 +147,7 @@ class OutboundAudio(MediaStreamTrack):
             return
         if len(self._forwarded) == self._forwarded.maxlen:
             self.forward_dropped += 1
-        self._forwarded.append((origin, ssrc, timestamp, payload, self._loop.time()))
+        self._forwarded.append((origin, ssrc, timestamp, payload, self._clock_loop.time()))
         self._wake()
 
     def stop(self) -> None:
@@ -171,7 +173,7 @@ class OutboundAudio(MediaStreamTrack):
                 if self._forwarded:
                     origin, ssrc, ts, payload, pushed_at = self._forwarded.popleft()
                     self._gen_deadline = None
-                    delay = self._loop.time() - pushed_at
+                    delay = self._clock_loop.time() - pushed_at
                     self.forward_delay_max_s = max(self.forward_delay_max_s, delay)
                     self.forward_delay_total_s += delay
                     self.forwarded += 1
@@ -192,7 +194,7 @@ class OutboundAudio(MediaStreamTrack):
 
     async def _pace(self) -> None:
         """Wait for the next tick of the 20 ms clock used by generated audio."""
-        now = self._loop.time()
+        now = self._clock_loop.time()
         if self._gen_deadline is None:
             self._gen_deadline = max(now, self._last_sent_at + FRAME_S) if self.packets_sent else now
         elif now - self._gen_deadline > MAX_LAG_S:
@@ -203,7 +205,7 @@ class OutboundAudio(MediaStreamTrack):
             await asyncio.sleep(delay)
 
     async def _wait(self) -> None:
-        self._waiter = self._loop.create_future()
+        self._waiter = self._clock_loop.create_future()
         try:
             await self._waiter
         finally:
@@ -221,11 +223,11 @@ class OutboundAudio(MediaStreamTrack):
             if -MAX_FORWARD_REORDER <= delta <= MAX_FORWARD_JUMP and delta != 0:
                 return self._last_pts + delta
         elapsed = now - self._last_sent_at
-        frames = round(elapsed / FRAME_S) if elapsed > PAUSE_S else 1
+        frames = round(elapsed / FRAME_S) if elapsed > self.pause_s else 1
         return self._high_pts + frames * FRAME_SAMPLES
 
     def _emit(self, payload: bytes, key: tuple[str, int] | None, src_ts: int | None) -> av.Packet:
-        now = self._loop.time()
+        now = self._clock_loop.time()
         pts = self._next_pts(key, src_ts, now)
         self._high_pts = pts if self._high_pts is None else max(self._high_pts, pts)
         self._last_key, self._last_pts, self._last_sent_at = key, pts, now

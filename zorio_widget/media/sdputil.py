@@ -43,7 +43,7 @@ def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
     media = audio[0]
     if not any(c.mimeType.lower() == OPUS_MIME and c.clockRate == 48000 for c in media.rtp.codecs):
         raise BadSdp(f"{kind} SDP does not offer Opus 48000/2")
-    if not media.ice.usernameFragment or not media.ice.password:
+    if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
         raise BadSdp(f"{kind} SDP lacks ICE credentials")
     if media.dtls is None or not media.dtls.fingerprints:
         raise BadSdp(f"{kind} SDP lacks a DTLS fingerprint")
