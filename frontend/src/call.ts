@@ -226,13 +226,11 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
 
   async hold(): Promise<void> {
     this.requireLive("answered");
-    if (this.onHold) return;
     await this.request({ type: "call.hold" }, "call.held");
   }
 
   async unhold(): Promise<void> {
     this.requireLive("answered");
-    if (!this.onHold) return;
     await this.request({ type: "call.unhold" }, "call.resumed");
   }
 
