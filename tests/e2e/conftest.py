@@ -8,6 +8,7 @@
 import json
 import os
 import threading
+from datetime import datetime, timedelta, timezone
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,6 +83,9 @@ class _Handler(SimpleHTTPRequestHandler):
         elif path == "/api/webphone/sip-config":
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             status, body = SIP_CONFIG_ANSWERS.get(token, (401, {"code": "unauthorized", "message": "Bad token."}))
+            if token == "short":  # expires in 62 s: the SDK refreshes it 60 s early (after its 5 s floor)
+                expires = datetime.now(timezone.utc) + timedelta(seconds=62)
+                status, body = 200, {**SIP_CONFIG, "token_expires_at": expires.isoformat()}
             self._send(status, json.dumps(body).encode(), "application/json")
         elif path.startswith("/tests/"):
             self._send(200, (HERE / path.removeprefix("/tests/")).read_bytes(), "text/javascript")

@@ -222,3 +222,25 @@ def test_diagnose_reports_each_check(fake_page: Any) -> None:
     fake_page.locator("zorio-phone [data-k=run]").click()
     fake_page.locator("zorio-phone [data-check=websocket]").wait_for()
     assert fake_page.locator("zorio-phone [data-check]").count() == 6
+
+
+def test_token_resolver_called_before_expiry(fake_page: Any) -> None:
+    fake_page.evaluate("window.resolved = 0; start({token: 'short', tokenResolver: () => { resolved++; return 't'; }})")
+    assert fake_page.evaluate("resolved") == 0
+    fake_page.wait_for_function("resolved === 1", timeout=10000)
+    assert fake_page.evaluate("phone.status") == "registered"
+
+
+def test_pagehide_unregisters_and_disconnect_tears_down(fake_page: Any) -> None:
+    fake_page.evaluate("start()")
+    fake_page.evaluate("phone.call('1002').then(c => window.c = c)")
+    fake_page.wait_for_function("window.c && c.state === 'answered'")
+    fake_page.evaluate("dispatchEvent(new PageTransitionEvent('pagehide', {persisted: false}))")
+    assert fake_page.evaluate("phone.status") == "unregistered"
+    assert fake_page.evaluate("c.state") in ("wrap_up", "closed")
+    assert fake_page.evaluate("c.debug.peerConnection") is None
+    assert [f["type"] for f in fake_page.evaluate("fake.sent")][-1] == "call.hangup"
+    assert fake_page.evaluate("fake.sockets.every(s => s.readyState === 3)") is True
+    assert fake_page.evaluate("zorioEvents.filter(e => e.name === 'unregistered').length") == 1
+    assert fake_page.evaluate("document.querySelector('zorio-phone')") is None
+    assert fake_page.evaluate("phone.call('1002').catch(e => e.code)") == "not_bootstrapped"
