@@ -103,7 +103,7 @@ export interface CallDebug {
   readonly remoteStream: MediaStream | null;
   /** The <audio> element that plays the remote stream. */
   readonly audio: HTMLAudioElement | null;
-  /** Call ids of this call's state changes, as `old -> new`. */
+  /** This call's state changes, oldest first, as `old -> new`. */
   readonly transitions: readonly string[];
 }
 
