@@ -8,8 +8,8 @@
 import json
 import os
 import threading
-from datetime import datetime, timedelta, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ class _Handler(SimpleHTTPRequestHandler):
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             status, body = SIP_CONFIG_ANSWERS.get(token, (401, {"code": "unauthorized", "message": "Bad token."}))
             if token == "short":  # expires in 62 s: the SDK refreshes it 60 s early (after its 5 s floor)
-                expires = datetime.now(timezone.utc) + timedelta(seconds=62)
+                expires = datetime.now(UTC) + timedelta(seconds=62)
                 status, body = 200, {**SIP_CONFIG, "token_expires_at": expires.isoformat()}
             self._send(status, json.dumps(body).encode(), "application/json")
         elif path.startswith("/tests/"):

@@ -163,3 +163,28 @@ def test_reconnect_after_the_socket_drops_keeps_the_call(browser: Any, daphne_se
         assert names[-2:] == ["call_held", "call_hangup"]
     finally:
         proxy.close()
+
+
+def test_attended_transfer_through_the_ui(browser: Any, daphne_server: Any, agents: dict) -> None:
+    alice = agents["alice"] = Agent(browser, daphne_server.url, "1001")
+    bob = agents["bob"] = Agent(browser, daphne_server.url, "1002")
+    carol = agents["carol"] = Agent(browser, daphne_server.url, "1003")
+    alice.js("phone.call('1002')")
+    bob.ui(".zorio-answer").wait_for()
+    bob.ui(".zorio-answer").click()
+    alice.wait("phone.calls[0] && phone.calls[0].state === 'answered'")
+    alice.ui("[data-k^=transfer-]").click()
+    alice.ui("[data-k=transfer-target]").fill("1003")
+    alice.ui("[data-k=consult]").click()
+    carol.ui(".zorio-answer").wait_for()
+    carol.ui(".zorio-answer").click()
+    alice.wait("phone.calls.length === 2 && phone.calls[1].state === 'answered'")
+    assert alice.js("[phone.calls[0].onHold, phone.calls[1].consultFor === phone.calls[0]]") == [True, True]
+    bob.wait("phone.calls[0].remoteHold")
+    alice.ui("[data-k=complete]").click()
+    alice.wait("phone.calls.every(c => c.state === 'wrap_up')")
+    assert alice.js("phone.calls.map(c => c.endReason)") == ["transferred", "transferred"]
+    bob.wait("phone.calls[0].state === 'answered' && !phone.calls[0].remoteHold")
+    carol.wait("phone.calls[0].state === 'answered'")
+    carol.page.wait_for_timeout(1200)
+    assert carol.energy() > SOUND and bob.energy() > SOUND
