@@ -34,3 +34,10 @@ def demo_token(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"code": "bad_request", "message": f"No demo extension {number!r}."}, status=400)
     token, claims = token_generator.make_token(extension, 3600)
     return JsonResponse({"token": token, "expires_at": claims.expires_at_iso})
+
+
+def demo_iframe(request: HttpRequest) -> HttpResponse:
+    """The partner-CRM demo of the iframe softphone (`ZorioSoftphone`, tel: and callto: links)."""
+    if not settings.DEMO_PAGES:
+        raise Http404
+    return render(request, "demo/iframe.html")

@@ -17,6 +17,9 @@ const COLOR_VARS: [keyof SoftphoneTheme, keyof ThemeConfig, string][] = [
   ["textColor", "text_color", "--zorio-tenant-text"],
 ];
 const SAFE_VALUE = /^[^;{}<>]*$/;
+/** The phone panel makes room for the card area (the page toggles `zorio-with-card` on the element). */
+const LAYOUT_CSS = `:host(.zorio-with-card) .zorio-panel{bottom:50%}
+@media (min-width:720px){:host(.zorio-with-card) .zorio-panel{bottom:0;right:50%}}`;
 
 export const CARD_MESSAGES: Record<Locale, Record<string, string>> = {
   en: {
@@ -37,11 +40,13 @@ export class Appearance {
   theme: SoftphoneTheme = {};
   assets: SoftphoneAssets = {};
   private readonly metrics = new CSSStyleSheet();
+  private readonly layout = new CSSStyleSheet();
   private readonly injected: CSSStyleSheet[] = [];
   private element: HTMLElement | null = null;
 
   constructor(public locale: Locale) {
     document.adoptedStyleSheets = [...document.adoptedStyleSheets, this.metrics];
+    this.layout.replaceSync(LAYOUT_CSS);
   }
 
   t = (key: string): string =>
@@ -55,7 +60,7 @@ export class Appearance {
       const value = admin?.[adminKey];
       if (typeof value === "string" && value) root.setProperty(cssVar, value);
     }
-    if (element.shadowRoot) element.shadowRoot.adoptedStyleSheets = [...element.shadowRoot.adoptedStyleSheets, this.metrics, ...this.injected];
+    if (element.shadowRoot) element.shadowRoot.adoptedStyleSheets = [...element.shadowRoot.adoptedStyleSheets, this.layout, this.metrics, ...this.injected];
     this.applyTheme();
   }
 

@@ -177,7 +177,7 @@ class Softphone implements ZorioSoftphoneStatic {
     const result = this.fire(name, args);
     if (name === "onSearchOptions" && result) {
       Promise.resolve(result as OptionResult[] | Promise<OptionResult[]>)
-        .then((options) => Array.isArray(options) && this.onOptionsResults(String(args[0]), options))
+        .then((options) => (Array.isArray(options) ? this.onOptionsResults(String(args[0]), options) : undefined))
         .catch((err) => this.log("onSearchOptions failed", err));
     }
   }

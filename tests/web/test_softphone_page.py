@@ -1,0 +1,74 @@
+"""/softphone/ (the iframe page) may be framed only by allowed origins; /demo/iframe/ uses it."""
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from zorio_widget.tenants.models import Extension, Tenant
+from zorio_widget.web.softphone import frame_ancestors
+
+
+def config(response) -> dict:
+    match = re.search(rb'<script id="zorio-softphone-config" type="application/json">(.*?)</script>', response.content)
+    assert match, response.content[:500]
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def demo(db: None) -> Tenant:
+    return Tenant.objects.create(name="Demo", slug="demo", allowed_origins="http://127.0.0.1:*\nhttp://localhost:*")
+
+
+def test_framed_by_the_tenants_origins_only(client: Client, demo: Tenant, other_tenant: Tenant) -> None:
+    response = client.get("/softphone/", {"tenant": "demo"})
+    assert response.status_code == 200
+    assert "X-Frame-Options" not in response
+    assert response["Content-Security-Policy"] == "frame-ancestors http://127.0.0.1:* http://localhost:*"
+    assert config(response)["origins"] == ["http://127.0.0.1:*", "http://localhost:*"]
+    assert config(response)["tenant"] == "demo"
+    by_id = client.get("/softphone/", {"tenant": str(demo.pk)})
+    assert by_id["Content-Security-Policy"] == response["Content-Security-Policy"]
+    assert b"zorio/softphone-app.js" in response.content
+
+
+def test_the_token_decides_the_tenant(client: Client, extension: Extension, token: str, demo: Tenant) -> None:
+    response = client.get("/softphone/", {"token": token})
+    assert response["Content-Security-Policy"] == "frame-ancestors http://127.0.0.1:* https://crm.acme.example"
+    assert config(response)["tenant"] == "acme"
+
+
+def test_a_token_less_load_allows_every_enabled_tenant(client: Client, demo: Tenant, tenant: Tenant,
+                                                      other_tenant: Tenant) -> None:
+    Tenant.objects.create(name="Off", slug="off", allowed_origins="https://off.example", enabled=False)
+    policy = client.get("/softphone/")["Content-Security-Policy"]
+    sources = policy.removeprefix("frame-ancestors ").split()
+    assert set(sources) == {"http://127.0.0.1:*", "http://localhost:*", "https://crm.acme.example", "https://globex.example"}
+
+
+def test_unknown_tenant_may_not_frame_it(client: Client, demo: Tenant) -> None:
+    response = client.get("/softphone/", {"tenant": "nobody"})
+    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert config(response)["origins"] == []
+
+
+def test_patterns_csp_cannot_express_are_left_out() -> None:
+    assert frame_ancestors(["https://*.acme.example", "https://crm-*.acme.example", "http://x:8000"]) == \
+        "frame-ancestors https://*.acme.example http://x:8000"
+
+
+def test_other_pages_still_deny_framing(client: Client, demo: Tenant) -> None:
+    assert client.get("/demo/")["X-Frame-Options"] == "DENY"
+
+
+def test_demo_iframe_page(client: Client, demo: Tenant) -> None:
+    response = client.get("/demo/iframe/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "zorio/softphone.js" in html and 'href="tel:1002"' in html and 'href="callto:1003"' in html
+
+
+def test_demo_iframe_is_off_in_production(client: Client, settings) -> None:
+    settings.DEMO_PAGES = False
+    assert client.get("/demo/iframe/").status_code == 404

@@ -1,0 +1,84 @@
+"""`/softphone/`: the page inside the iframe of `ZorioSoftphone` (DESIGN.md §5b).
+
+Framing is allowed only to the tenant's allowed origins: the view is exempt from Django's
+`X-Frame-Options: DENY` and sends `Content-Security-Policy: frame-ancestors <origins>` instead.
+The tenant is the one of `?token=` (when valid) or `?tenant=` (slug or id); a page loaded with
+neither may be framed by any enabled tenant's origins. The same origin patterns are handed to the
+page's postMessage bridge, which checks every message's origin against them.
+"""
+
+import re
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.http import require_GET
+
+from zorio_widget.tenants.models import Tenant
+from zorio_widget.tenants.tokens import TokenError, token_generator
+
+#: Patterns CSP can express: scheme://host[:port] with `*.` only as the first host label, `*` as port.
+_CSP_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
+
+
+def tenants_for(request: HttpRequest) -> list[Tenant]:
+    """The tenant(s) whose origins may frame this page load."""
+    token = request.GET.get("token", "")
+    if token:
+        try:
+            extension, _claims = token_generator.resolve(token)
+        except TokenError:
+            pass
+        else:
+            return [extension.tenant] if extension.tenant.enabled else []
+    wanted = request.GET.get("tenant", "")
+    enabled = Tenant.objects.filter(enabled=True)
+    if wanted:
+        match = Q(slug=wanted) | Q(pk=int(wanted)) if wanted.isascii() and wanted.isdigit() else Q(slug=wanted)
+        return list(enabled.filter(match)[:1])
+    return list(enabled.order_by("pk"))
+
+
+def origin_patterns(tenants: list[Tenant]) -> list[str]:
+    patterns: list[str] = []
+    for tenant in tenants:
+        for pattern in tenant.origin_patterns:
+            pattern = pattern.rstrip("/")
+            if pattern not in patterns:
+                patterns.append(pattern)
+    return patterns
+
+
+def frame_ancestors(patterns: list[str]) -> str:
+    sources = [p for p in patterns if _CSP_SOURCE.match(p)]
+    return "frame-ancestors " + (" ".join(sources) if sources else "'none'")
+
+
+@xframe_options_exempt
+@require_GET
+def softphone(request: HttpRequest) -> HttpResponse:
+    tenants = tenants_for(request)
+    patterns = origin_patterns(tenants)
+    context = {
+        "config": {
+            "origins": patterns,
+            "tenant": tenants[0].slug if len(tenants) == 1 else "",
+            "token": request.GET.get("token", ""),
+            "language": request.GET.get("language", ""),
+            "debug": request.GET.get("debug", "") in ("1", "true"),
+            "autoLogin": request.GET.get("autologin", "1") not in ("0", "false"),
+            "wrapUpDuration": _seconds(request.GET.get("wrapup", "")),
+            "defaultLocale": settings.DEFAULT_LOCALE,
+        },
+    }
+    response = render(request, "softphone/index.html", context)
+    response["Content-Security-Policy"] = frame_ancestors(patterns)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _seconds(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= 86400 else None
