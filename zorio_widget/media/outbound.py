@@ -105,6 +105,8 @@ class OutboundAudio(MediaStreamTrack):
         self.forward_delay_max_s = 0.0
         "Longest time a relayed packet waited in this track (the relay's added latency)."
         self.forward_delay_total_s = 0.0
+        self.recent_forward_delays_s: deque[float] = deque(maxlen=250)
+        "The last 5 s of per-packet relay delays (diagnostics; tests take the median)."
 
     # -- control (called by the bridge, any time) -------------------------------------------
 
@@ -176,6 +178,7 @@ class OutboundAudio(MediaStreamTrack):
                     delay = self._clock_loop.time() - pushed_at
                     self.forward_delay_max_s = max(self.forward_delay_max_s, delay)
                     self.forward_delay_total_s += delay
+                    self.recent_forward_delays_s.append(delay)
                     self.forwarded += 1
                     return self._emit(payload, key=(origin, ssrc), src_ts=ts)
                 await self._wait()
