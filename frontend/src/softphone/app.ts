@@ -46,6 +46,8 @@ const appearance = new Appearance(locale);
 let phone: PhoneApi | null = null;
 let token = "";
 let seq = 0;
+const ignored: string[] = [];
+if (config.debug) (window as unknown as { zorioIgnored: string[] }).zorioIgnored = ignored;
 
 function log(...args: unknown[]): void {
   if (config.debug) console.debug("[zorio-softphone]", ...args);
@@ -98,6 +100,7 @@ async function login(newToken: string, refreshToken: string | null): Promise<Rec
   });
   phone = connected;
   token = newToken;
+  if (config.debug) (window as unknown as { zorioPhone?: PhoneApi }).zorioPhone = connected; // tests and support
   if (config.autoLogin) sessionStorage.setItem(TOKEN_KEY, newToken);
   const internals = connected as unknown as Phone;
   const element = mount.querySelector<HTMLElement>("zorio-phone");
@@ -221,7 +224,10 @@ const HANDLERS: Record<RequestType, Handler> = {
 };
 
 addEventListener("message", (event: MessageEvent) => {
-  if (!parentOrigin || event.source !== window.parent || event.origin !== parentOrigin) return;
+  if (!parentOrigin || event.source !== window.parent || event.origin !== parentOrigin) {
+    if (config.debug && unpack(event.data)) ignored.push(event.origin); // visible to tests and support
+    return;
+  }
   const env = unpack(event.data);
   if (!env || !(env.type in HANDLERS)) return;
   const handler = HANDLERS[env.type as RequestType];

@@ -1,0 +1,441 @@
+"""The iframe softphone (DESIGN.md §5b) in Chromium against the real server.
+
+The partner page is served from another origin than the Zorio server (a second port of 127.0.0.1,
+allowed by the demo tenant) and loads http://127.0.0.1:<daphne>/static/zorio/softphone.js. The other
+parties are plain webphones (the /demo/ page) in their own browser contexts. A third origin
+(127.0.0.2, not allowed) plays the attacker for the bridge's origin/source checks.
+"""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.live import manage
+
+pytestmark = pytest.mark.e2e
+
+CALLBACKS = [
+    "onCallIncoming", "onCallLocallyAnswered", "onCallEstablished", "onOutgoingCallMade", "onCallRejected",
+    "onCallEnded", "onCardSaved", "onCardCanceled", "onCallHeld", "onCallResumed", "onCallMuted", "onCallUnMuted",
+    "onDtmfSent", "onDirectTransfer", "onAuthenticated", "onLoggedOut", "onIFrameLoaded",
+]
+SCHEMA = {
+    "type": "object", "required": ["outcome"],
+    "properties": {
+        "customer": {"type": "string", "title": "Customer", "format": "autocomplete"},
+        "outcome": {"type": "string", "title": "Outcome", "enum": ["Sale", "Follow-up"]},
+        "amount": {"type": "number", "title": "Amount", "minimum": 0},
+        "visits": {"type": "integer", "title": "Visits"},
+        "callback": {"type": "boolean", "title": "Call back"},
+        "notes": {"type": "string", "title": "Notes"},
+    },
+}
+UI_SCHEMA = {"notes": {"ui:widget": "textarea"}}
+
+HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner CRM</title></head><body>
+<h1>Partner CRM</h1>
+<ul id="contacts">
+  <li><a id="bob" href="tel:1002">Bob</a></li>
+  <li><a id="carol" href="callto:1003" class="crm">Carol</a></li>
+  <li><a id="web" href="https://example.com/">web</a></li>
+</ul>
+<iframe id="evil" src="EVIL/evil.html" style="width:10px;height:10px"></iframe>
+<script src="SERVER/static/zorio/softphone.js"></script>
+<script>
+window.events = [];
+window.foreign = [];  // envelopes that reached this window from anywhere but the softphone iframe
+addEventListener("message", (e) => {
+  const iframe = document.querySelector("iframe.zorio-softphone");
+  if (e.data && e.data.zorio && (!iframe || e.source !== iframe.contentWindow)) foreign.push(e.origin);
+  if (e.data === "attacked") window.attacked = true;
+});
+const record = (name) => (...args) => { events.push({name, args: JSON.parse(JSON.stringify(args))}); };
+for (const name of NAMES) ZorioSoftphone[name] = record(name);
+ZorioSoftphone.onLinkEnabled = (link) => events.push({name: "onLinkEnabled", args: [link.getAttribute("href")]});
+ZorioSoftphone.onSearchOptions = (fieldId, query, call) => {
+  events.push({name: "onSearchOptions", args: [fieldId, query, call && call.number]});
+  return [{value: "cust-1", label: "Acme Ltd"}, {value: "cust-2", label: "Globex"}]
+    .filter((o) => o.label.toLowerCase().includes(query.toLowerCase()));
+};
+const params = new URLSearchParams(location.search);
+ZorioSoftphone.init({server: "SERVER", tenantId: "demo", width: 820, height: 700, debug: true,
+                     wrapUpDuration: Number(params.get("wrapup") || 30)});
+</script></body></html>"""
+
+# On the attacker's origin: posts well-formed envelopes to every frame of its parent (the softphone
+# iframe among them) and to the parent itself.
+EVIL_PAGE = """<!doctype html><html><body><script>
+window.addEventListener("message", (e) => {
+  if (e.data !== "attack") return;
+  const env = (type, payload) => ({zorio: {v: 1, type, id: "x" + Math.random(), payload}});
+  for (let i = 0; i < parent.frames.length; i++) {
+    try { parent.frames[i].postMessage(env("call", {number: "*43"}), "*"); } catch (err) {}
+  }
+  parent.postMessage(env("event", {name: "onCallIncoming", args: [{number: "666"}]}), "*");
+  parent.postMessage(env("ready", {}), "*");
+  parent.postMessage("attacked", "*");
+});
+</script></body></html>"""
+
+
+class _Site(BaseHTTPRequestHandler):
+    pages: dict[str, str] = {}
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        body = self.pages.get(self.path.split("?")[0])
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write((body or "").encode())
+
+
+def _serve(host: str, pages: dict[str, str]) -> tuple[ThreadingHTTPServer, str]:
+    handler = type("Site", (_Site,), {"pages": pages})
+    server = ThreadingHTTPServer((host, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{host}:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def partner(daphne_server: Any) -> Iterator[str]:
+    """The partner site (allowed origin, another port) with the attacker's site inside it."""
+    evil_server, evil = _serve("127.0.0.2", {"/evil.html": EVIL_PAGE})
+    page = (HOST_PAGE.replace("SERVER", daphne_server.url).replace("EVIL", evil)
+            .replace("NAMES", json.dumps(CALLBACKS)))
+    server, url = _serve("127.0.0.1", {"/crm.html": page})
+    assert url.rsplit(":", 1)[1] != daphne_server.url.rsplit(":", 1)[1]
+    yield url
+    server.shutdown()
+    evil_server.shutdown()
+
+
+class Host:
+    """The partner page with the softphone iframe."""
+
+    def __init__(self, browser: Any, partner: str, query: str = "") -> None:
+        self.context = browser.new_context(permissions=["microphone"])
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: None)
+        self.page.goto(f"{partner}/crm.html{query}")
+        self.wait_event("onIFrameLoaded")
+        self.sp = self.page.frame_locator("iframe.zorio-softphone")
+
+    @property
+    def frame(self) -> Any:
+        return next(f for f in self.page.frames if "/softphone/" in f.url)
+
+    def js(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
+    def events(self, name: str) -> list[list[Any]]:
+        return [e["args"] for e in self.js("events") if e["name"] == name]
+
+    def wait_event(self, name: str, count: int = 1, timeout: float = 15000) -> list[Any]:
+        self.page.wait_for_function(f"events.filter(e => e.name === {json.dumps(name)}).length >= {count}",
+                                    timeout=timeout)
+        return self.events(name)[count - 1]
+
+    def login(self, token: str) -> dict:
+        info = self.js("t => ZorioSoftphone.loginWithToken(t)", token)
+        self.frame.wait_for_function("window.zorioPhone && zorioPhone.status === 'registered'")
+        return dict(info)
+
+    def ui(self, selector: str) -> Any:
+        return self.sp.locator(f"zorio-phone {selector}")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+class Peer:
+    """A plain webphone (/demo/) in its own context."""
+
+    def __init__(self, browser: Any, url: str, extension: str) -> None:
+        self.context = browser.new_context(permissions=["microphone"])
+        self.page = self.context.new_page()
+        self.page.goto(f"{url}/demo/?extension={extension}&debug=1")
+        self.page.wait_for_function("window.phone && phone.status === 'registered'", timeout=20000)
+
+    def js(self, expression: str) -> Any:
+        return self.page.evaluate(expression)
+
+    def wait(self, expression: str, timeout: float = 15000) -> None:
+        self.page.wait_for_function(expression, timeout=timeout)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def people(browser: Any) -> Iterator[list[Any]]:
+    made: list[Any] = []
+    yield made
+    for who in made:
+        who.close()
+
+
+def test_tel_link_call_callbacks_and_card_saved(browser: Any, daphne_server: Any, partner: str, people: list) -> None:
+    host = Host(browser, partner)
+    bob = Peer(browser, daphne_server.url, "1002")
+    people += [host, bob]
+    token = daphne_server.token("1001")
+    info = host.login(token)
+    assert info["extension"] == "1001" and info["tenant"] == "demo"
+    assert host.wait_event("onAuthenticated")[0]["extension"] == "1001"
+    host.js("([s, u]) => ZorioSoftphone.setFormSchema(s, u)", [SCHEMA, UI_SCHEMA])
+    assert host.js("ZorioSoftphone.parseLinks()") == 2
+    assert sorted(a[0] for a in host.events("onLinkEnabled")) == ["callto:1003", "tel:1002"]
+
+    # a tel: link places the call through the softphone; the callee rings
+    host.page.click("#bob")
+    bob.wait("phone.calls.length === 1 && phone.calls[0].state === 'ringing'")
+    assert bob.js("phone.calls[0].number") == "1001"
+    made = host.wait_event("onOutgoingCallMade")[0]
+    assert made["number"] == "1002" and made["direction"] == "outgoing" and made["uuid"]
+    bob.js("phone.calls[0].answer()")
+    established = host.wait_event("onCallEstablished")[0]
+    assert established["uuid"] == made["uuid"] and established["state"] == "answered"
+    assert not host.events("onCallLocallyAnswered")  # outgoing: answered by the other side
+
+    # hold, mute, DTMF through the iframe's UI fire the host's callbacks
+    host.ui("[data-k^=hold-]").click()
+    assert host.wait_event("onCallHeld")[1] == "local"
+    host.ui("[data-k^=hold-]").click()
+    assert host.wait_event("onCallResumed")[1] == "local"
+    host.ui("[data-k^=mute-]").click()
+    assert host.wait_event("onCallMuted")[0]["muted"] is True
+    host.ui("[data-k^=mute-]").click()
+    host.wait_event("onCallUnMuted")
+    host.ui("[data-k^=keypad-]").click()
+    host.ui("[data-k=dtmf-5]").click()
+    assert host.wait_event("onDtmfSent")[1] == "5"
+    bob.wait("phone.debug.frames.some(f => f.type === 'call.dtmf_received' && f.digit === '5')")
+
+    # the card: schema widgets, host-searched autocomplete, a value set by the host
+    card = host.sp.locator(".zorio-card")
+    card.wait_for()
+    assert card.locator("textarea[data-field=notes]").count() == 1
+    assert card.locator("input[data-field=visits][type=number][step='1']").count() == 1
+    card.locator("select[data-field=outcome]").select_option(label="Sale")
+    card.locator("input[data-field=amount]").fill("12.5")
+    card.locator("input[data-field=callback]").check()
+    card.locator("textarea[data-field=notes]").fill("Wants a quote")
+    host.js("ZorioSoftphone.setCardValue('visits', 3)")
+    card.locator("input[data-field=customer]").press_sequentially("glo")
+    search = host.wait_event("onSearchOptions")
+    assert search[0] == "customer" and search[2] == "1002"
+    card.locator("[data-options-for=customer] li", has_text="Globex").click()
+    assert card.locator("input[data-field=customer]").input_value() == "Globex"
+
+    bob.js("phone.calls[0].hangup()")
+    call, values, direction = host.wait_event("onCallEnded")
+    assert direction == "outgoing" and call["endReason"] == "hangup"
+    assert values["outcome"] == "Sale" and values["customer"] == "cust-2" and values["visits"] == 3
+    assert card.locator(".zorio-card-countdown").is_hidden()  # edited: no wrap-up countdown
+    card.locator(".zorio-card-save").click()
+    saved_call, saved, extra = host.wait_event("onCardSaved")
+    expected = {"customer": "cust-2", "outcome": "Sale", "amount": 12.5, "visits": 3, "callback": True,
+                "notes": "Wants a quote"}
+    assert saved == expected and extra["record"]["card"] == expected
+    card.wait_for(state="detached")
+    records = daphne_server.get_json("/api/webphone/calls", token)["results"]
+    record = next(r for r in records if r["uuid"] == made["uuid"])
+    assert record["card"] == expected
+
+
+def test_incoming_call_answer_blind_transfer_and_card_cancel(browser: Any, daphne_server: Any, partner: str,
+                                                            people: list) -> None:
+    host = Host(browser, partner)
+    bob = Peer(browser, daphne_server.url, "1002")
+    carol = Peer(browser, daphne_server.url, "1003")
+    people += [host, bob, carol]
+    host.login(daphne_server.token("1001"))
+    host.js("([s, u]) => ZorioSoftphone.setFormSchema(s, u)", [SCHEMA, UI_SCHEMA])
+
+    bob.js("phone.call('1001').then(() => true)")
+    incoming = host.wait_event("onCallIncoming")[0]
+    assert incoming["number"] == "1002" and incoming["direction"] == "incoming" and incoming["state"] == "ringing"
+    host.js("ZorioSoftphone.setCardValue('notes', 'pre-filled by the CRM')")
+    host.ui(".zorio-answer").click()
+    host.wait_event("onCallEstablished")
+    order = [e["name"] for e in host.js("events") if e["name"] in ("onCallLocallyAnswered", "onCallEstablished")]
+    assert order == ["onCallLocallyAnswered", "onCallEstablished"]
+    card = host.sp.locator(".zorio-card")
+    assert card.locator("textarea[data-field=notes]").input_value() == "pre-filled by the CRM"
+
+    host.ui("[data-k^=transfer-]").click()
+    host.ui("[data-k=transfer-target]").fill("1003")
+    host.ui("[data-k=blind]").click()
+    assert host.wait_event("onDirectTransfer")[1] == "1003"
+    call, _values, direction = host.wait_event("onCallEnded")
+    assert call["endReason"] == "transferred" and direction == "incoming"
+    carol.wait("phone.calls.length === 1 && phone.calls[0].state === 'ringing'")
+    assert carol.js("phone.calls[0].number") == "1002"
+
+    # not edited: the wrap-up countdown runs; Cancel fires onCardCanceled
+    card.locator(".zorio-card-countdown").wait_for()
+    assert "Closes in" in card.locator(".zorio-card-countdown").inner_text()
+    card.locator(".zorio-card-cancel").click()
+    canceled = host.wait_event("onCardCanceled")
+    assert canceled[0]["uuid"] == incoming["uuid"] and canceled[2] == {"reason": "cancel"}
+    assert canceled[1]["notes"] == "pre-filled by the CRM"
+    carol.js("phone.calls[0].hangup()")
+
+
+def test_rejected_call_and_wrap_up_expiry(browser: Any, daphne_server: Any, partner: str, people: list) -> None:
+    host = Host(browser, partner, "?wrapup=2")
+    bob = Peer(browser, daphne_server.url, "1002")
+    people += [host, bob]
+    host.login(daphne_server.token("1001"))
+    host.js("s => ZorioSoftphone.setFormSchema(s)", SCHEMA)
+
+    bob.js("phone.call('1001').then(() => true)")
+    host.wait_event("onCallIncoming")
+    host.ui(".zorio-reject").click()
+    call, reason = host.wait_event("onCallRejected")
+    assert reason == "rejected" and call["direction"] == "incoming"
+    assert host.wait_event("onCallEnded")[1] is None  # never established: no card
+    bob.wait("phone.calls.length === 0 || phone.calls[0].state !== 'ringing'")
+
+    # an untouched card closes by itself after wrapUpDuration
+    host.js("ZorioSoftphone.makeCall('1002').then(() => true)")
+    bob.wait("phone.calls.length === 1 && phone.calls[0].state === 'ringing'")
+    bob.js("phone.calls[0].answer()")
+    host.wait_event("onCallEstablished")
+    host.sp.locator(".zorio-card").wait_for()
+    bob.js("phone.calls[0].hangup()")
+    host.wait_event("onCallEnded", count=2)
+    assert host.wait_event("onCardCanceled", timeout=8000)[2] == {"reason": "wrap_up_expired"}
+    host.sp.locator(".zorio-card").wait_for(state="detached")
+
+
+def test_messages_from_wrong_origins_or_sources_are_ignored_both_ways(browser: Any, daphne_server: Any,
+                                                                       partner: str, people: list) -> None:
+    host = Host(browser, partner)
+    people.append(host)
+    host.login(daphne_server.token("1001"))
+    before = len(host.js("events"))
+    # the attacker's frame (127.0.0.2) posts a call request to the softphone and fake events to the host
+    host.page.frame_locator("#evil").locator("body").wait_for(state="attached")
+    host.js("document.getElementById('evil').contentWindow.postMessage('attack', '*')")
+    # a same-origin script that is not the iframe's parent (the host's own window) tries too
+    host.js("""() => {
+      const env = (type, payload) => ({zorio: {v: 1, type, id: "y1", payload}});
+      window.postMessage(env("event", {name: "onCallIncoming", args: [{number: "777"}]}), "*");
+      const sp = document.querySelector("iframe.zorio-softphone").contentWindow;
+      const child = document.createElement("iframe");
+      document.body.append(child);
+      child.contentWindow.eval("(" + ((target, origin) => {
+        target.postMessage({zorio: {v: 1, type: "call", id: "z1", payload: {number: "*44"}}}, origin);
+      }).toString() + ")")(sp, new URL(sp === null ? location.href : document.querySelector("iframe.zorio-softphone").src).origin);
+    }""")
+    host.page.wait_for_function("window.attacked === true")
+    host.frame.wait_for_function("zorioIgnored.length >= 2")
+    host.page.wait_for_timeout(1000)
+    evil_origin = "http://127.0.0.2:" + host.page.frame_locator("#evil").locator("body").evaluate("() => location.port")
+    ignored = host.frame.evaluate("zorioIgnored")
+    assert evil_origin in ignored  # wrong origin (and not the parent)
+    assert host.page.evaluate("location.origin") in ignored  # right origin, wrong source
+    assert sorted(set(host.js("foreign"))) == sorted({evil_origin, host.page.evaluate("location.origin")})
+    assert host.frame.evaluate("zorioPhone.calls.length") == 0
+    names = [e["name"] for e in host.js("events")[before:]]
+    assert "onCallIncoming" not in names and "onOutgoingCallMade" not in names
+    assert names.count("onIFrameLoaded") == 0
+
+    # the real parent still gets through
+    call = host.js("ZorioSoftphone.makeCall('*43')")
+    assert call["number"] == "*43"
+    host.frame.wait_for_function("zorioPhone.calls.length === 1 && zorioPhone.calls[0].state === 'answered'")
+    host.frame.evaluate("zorioPhone.calls[0].hangup()")
+
+
+def test_softphone_page_refuses_origins_not_allowed(browser: Any, daphne_server: Any) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{daphne_server.url}/softphone/?tenant=demo&origin=https://evil.example")
+        # not framed at all: the bridge stays closed
+        page.wait_for_function("document.body.dataset.status === 'not_allowed'")
+        response = page.request.get(f"{daphne_server.url}/softphone/?tenant=demo")
+        assert response.headers["content-security-policy"] == "frame-ancestors http://127.0.0.1:* http://localhost:*"
+        assert "x-frame-options" not in response.headers
+    finally:
+        context.close()
+
+
+def test_display_links_and_remove(browser: Any, daphne_server: Any, partner: str, people: list) -> None:
+    host = Host(browser, partner)
+    people.append(host)
+    iframe = host.page.locator("iframe.zorio-softphone")
+    assert iframe.get_attribute("allow") == "microphone; autoplay"
+    assert iframe.is_visible() and host.js("ZorioSoftphone.visible") is True
+    host.js("ZorioSoftphone.hide()")
+    assert iframe.is_hidden()
+    host.js("ZorioSoftphone.show()")
+    assert iframe.is_visible()
+    assert host.js("ZorioSoftphone.toggleDisplay()") is False and iframe.is_hidden()
+    assert host.js("ZorioSoftphone.toggleDisplay()") is True and iframe.is_visible()
+    box = iframe.bounding_box()
+    assert round(box["width"]) == 820 and round(box["height"]) == 700
+
+    original = host.js("document.getElementById('contacts').outerHTML")
+    assert host.js("ZorioSoftphone.parseLinks()") == 2
+    assert host.page.locator("a.zorio-link[data-zorio-link]").count() == 2
+    host.js("""() => { const li = document.createElement('li');
+      li.innerHTML = '<a id="dave" href="tel:+84%20(90)%20123-4567">Dave</a>';
+      document.getElementById('contacts').append(li); }""")
+    host.page.wait_for_function("document.getElementById('dave').hasAttribute('data-zorio-link')")
+    assert "tel:+84%20(90)%20123-4567" in [a[0] for a in host.events("onLinkEnabled")]
+    host.js("document.getElementById('dave').parentElement.remove()")
+    host.js("ZorioSoftphone.removeParsedLinksEvent()")
+    assert host.js("document.getElementById('contacts').outerHTML") == original
+    assert host.page.locator("[data-zorio-link]").count() == 0
+
+    host.js("ZorioSoftphone.parseLinks()")
+    host.js("ZorioSoftphone.remove()")
+    assert host.page.locator("iframe.zorio-softphone").count() == 0
+    assert host.js("ZorioSoftphone.iframe") is None and host.js("ZorioSoftphone.visible") is False
+    assert host.js("document.getElementById('contacts').outerHTML") == original
+    error = host.js("ZorioSoftphone.makeCall('1002').then(() => 'ok', (e) => e.code)")
+    assert error == "not_initialized"
+    # the global is never overwritten; init works again after remove
+    assert host.js("(() => { try { window.ZorioSoftphone = 1 } catch (e) {} return typeof ZorioSoftphone.init })()") == "function"
+    host.js("url => ZorioSoftphone.init({server: url, tenantId: 'demo'})", daphne_server.url)
+    host.wait_event("onIFrameLoaded", count=2)
+
+
+def test_admin_theme_is_the_default_and_customize_appearance_wins(browser: Any, daphne_server: Any, partner: str,
+                                                                  people: list) -> None:
+    manage(daphne_server, "shell", "-c",
+           "from zorio_widget.tenants.models import Theme; "
+           "Theme.objects.filter(tenant__slug='demo', is_default=True).update(primary_color='#7c3aed', mode='light')")
+    host = Host(browser, partner)
+    people.append(host)
+    host.login(daphne_server.token("1001"))
+    header = host.ui("header")
+    header.wait_for()
+    colour = "el => getComputedStyle(el).backgroundColor"
+    assert header.evaluate(colour) == "rgb(124, 58, 237)"  # the admin theme
+    host.js("""ZorioSoftphone.customizeAppearance(
+      {primaryColor: 'rgb(255, 0, 0)', accentColor: '#00ff00', fontFamily: 'monospace', borderRadius: '2px'},
+      {call: 'Dial now', card_save: 'Store'}, {logoUrl: 'data:image/gif;base64,R0lGODlhAQABAAAAACw='})""")
+    host.page.wait_for_function("1")
+    assert header.evaluate(colour) == "rgb(255, 0, 0)"
+    go = host.ui(".zorio-go")
+    assert go.evaluate(colour) == "rgb(0, 255, 0)"
+    assert go.inner_text().endswith("Dial now")
+    assert go.evaluate("el => getComputedStyle(el).borderRadius") == "2px"
+    assert host.ui("header img").count() == 1
+    host.js("ZorioSoftphone.injectCss('zorio-phone{outline:3px solid rgb(1, 2, 3)} .zorio-panel header{color: rgb(4, 5, 6)}')")
+    assert header.evaluate("el => getComputedStyle(el).color") == "rgb(4, 5, 6)"
+    assert host.sp.locator("zorio-phone").evaluate("el => getComputedStyle(el).outlineColor") == "rgb(1, 2, 3)"
+    manage(daphne_server, "shell", "-c",
+           "from zorio_widget.tenants.models import Theme; "
+           "Theme.objects.filter(tenant__slug='demo', is_default=True).update(primary_color='#2563eb', mode='auto')")
