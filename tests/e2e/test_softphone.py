@@ -407,8 +407,13 @@ def test_display_links_and_remove(browser: Any, daphne_server: Any, partner: str
     assert error == "not_initialized"
     # the global is never overwritten; init works again after remove
     assert host.js("(() => { try { window.ZorioSoftphone = 1 } catch (e) {} return typeof ZorioSoftphone.init })()") == "function"
-    host.js("url => ZorioSoftphone.init({server: url, tenantId: 'demo'})", daphne_server.url)
+    # init({token}) logs in as soon as the new iframe is ready; logout() fires onLoggedOut
+    host.js("([url, token]) => { ZorioSoftphone.init({server: url, tenantId: 'demo', token, debug: true}); }",
+            [daphne_server.url, daphne_server.token("1004")])
     host.wait_event("onIFrameLoaded", count=2)
+    assert host.wait_event("onAuthenticated")[0]["extension"] == "1004"
+    host.js("ZorioSoftphone.logout()")
+    assert host.wait_event("onLoggedOut")[0] == {"reason": "logout"}
 
 
 def test_admin_theme_is_the_default_and_customize_appearance_wins(browser: Any, daphne_server: Any, partner: str,
@@ -439,3 +444,24 @@ def test_admin_theme_is_the_default_and_customize_appearance_wins(browser: Any, 
     manage(daphne_server, "shell", "-c",
            "from zorio_widget.tenants.models import Theme; "
            "Theme.objects.filter(tenant__slug='demo', is_default=True).update(primary_color='#2563eb', mode='auto')")
+
+
+def test_demo_iframe_page_calls_through_its_links(browser: Any, daphne_server: Any) -> None:
+    context = browser.new_context(permissions=["microphone"])
+    try:
+        page = context.new_page()
+        page.goto(f"{daphne_server.url}/demo/iframe/?extension=1001&debug=1")
+        page.wait_for_function("document.getElementById('log').textContent.includes('signed in as 1001')",
+                               timeout=20000)
+        assert page.locator("a.zorio-link").count() == 6
+        page.click("text=Add a contact")
+        page.wait_for_function("document.querySelectorAll('a.zorio-link').length === 7")
+        page.click("a[href='tel:*43']")
+        page.wait_for_function("document.getElementById('log').textContent.includes('onCallEstablished *43')")
+        frame = next(f for f in page.frames if "/softphone/" in f.url)
+        assert frame.evaluate("zorioPhone.calls[0].number") == "*43"
+        page.frame_locator("iframe.zorio-softphone").locator(".zorio-card").wait_for()
+        frame.evaluate("zorioPhone.calls[0].hangup()")
+        page.wait_for_function("document.getElementById('log').textContent.includes('onCallEnded')")
+    finally:
+        context.close()
