@@ -1,7 +1,8 @@
 """Server-side media for Zorio Webphone: pure asyncio + aiortc (no Django), DESIGN.md §4b.
 
 - ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
-- ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, in-band DTMF (``bridge.py``).
+- ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, in-band DTMF (``bridge.py``);
+  the call layer uses its module-level functions (``bridge.connect(a, b)``...) on the process's bridge.
 - ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``).
 - ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
 - DTMF: RFC 4733 receive and a Goertzel in-band detector (``dtmf.py``).
