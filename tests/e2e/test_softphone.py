@@ -416,11 +416,21 @@ def test_display_links_and_remove(browser: Any, daphne_server: Any, partner: str
     assert host.wait_event("onLoggedOut")[0] == {"reason": "logout"}
 
 
+def _set_demo_theme(server: Any, primary: str, mode: str) -> None:
+    manage(server, "shell", "-c",
+           "from zorio_widget.tenants.models import Theme; Theme.objects.filter(tenant__slug='demo', is_default=True)"
+           f".update(primary_color={primary!r}, mode={mode!r})")
+
+
+@pytest.fixture
+def purple_admin_theme(daphne_server: Any) -> Iterator[None]:
+    _set_demo_theme(daphne_server, "#7c3aed", "light")
+    yield
+    _set_demo_theme(daphne_server, "#2563eb", "auto")  # the seeded theme, for the other tests
+
+
 def test_admin_theme_is_the_default_and_customize_appearance_wins(browser: Any, daphne_server: Any, partner: str,
-                                                                  people: list) -> None:
-    manage(daphne_server, "shell", "-c",
-           "from zorio_widget.tenants.models import Theme; "
-           "Theme.objects.filter(tenant__slug='demo', is_default=True).update(primary_color='#7c3aed', mode='light')")
+                                                                  people: list, purple_admin_theme: None) -> None:
     host = Host(browser, partner)
     people.append(host)
     host.login(daphne_server.token("1001"))
@@ -441,9 +451,6 @@ def test_admin_theme_is_the_default_and_customize_appearance_wins(browser: Any, 
     host.js("ZorioSoftphone.injectCss('zorio-phone{outline:3px solid rgb(1, 2, 3)} .zorio-panel header{color: rgb(4, 5, 6)}')")
     assert header.evaluate("el => getComputedStyle(el).color") == "rgb(4, 5, 6)"
     assert host.sp.locator("zorio-phone").evaluate("el => getComputedStyle(el).outlineColor") == "rgb(1, 2, 3)"
-    manage(daphne_server, "shell", "-c",
-           "from zorio_widget.tenants.models import Theme; "
-           "Theme.objects.filter(tenant__slug='demo', is_default=True).update(primary_color='#2563eb', mode='auto')")
 
 
 def test_demo_iframe_page_calls_through_its_links(browser: Any, daphne_server: Any) -> None:
