@@ -83,3 +83,9 @@ def daphne_server() -> Iterator[LiveServer]:
     server = start_live_server({"RING_TIMEOUT_S": "3", "REATTACH_GRACE_S": "3"})
     yield server
     server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, where pytest-asyncio could no longer start its own."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
