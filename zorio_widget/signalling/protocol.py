@@ -18,7 +18,7 @@ MAX_DIGITS = 32
 MAX_CANDIDATE_CHARS = 1024
 MAX_META_CHARS = 8192
 
-FieldType = Literal["str", "int", "bool", "object"]
+FieldType = Literal["str", "int", "bool", "object", "list"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ SERVER_MESSAGES: dict[str, Message] = {
     for m in (
         Message("registered", "Authentication succeeded.",
                 (Field("extension", "str"), Field("user", "object"),
-                 Field("calls", "object", required=False, doc="Live calls re-attached after a reconnect."))),
+                 Field("calls", "list", required=False, doc="Live calls re-attached after a reconnect."))),
         Message("call.trying", "The call exists: its `call_id` (this leg) and `uuid` (the call record).",
                 (REQ_ID, _call_id(), Field("uuid", "str"))),
         Message("call.incoming", "An incoming call; answer with `call.answer {sdp}`.",
@@ -214,7 +214,9 @@ class Frame:
         return self.data.get("call_id")
 
 
-_PY_TYPES: dict[FieldType, tuple[type, ...]] = {"str": (str,), "int": (int,), "bool": (bool,), "object": (dict,)}
+_PY_TYPES: dict[FieldType, tuple[type, ...]] = {
+    "str": (str,), "int": (int,), "bool": (bool,), "object": (dict,), "list": (list,),
+}
 
 
 def _check_field(spec: Field, value: Any) -> str | None:

@@ -19,7 +19,8 @@ from zorio_widget.signalling.protocol import (
 )
 
 TARGET = Path(__file__).resolve().parents[2] / "frontend" / "src" / "generated" / "protocol.ts"
-_TS_TYPES = {"str": "string", "int": "number", "bool": "boolean", "object": "Record<string, unknown>"}
+_TS_TYPES = {"str": "string", "int": "number", "bool": "boolean", "object": "Record<string, unknown>",
+             "list": "Record<string, unknown>[]"}
 
 
 def _interface(prefix: str, msg: Message) -> str:

@@ -152,7 +152,7 @@ export interface ServerRegistered {
   type: "registered";
   extension: string;
   user: Record<string, unknown>;
-  calls?: Record<string, unknown>;
+  calls?: Record<string, unknown>[];
 }
 
 /** The call exists: its `call_id` (this leg) and `uuid` (the call record). */
