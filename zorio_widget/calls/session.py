@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.models import Direction
 from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
 from zorio_widget.media import BadSdp, MediaLeg, bridge
@@ -73,6 +74,7 @@ class CallSession:
         self.board = board
         self.uuid = uuid
         self.tenant_id = caller_device.tenant_id
+        self.origin = caller_device
         self.route = route
         self.state = CallState.ORIGINATING
         self.caller: Leg | None = None
@@ -114,6 +116,22 @@ class CallSession:
 
     def involves(self, tenant_id: int, number: str) -> bool:
         return self.tenant_id == tenant_id and any(leg.device.number == number for leg in self.legs)
+
+    async def write_record(self, **fields: Any) -> None:
+        """Writes the call's record at creation: every call leaves one (DESIGN.md §8)."""
+        route, device = self.route, self.origin
+        await records.create_record(
+            uuid=self.uuid,
+            tenant_id=self.tenant_id,
+            direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
+            from_extension_id=device.extension_id,
+            to_extension_id=route.extension_id,
+            from_number=device.number,
+            from_name=device.name,
+            to_number=route.number,
+            to_name=route.name,
+            **fields,
+        )
 
     def _apply(self, event: CallEvent) -> None:
         new_state = next_state(self.state, event)

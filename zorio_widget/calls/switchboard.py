@@ -16,8 +16,7 @@ from django.conf import settings
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
-from zorio_widget.calls.models import Direction
-from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.routing import InvalidTarget, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg, LegDirection
 from zorio_widget.calls.states import CallState
 from zorio_widget.media import BadSdp, CallCapacity, MediaLeg
@@ -159,18 +158,7 @@ class Switchboard:
                 answer = await caller.media.accept_offer(data["sdp"])
             except BadSdp as exc:
                 raise ProtocolError("bad_sdp", str(exc), req_id=req_id) from exc
-            await records.create_record(
-                uuid=session.uuid,
-                tenant_id=device.tenant_id,
-                direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
-                from_extension_id=device.extension_id,
-                to_extension_id=route.extension_id,
-                from_number=device.number,
-                from_name=device.name,
-                to_number=destination,
-                to_name=route.name,
-                **records.record_options(options),
-            )
+            await session.write_record(**records.record_options(options))
         except BaseException:
             if session is not None and session.caller is not None:
                 self.forget_leg(session.caller)

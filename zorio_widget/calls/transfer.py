@@ -9,8 +9,6 @@ before anything moves, so a busy or unknown target leaves the original call as i
 import uuid as uuid_lib
 from typing import TYPE_CHECKING
 
-from zorio_widget.calls import records
-from zorio_widget.calls.models import Direction
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.states import CallState
 from zorio_widget.media import bridge
@@ -57,19 +55,7 @@ async def _new_session(session: "CallSession", device_leg: "Leg", route: Route, 
     from zorio_widget.calls.session import CallSession
 
     new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route)
-    device = device_leg.device
-    await records.create_record(
-        uuid=new.uuid,
-        tenant_id=session.tenant_id,
-        direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
-        from_extension_id=device.extension_id,
-        to_extension_id=route.extension_id,
-        from_number=device.number,
-        from_name=device.name,
-        to_number=route.number,
-        to_name=route.name,
-        meta=meta,
-    )
+    await new.write_record(meta=meta)
     session.board.sessions.add(new)
     return new
 
