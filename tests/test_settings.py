@@ -1,5 +1,6 @@
 """Settings: the embedded defaults, the production path (PostgreSQL + Redis), the deploy check."""
 
+import asyncio
 import json
 import os
 import subprocess
@@ -46,7 +47,7 @@ def test_database_and_redis_urls_select_postgresql_and_redis_layer() -> None:
     assert s["engine"] == "django.db.backends.postgresql"
     assert (s["name"], s["host"], s["port"], s["user"]) == ("test", "127.0.0.1", 5432, "postgres")
     assert s["layer"] == "channels_redis.core.RedisChannelLayer"
-    assert s["layer_config"]["hosts"] == ["redis://127.0.0.1:6379/0"]
+    assert s["layer_config"]["hosts"] == [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": 30.0}]
     assert s["secret_is_default"] is False
 
 
@@ -54,9 +55,12 @@ async def test_messages_go_through_the_real_redis_channel_layer(settings) -> Non
     """Always against a real Redis: the one of REDIS_URL, else the local one every machine here runs."""
     from channels.layers import get_channel_layer
 
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
     settings.CHANNEL_LAYERS = {"default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"], "prefix": f"zorio-test-{uuid.uuid4().hex[:8]}"},
+        # The hosts entry as settings.py writes it for REDIS_URL.
+        "CONFIG": {"hosts": [{"address": url, "socket_timeout": settings.REDIS_SOCKET_TIMEOUT_S}],
+                   "prefix": f"zorio-test-{uuid.uuid4().hex[:8]}"},
     }}
     layer = get_channel_layer()
     assert type(layer).__module__ == "channels_redis.core"
@@ -69,6 +73,11 @@ async def test_messages_go_through_the_real_redis_channel_layer(settings) -> Non
         await layer.group_send(group, {"type": "call.ended", "reason": "hangup"})
         assert await layer.receive(channel) == {"type": "call.ended", "reason": "hangup"}
         await layer.group_discard(group, channel)
+        # An idle consumer waits longer than channels_redis' 5 s blocking pop (and redis-py 8's
+        # default 5 s read timeout) without the layer raising TimeoutError.
+        asyncio.get_running_loop().call_later(6.5, lambda: asyncio.ensure_future(
+            layer.send(channel, {"type": "call.late"})))
+        assert await asyncio.wait_for(layer.receive(channel), 15) == {"type": "call.late"}
     finally:
         await layer.flush()
         await layer.close_pools()
