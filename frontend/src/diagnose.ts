@@ -63,13 +63,27 @@ function checkWebSocket(url: string, token: string, Impl: new (url: string) => W
   });
 }
 
-/** Gathers candidates against `servers`; ok when one of type `wanted` appears. */
+/**
+ * Gathers candidates against `servers`; ok when one of type `wanted` appears.
+ * Chrome drops a srflx candidate whose address equals a host candidate's (no NAT in between), so a
+ * gathering that completes without srflx and without an `icecandidateerror` from the STUN server
+ * means the server answered with this machine's own address: ok, and the detail says so.
+ * Errors the browser reports (e.g. TURN's 401 for refused credentials) are named in the detail.
+ */
 async function checkCandidate(media: MediaLayer, servers: RTCIceServer[], wanted: "srflx" | "relay"): Promise<DiagnoseCheck> {
   const pc = media.createPeerConnection({ iceServers: servers, iceTransportPolicy: wanted === "relay" ? "relay" : "all" });
+  const urls = servers.flatMap((s) => s.urls).join(", ");
+  const hosts = new Set<string>();
+  const errors: string[] = [];
+  pc.addEventListener("icecandidateerror", (event: Event) => {
+    const e = event as RTCPeerConnectionIceErrorEvent;
+    const text = `${e.url || urls}: ${e.errorCode} ${e.errorText}`.trim();
+    if (!errors.includes(text)) errors.push(text);
+  });
   try {
     pc.createDataChannel("zorio-diagnose");
-    const found = new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => resolve(null), ICE_CHECK_TIMEOUT_MS);
+    const found = new Promise<string | null | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ICE_CHECK_TIMEOUT_MS);
       pc.addEventListener("icecandidate", (event: RTCPeerConnectionIceEvent) => {
         const c = event.candidate;
         if (!c) {
@@ -78,12 +92,20 @@ async function checkCandidate(media: MediaLayer, servers: RTCIceServer[], wanted
         } else if (c.candidate.includes(` typ ${wanted}`)) {
           clearTimeout(timer);
           resolve(c.address ?? c.candidate);
+        } else if (c.candidate.includes(" typ host") && c.address && !c.address.endsWith(".local")) {
+          hosts.add(c.address);
         }
       });
     });
     await pc.setLocalDescription(await pc.createOffer());
     const address = await found;
-    return address ? pass(`${wanted} candidate ${address}`) : fail(`no ${wanted} candidate from ${servers.flatMap((s) => s.urls).join(", ")}`);
+    if (address) return pass(`${wanted} candidate ${address}`);
+    if (errors.length) return fail(`no ${wanted} candidate: ${errors.join("; ")}`);
+    if (address === undefined) return fail(`no ${wanted} candidate from ${urls} in ${ICE_CHECK_TIMEOUT_MS} ms`);
+    if (wanted === "srflx" && hosts.size) {
+      return pass(`${urls} answered with this machine's own address (no NAT): the browser drops a srflx candidate equal to host candidate ${[...hosts].join(", ")}`);
+    }
+    return fail(`no ${wanted} candidate from ${urls}`);
   } catch (err) {
     return fail(String(err));
   } finally {
