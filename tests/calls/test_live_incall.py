@@ -7,6 +7,8 @@ import pytest
 
 from tests.calls.conftest import CALLEE_HZ, CALLER_HZ, connect_pair, near
 from tests.live import LiveServer
+from zorio_widget.client.audio import without_telephone_event
+from zorio_widget.media import aiortc_hook
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(120)]
 
@@ -21,8 +23,11 @@ def silent(p) -> bool:
     return p.rms() < 0.005
 
 
-async def connected(phone, caller_ext: str = "1001", callee_ext: str = "1002"):
+async def connected(phone, caller_ext: str = "1001", callee_ext: str = "1002", callee_rfc4733: bool = True):
+    """A connected call; `callee_rfc4733=False`: the callee's answer carries no telephone-event."""
     alice, bob, call, incoming = await connect_pair(phone, caller_ext, callee_ext)
+    if not callee_rfc4733:
+        incoming = {**incoming, "sdp": without_telephone_event(incoming["sdp"])}
     answered = await bob.answer(incoming, CALLEE_HZ)
     await call.expect("call.answered")
     await answered.expect("call.answered")
@@ -65,11 +70,30 @@ async def test_mute_is_enforced_by_the_server(phone) -> None:
     await call.hangup()
 
 
-async def test_dtmf_by_signalling_reaches_the_far_side_as_tones_in_order(phone) -> None:
+async def test_dtmf_by_signalling_reaches_the_far_side_as_rfc4733_events_in_order(phone) -> None:
+    # The callee negotiates telephone-event (aiortc_hook registers it for this process's peers).
+    aiortc_hook.install()
     alice, bob, call, answered = await connected(phone)
+    answered.probe.watch_telephone_events(answered.pc.getReceivers()[0])
     answered.probe.detect_dtmf()
     reply = await alice.request({"type": "call.dtmf", "call_id": call.call_id, "digits": "12x"}, "call.dtmf_received")
     assert reply["code"] == "invalid_dtmf"
+    await call.send("call.dtmf", digits="159#")
+    for digit in "159#":
+        assert (await call.expect("call.dtmf_received"))["digit"] == digit
+        assert (await answered.expect("call.dtmf_received"))["digit"] == digit
+    assert await answered.probe.wait_for(lambda p: "".join(p.event_digits) == "159#", timeout_s=10)
+    events = answered.probe.events
+    assert {(p.clock_rate, p.payload_type) for p in events} == {(8000, events[0].payload_type)}
+    assert sum(p.marker for p in events) == 4 and len(events) == 4 * 7  # 5 packets + 2 end repeats each
+    assert await answered.probe.wait_for(hears(CALLER_HZ))  # the relay resumes
+    assert answered.probe.digits == []  # events, not tones
+    await call.hangup()
+
+
+async def test_dtmf_by_signalling_reaches_a_far_side_without_rfc4733_as_tones_in_order(phone) -> None:
+    alice, bob, call, answered = await connected(phone, callee_rfc4733=False)
+    answered.probe.detect_dtmf()
     await call.send("call.dtmf", digits="159#")
     for digit in "159#":
         assert (await call.expect("call.dtmf_received"))["digit"] == digit

@@ -19,6 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 from av import AudioFrame
 
+from zorio_widget.client.audio import without_telephone_event
 from zorio_widget.media import MediaLeg, aiortc_hook
 from zorio_widget.media.bridge import Bridge
 
@@ -62,10 +63,15 @@ class PcmTrack(MediaStreamTrack):
 
 
 class Client:
-    """An aiortc peer standing in for a browser."""
+    """An aiortc peer standing in for a browser.
 
-    def __init__(self, freq: float) -> None:
+    ``telephone_event_rates``: the telephone-event clock rates it offers/accepts (aiortc_hook
+    registers 8000 and 48000 process-wide; the others are removed from the SDP sent to the leg).
+    """
+
+    def __init__(self, freq: float, telephone_event_rates: tuple[int, ...] = (8000, 48000)) -> None:
         self.freq = freq
+        self.telephone_event_rates = telephone_event_rates
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.track = PcmTrack(freq)
         self.sender = self.pc.addTrack(self.track)
@@ -91,12 +97,13 @@ class Client:
     async def call(self, leg: MediaLeg) -> None:
         """Browser offers, the server leg answers (an outgoing call)."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        answer = await leg.accept_offer(self.pc.localDescription.sdp)
+        offer = without_telephone_event(self.pc.localDescription.sdp, keep_rates=self.telephone_event_rates)
+        answer = await leg.accept_offer(offer)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
 
     async def answer(self, leg: MediaLeg) -> None:
         """The server leg offers, the client answers (an incoming call)."""
-        offer = await leg.create_offer()
+        offer = without_telephone_event(await leg.create_offer(), keep_rates=self.telephone_event_rates)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         await leg.accept_answer(self.pc.localDescription.sdp)
@@ -195,14 +202,20 @@ class MediaFactory:
         self.legs.append(leg)
         return leg
 
-    def client(self, freq: float = 0.0) -> Client:
-        client = Client(freq)
+    def client(self, freq: float = 0.0, telephone_event_rates: tuple[int, ...] = (8000, 48000)) -> Client:
+        client = Client(freq, telephone_event_rates)
         self.clients.append(client)
         return client
 
-    async def pair(self, freq: float, incoming: bool = False, leg_id: str | None = None) -> tuple[Client, MediaLeg]:
+    async def pair(
+        self,
+        freq: float,
+        incoming: bool = False,
+        leg_id: str | None = None,
+        telephone_event_rates: tuple[int, ...] = (8000, 48000),
+    ) -> tuple[Client, MediaLeg]:
         """A connected client and its server leg (``incoming``: the server offers)."""
-        client, leg = self.client(freq), self.leg(leg_id)
+        client, leg = self.client(freq, telephone_event_rates), self.leg(leg_id)
         if incoming:
             await client.answer(leg)
         else:

@@ -128,3 +128,45 @@ async def test_stock_receivers_drop_telephone_events_and_keep_decoding(media: Me
     before = len(b.received)
     await asyncio.sleep(0.5)
     assert len(b.received) - before >= 15, "decoder thread died"
+
+
+def test_verify_reports_a_changed_sender_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sender loop we copy must still be the one we copied (its source is compared)."""
+    aiortc_hook.install()
+
+    async def other_run_rtp(self: object, codec: object) -> None:
+        sequence_number = 0  # noqa: F841 (a loop that differs from the copied one)
+
+    monkeypatch.setattr(aiortc_hook, "_original_run_rtp", other_run_rtp)
+    with pytest.raises(AiortcInternalsChanged, match="_run_rtp no longer contains"):
+        verify_aiortc_internals()
+
+    async def other_send(self: object, params: object) -> None:
+        pass
+
+    monkeypatch.setattr(aiortc_hook, "_original_run_rtp", None)
+    monkeypatch.setattr(aiortc_hook, "_original_send", other_send)
+    with pytest.raises(AiortcInternalsChanged, match="send parameters changed"):
+        verify_aiortc_internals()
+
+
+async def test_sender_loop_is_replaced_and_remembers_the_negotiated_codecs(media: MediaFactory) -> None:
+    from aiortc import RTCRtpSender
+
+    client, leg = await media.pair(500.0)
+    assert RTCRtpSender._run_rtp is aiortc_hook._run_rtp and RTCRtpSender.send is aiortc_hook._send
+    sender = leg._pc.getSenders()[0]
+    for attr in aiortc_hook._SENDER_ATTRS:
+        assert hasattr(sender, attr), attr
+    await wait_until(lambda: aiortc_hook.sender_codecs(sender) is not None)
+    codecs = aiortc_hook.sender_codecs(sender) or []
+    assert codecs[0].mimeType == "audio/opus"
+    events = {c.clockRate: c.payloadType for c in codecs if c.mimeType == "audio/telephone-event"}
+    assert events == {8000: client.telephone_event_pt(8000), 48000: client.telephone_event_pt(48000)}
+    assert leg.telephone_event == (events[8000], 8000)
+    # the client's own sender (frames through aiortc's encoder) runs the same loop
+    seen = []
+    leg.on_packet = lambda _leg, packet: seen.append(packet)
+    await wait_until(lambda: len(seen) >= 5)
+    seqs = [p.sequence_number for p in seen]
+    assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))

@@ -1,13 +1,16 @@
-"""Audio for client peers: a sine source and a probe measuring what arrives (energy, pitch)."""
+"""Audio for client peers: a sine source and a probe measuring what arrives (energy, pitch),
+and DTMF in both forms (Goertzel on the audio, RFC 4733 events through a receive tap)."""
 
 import asyncio
 import fractions
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from av import AudioFrame
 
@@ -67,6 +70,11 @@ class AudioProbe:
         self.frames_received = 0
         self._recent: deque[np.ndarray] = deque(maxlen=PROBE_WINDOW_FRAMES)
         self.digits: list[str] = []
+        "Digits found in the audio by `detect_dtmf()`."
+        self.events: list[Any] = []
+        "RFC 4733 packets (`aiortc_hook.ReceivedPacket`) seen since `watch_telephone_events()`."
+        self.event_digits: list[str] = []
+        "Digits of those events, once each."
         self._detector: Any = None
         self._task = asyncio.create_task(self._run(), name="audio-probe")
 
@@ -85,6 +93,24 @@ class AudioProbe:
                 self.frames_received += 1
         except (MediaStreamError, asyncio.CancelledError):
             return
+
+    def watch_telephone_events(self, receiver: RTCRtpReceiver) -> None:
+        """Collect the RFC 4733 events arriving on `receiver` (the same call's) in `self.events`
+        (each packet) and `self.event_digits` (one digit per event); audio still reaches the probe.
+
+        Needs telephone-event negotiated, i.e. `aiortc_hook.install()` in this process before the
+        peer connection was negotiated (the codec registration is process-wide).
+        """
+        from zorio_widget.media import aiortc_hook
+        from zorio_widget.media.dtmf import TelephoneEventReceiver
+
+        events = TelephoneEventReceiver()
+
+        def sink(packet: "aiortc_hook.ReceivedPacket") -> None:
+            self.events.append(packet)
+            self.event_digits.extend(events.feed(packet.payload, packet.timestamp))
+
+        aiortc_hook.set_packet_sink(receiver, sink, telephone_events_only=True)
 
     def detect_dtmf(self) -> None:
         """From now on, run a Goertzel DTMF detector over what arrives (digits in `self.digits`)."""
@@ -118,3 +144,20 @@ class AudioProbe:
     async def stop(self) -> None:
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
+
+
+def without_telephone_event(sdp: str, keep_rates: tuple[int, ...] = ()) -> str:
+    """`sdp` without its telephone-event codecs (except those at `keep_rates`): a client that
+    does not do RFC 4733, so the server must send it DTMF as in-band tones."""
+    drop = {pt for pt, rate in re.findall(r"^a=rtpmap:(\d+) telephone-event/(\d+)", sdp, flags=re.M | re.I)
+            if int(rate) not in keep_rates}
+    if not drop:
+        return sdp
+    out = []
+    for line in sdp.splitlines():
+        if line.startswith("m=audio "):
+            line = " ".join(f for i, f in enumerate(line.split()) if i < 3 or f not in drop)
+        elif re.match(r"a=(?:rtpmap|fmtp|rtcp-fb):(\d+)[ ]", line) and line.split(":", 1)[1].split()[0] in drop:
+            continue
+        out.append(line)
+    return "\r\n".join(out) + "\r\n"

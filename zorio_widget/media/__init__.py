@@ -1,15 +1,16 @@
 """Server-side media for Zorio Webphone: pure asyncio + aiortc (no Django), DESIGN.md §4b.
 
 - ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
-- ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, in-band DTMF (``bridge.py``);
+- ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, DTMF to a leg (RFC 4733
+  events when negotiated, else in-band tones) (``bridge.py``);
   the call layer uses its module-level functions (``bridge.connect(a, b)``...) on the process's bridge.
 - ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``).
 - ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
-- DTMF: RFC 4733 receive and a Goertzel in-band detector (``dtmf.py``).
-- ``aiortc_hook``: the only module touching aiortc internals (aiortc pinned to 1.16.0).
+- DTMF: RFC 4733 receive and send packets, a Goertzel in-band detector (``dtmf.py``).
+- ``aiortc_hook``: the only module touching aiortc internals (aiortc pinned to 1.16.0): receive tap,
+  telephone-event codecs, and a sender loop that interleaves RFC 4733 events with the audio.
 
-Not done here: sending RFC 4733 events (aiortc's sender emits only its first codec), recording,
-playback of files, TTS, G.711 trunk legs.
+Not done here: recording, playback of files, TTS, G.711 trunk legs.
 """
 
 from .aiortc_hook import AiortcInternalsChanged, ReceivedPacket, verify_aiortc_internals

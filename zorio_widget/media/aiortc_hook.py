@@ -12,25 +12,37 @@ browsers negotiate RFC 4733 DTMF. Those packets must never reach a decoder (``ge
 and kills the decoder thread), so the wrapper takes them out for *every* receiver in the process,
 tapped or not.
 
+Sending RFC 4733 events: aiortc's ``RTCRtpSender._run_rtp`` sends only ``parameters.codecs[0]``
+and keeps the sequence number in a local variable, so nothing can be injected from outside. We
+replace it with a faithful copy (``_run_rtp`` below) whose one extension point lets the track
+relabel the packet it just returned (``RtpOverride``: payload type and marker), so events go out
+on the audio's SSRC and sequence counter, at the timestamp the track gave them. ``send`` is
+wrapped to remember the negotiated codecs (``sender_codecs``).
+
 Everything private we use is listed in ``verify_aiortc_internals()``; tests call it so an aiortc
 upgrade fails loudly instead of silently breaking RTCP or audio.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import aiortc
-from aiortc import RTCRtpReceiver
+from aiortc import RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as aiortc_clock
+from aiortc import rtcrtpsender as aiortc_rtcrtpsender
 from aiortc.codecs import CODECS
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.utils import uint16_add, uint32_add
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +60,24 @@ _CODECS: Final = "_RTCRtpReceiver__codecs"
 _REMOTE_STREAMS: Final = "_RTCRtpReceiver__remote_streams"
 _PRIVATE_ATTRS: Final = (_ACTIVE_SSRC, _CODECS, _REMOTE_STREAMS)
 
+# Name-mangled private attributes of RTCRtpSender used by the ``_run_rtp`` copy.
+_S: Final = "_RTCRtpSender__"
+_SENDER_ATTRS: Final = tuple(
+    _S + name
+    for name in (
+        "track", "encoder", "mid", "rtp_started", "rtp_exited", "rtp_history",
+        "rtp_header_extensions_map", "ntp_timestamp", "rtp_timestamp", "octet_count",
+        "packet_count", "log_debug", "log_warning",
+    )
+)
+
 _SINK_ATTR: Final = "_zorio_packet_sink"
+_EVENTS_ONLY_ATTR: Final = "_zorio_events_only"
+_CODECS_ATTR: Final = "_zorio_send_codecs"
 _TAP_MARK: Final = "_zorio_tap"
+OVERRIDE_METHOD: Final = "take_rtp_override"
+"""A track may define ``take_rtp_override() -> RtpOverride | None``: called by the sender right
+after each packet the track returned, it relabels that packet (see ``RtpOverride``)."""
 
 
 class AiortcInternalsChanged(RuntimeError):
@@ -84,10 +112,26 @@ class ReceivedPacket:
         return self.mime_type == TELEPHONE_EVENT_MIME
 
 
+@dataclass(frozen=True, slots=True)
+class RtpOverride:
+    """How the sender must send the packet the track has just returned (an RFC 4733 event).
+
+    The packet keeps the sender's SSRC and takes the next sequence number; its timestamp is the
+    track's ``pts`` as for audio (so events sit on the audio timeline). ``payload`` must equal the
+    returned packet's bytes: a mismatch means the override is stale and it is ignored.
+    """
+
+    payload_type: int
+    marker: bool
+    payload: bytes
+
+
 PacketSink = Callable[[ReceivedPacket], None]
 """Called on the event loop for each diverted packet; must be cheap and never block."""
 
 _original_handle_rtp_packet: Callable[..., Any] | None = None
+_original_send: Callable[..., Any] | None = None
+_original_run_rtp: Callable[..., Any] | None = None
 
 
 def verify_aiortc_internals() -> None:
@@ -130,6 +174,7 @@ def verify_aiortc_internals() -> None:
         problems.append("RTCRtpSender no longer packs pre-encoded av.Packet data")
     if not callable(getattr(OpusEncoder, "pack", None)):
         problems.append("OpusEncoder.pack is missing")
+    problems += _sender_problems()
 
     if problems:
         raise AiortcInternalsChanged(
@@ -137,6 +182,44 @@ def verify_aiortc_internals() -> None:
             + "; ".join(problems)
             + ". Re-measure the encoded relay (MEDIA-NOTES.md) before changing the pin."
         )
+
+
+def _sender_problems() -> list[str]:
+    """Check that the stock ``_run_rtp``/``send`` are still the ones ``_run_rtp`` below copies."""
+    problems: list[str] = []
+    run_rtp = _original_run_rtp or RTCRtpSender._run_rtp
+    send = _original_send or RTCRtpSender.send
+    for method, params in ((run_rtp, ["self", "codec"]), (send, ["self", "parameters"])):
+        if not inspect.iscoroutinefunction(method):
+            problems.append(f"RTCRtpSender.{method.__name__} is not a coroutine")
+        elif list(inspect.signature(method).parameters) != params:
+            problems.append(f"RTCRtpSender.{method.__name__} parameters changed")
+    assigned = set(RTCRtpSender.__init__.__code__.co_names) | set(RTCRtpSender.replaceTrack.__code__.co_names)
+    missing = [a for a in _SENDER_ATTRS if a not in assigned and not hasattr(RTCRtpSender, a)]
+    if missing:
+        problems.append(f"RTCRtpSender lacks {missing}")
+    try:
+        run_src = inspect.getsource(run_rtp)
+        send_src = inspect.getsource(send)
+    except (OSError, TypeError):
+        return [*problems, "RTCRtpSender source is not available"]
+    for needle in (
+        "sequence_number = random_sequence_number()",
+        "timestamp_origin = random32()",
+        "await self._next_encoded_frame(codec)",
+        "packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0",
+        "packet.extensions.mid = self.__mid",
+        "await self.transport._send_rtp(packet_bytes)",
+        "self.__rtp_exited.set()",
+    ):
+        if needle not in run_src:
+            problems.append(f"RTCRtpSender._run_rtp no longer contains {needle!r}")
+    if "self._run_rtp(parameters.codecs[0])" not in send_src:
+        problems.append("RTCRtpSender.send no longer starts _run_rtp(parameters.codecs[0])")
+    for name in ("random_sequence_number", "random32"):
+        if not callable(getattr(aiortc_rtcrtpsender, name, None)):
+            problems.append(f"aiortc.rtcrtpsender.{name} is missing")
+    return problems
 
 
 def register_telephone_event() -> None:
@@ -160,26 +243,34 @@ def register_telephone_event() -> None:
 
 
 def install() -> None:
-    """Verify aiortc, register telephone-event and wrap the receive path (idempotent)."""
-    global _original_handle_rtp_packet
+    """Verify aiortc, register telephone-event, wrap the receive path and the sender (idempotent)."""
+    global _original_handle_rtp_packet, _original_send, _original_run_rtp
     current = RTCRtpReceiver._handle_rtp_packet
     if getattr(current, _TAP_MARK, False):
         return
     verify_aiortc_internals()
     register_telephone_event()
     _original_handle_rtp_packet = current
-    setattr(_tapped_handle_rtp_packet, _TAP_MARK, True)
+    _original_send, _original_run_rtp = RTCRtpSender.send, RTCRtpSender._run_rtp
+    for replacement in (_tapped_handle_rtp_packet, _send, _run_rtp):
+        setattr(replacement, _TAP_MARK, True)
+    RTCRtpSender.send = _send  # type: ignore[method-assign]
+    RTCRtpSender._run_rtp = _run_rtp  # type: ignore[method-assign]
     RTCRtpReceiver._handle_rtp_packet = _tapped_handle_rtp_packet  # type: ignore[method-assign]
-    logger.info("aiortc %s receive tap installed", aiortc.__version__)
+    logger.info("aiortc %s receive tap and event sender installed", aiortc.__version__)
 
 
 def is_installed() -> bool:
     return bool(getattr(RTCRtpReceiver._handle_rtp_packet, _TAP_MARK, False))
 
 
-def set_packet_sink(receiver: RTCRtpReceiver, sink: PacketSink | None) -> None:
+def set_packet_sink(
+    receiver: RTCRtpReceiver, sink: PacketSink | None, *, telephone_events_only: bool = False
+) -> None:
     """Divert every packet of ``receiver`` to ``sink`` (``None`` restores the stock path).
 
+    With ``telephone_events_only`` only RFC 4733 packets reach ``sink`` and audio keeps the stock
+    (decoding) path, e.g. for a client that both plays audio and watches DTMF events.
     Raises ``AiortcInternalsChanged`` if this receiver lacks the private attributes we update.
     """
     if sink is not None:
@@ -189,6 +280,14 @@ def set_packet_sink(receiver: RTCRtpReceiver, sink: PacketSink | None) -> None:
         if missing:
             raise AiortcInternalsChanged(f"RTCRtpReceiver instance lacks {missing}")
     setattr(receiver, _SINK_ATTR, sink)
+    setattr(receiver, _EVENTS_ONLY_ATTR, telephone_events_only)
+
+
+def sender_codecs(sender: RTCRtpSender) -> list[RTCRtpCodecParameters] | None:
+    """The codecs ``sender`` was started with (first = the one audio is sent with), or ``None``
+    before aiortc started it (it does once DTLS is connected)."""
+    codecs: list[RTCRtpCodecParameters] | None = getattr(sender, _CODECS_ATTR, None)
+    return codecs
 
 
 async def _tapped_handle_rtp_packet(
@@ -203,6 +302,8 @@ async def _tapped_handle_rtp_packet(
     codecs: dict[int, RTCRtpCodecParameters] = getattr(self, _CODECS)
     codec = codecs.get(packet.payload_type)
     mime = codec.mimeType.lower() if codec is not None else ""
+    if sink is not None and mime != TELEPHONE_EVENT_MIME and getattr(self, _EVENTS_ONLY_ATTR, False):
+        sink = None
     if sink is None and mime != TELEPHONE_EVENT_MIME:
         assert _original_handle_rtp_packet is not None
         await _original_handle_rtp_packet(self, packet, arrival_time_ms)
@@ -237,3 +338,92 @@ async def _tapped_handle_rtp_packet(
         except Exception:
             # An exception here would end aiortc's DTLS receive loop and with it the call.
             logger.exception("packet sink failed for ssrc %d", packet.ssrc)
+
+
+# -- sender ------------------------------------------------------------------------------------
+
+
+async def _send(self: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
+    """Replacement for ``RTCRtpSender.send``: remember the codecs, then the stock method."""
+    if getattr(self, _CODECS_ATTR, None) is None:
+        setattr(self, _CODECS_ATTR, list(parameters.codecs))
+    assert _original_send is not None
+    await _original_send(self, parameters)
+
+
+async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
+    """A copy of aiortc 1.16.0's ``RTCRtpSender._run_rtp`` with ONE extension point.
+
+    After each frame, the track may return an ``RtpOverride`` (``OVERRIDE_METHOD``) for the
+    packet it just produced: it is then sent with that payload type and marker (an RFC 4733
+    event) instead of ``codec``'s, in the same SSRC and sequence space. Event packets do not
+    update the (NTP, RTP) timestamp pair of RTCP sender reports (their timestamp is the event's
+    start, not "now"). Everything else is the stock loop (private attributes name-mangled).
+    """
+    g = self.__dict__
+    log_debug = g[_S + "log_debug"]
+    log_debug("- RTP started")
+    g[_S + "rtp_started"].set()
+
+    sequence_number = aiortc_rtcrtpsender.random_sequence_number()
+    timestamp_origin = aiortc_rtcrtpsender.random32()
+    try:
+        while True:
+            track = g[_S + "track"]
+            if not track:
+                await asyncio.sleep(0.02)
+                continue
+
+            enc_frame = await self._next_encoded_frame(codec)
+            # -- extension point: was that packet an event? (always asked, so none goes stale)
+            take = getattr(track, OVERRIDE_METHOD, None)
+            override: RtpOverride | None = take() if take is not None else None
+            if enc_frame is None:
+                continue
+            if override is not None and enc_frame.payloads != [override.payload]:
+                override = None
+            # -- end of extension point
+
+            timestamp = uint32_add(timestamp_origin, enc_frame.timestamp)
+
+            for i, payload in enumerate(enc_frame.payloads):
+                packet = RtpPacket(
+                    payload_type=override.payload_type if override else cast(int, codec.payloadType),
+                    sequence_number=sequence_number,
+                    timestamp=timestamp,
+                )
+                packet.ssrc = self._ssrc
+                packet.payload = payload
+                if override is not None:
+                    packet.marker = int(override.marker)
+                else:
+                    packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0
+
+                packet.extensions.abs_send_time = (aiortc_clock.current_ntp_time() >> 14) & 0x00FFFFFF
+                packet.extensions.mid = g[_S + "mid"]
+                if enc_frame.audio_level is not None:
+                    packet.extensions.audio_level = (False, -enc_frame.audio_level)
+
+                log_debug("> %s", packet)
+                g[_S + "rtp_history"][packet.sequence_number % RTP_HISTORY_SIZE] = packet
+                packet_bytes = packet.serialize(g[_S + "rtp_header_extensions_map"])
+                await self.transport._send_rtp(packet_bytes)
+
+                if override is None:
+                    g[_S + "ntp_timestamp"] = aiortc_clock.current_ntp_time()
+                    g[_S + "rtp_timestamp"] = packet.timestamp
+                g[_S + "octet_count"] += len(payload)
+                g[_S + "packet_count"] += 1
+                sequence_number = uint16_add(sequence_number, 1)
+    except (asyncio.CancelledError, ConnectionError, MediaStreamError):
+        pass
+    except Exception:
+        # stock: RTCRtpSender.stop() waits for rtp_exited, so never leave without setting it
+        getattr(self, _S + "log_warning")(traceback.format_exc())
+
+    if g[_S + "track"]:
+        g[_S + "track"].stop()
+        g[_S + "track"] = None
+    g[_S + "encoder"] = None
+    log_debug("- RTP finished")
+    g[_S + "rtp_exited"].set()

@@ -15,10 +15,10 @@ Semantics:
   the client keeps sending. Survives hold/unhold.
 - ``hold(holder)``: the held party hears music, the holder hears silence; nothing is relayed
   either way until ``unhold(holder)``.
-- ``send_dtmf(leg, digits)``: in-band tones played *to* ``leg`` (what its client hears), over
-  whatever it was hearing, which resumes afterwards. RFC 4733 events are not sent: aiortc's sender
-  emits only its first codec and owns the sequence numbers, so events could not be interleaved
-  without more internals (documented in the package ``__init__``).
+- ``send_dtmf(leg, digits)``: digits sent *to* ``leg`` (what its client gets): RFC 4733 events
+  when its remote negotiated telephone-event (``leg.telephone_event``; ~100 ms per digit, then
+  ~80 ms of whatever it hears), else in-band dual tones (100 ms on / 80 ms off) over whatever it
+  was hearing, which resumes afterwards.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ import logging
 from dataclasses import dataclass, field
 
 from .aiortc_hook import ReceivedPacket
-from .clips import DTMF_DIGITS, load_clip
+from .clips import DTMF_DIGITS, FRAME_S, load_clip
+from .dtmf import telephone_event_packets
 from .leg import MediaLeg
 from .outbound import SILENCE, Source
 
@@ -135,13 +136,21 @@ class Bridge:
         self._apply(holder, *self._peer_list(holder))
 
     async def send_dtmf(self, leg: MediaLeg, digits: str) -> float:
-        """Play ``digits`` as in-band tones to ``leg``; returns the seconds of audio queued.
+        """Send ``digits`` to ``leg``: RFC 4733 events if negotiated, else in-band tones.
 
-        Raises ``ValueError`` for characters outside ``0-9 * # A-D``.
+        Returns the seconds it takes (queued). Raises ``ValueError`` for characters outside
+        ``0-9 * # A-D``.
         """
         bad = [d for d in digits if d.upper() not in DTMF_DIGITS]
         if not digits or bad:
             raise ValueError(f"invalid DTMF digits {digits!r}")
+        negotiated = leg.telephone_event
+        if negotiated is not None:
+            payload_type, clock_rate = negotiated
+            events = [p for digit in digits.upper() for p in telephone_event_packets(digit, clock_rate)]
+            leg.outbound.play_events(events, payload_type)
+            logger.info("[leg %s] sending DTMF %s as RFC 4733 events (pt %d)", leg.id, digits, payload_type)
+            return sum(p.gap_after_s + (0.0 if p.repeat else FRAME_S) for p in events)
         packets: list[bytes] = []
         for digit in digits.upper():
             packets.extend((await load_clip(f"dtmf:{digit}")).packets)

@@ -1,7 +1,8 @@
 """DTMF in both forms a leg can receive it.
 
 - RFC 4733 telephone-events (what Chrome's ``RTCDTMFSender`` sends, on the 8000 Hz payload
-  type): ``TelephoneEventReceiver`` turns the packet stream into digits, once per event.
+  type): ``TelephoneEventReceiver`` turns the packet stream into digits, once per event;
+  ``telephone_event_packets`` builds what a leg sends for one digit (``OutboundAudio.play_events``).
 - In-band dual tones inside the Opus audio (IVRs, old phones, our own tones in tests):
   ``GoertzelDetector`` works on decoded PCM; ``InbandDtmfDecoder`` decodes a leg's packets for it
   in a worker thread, only while detection is switched on (the relay itself never decodes).
@@ -11,20 +12,60 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 import av
 import numpy as np
 import numpy.typing as npt
 
-from .clips import DTMF_COLS_HZ, DTMF_DIGITS, DTMF_ROWS_HZ
+from .clips import DTMF_COLS_HZ, DTMF_DIGITS, DTMF_OFF_S, DTMF_ON_S, DTMF_ROWS_HZ, FRAME_S
 
 logger = logging.getLogger(__name__)
 
 EVENT_END_FLAG: Final = 0x80
+EVENT_VOLUME: Final = 10
+"-10 dBm0, the usual level (RFC 4733 2.5.2.2)."
+EVENT_END_REPEATS: Final = 3
+"The end packet is sent three times (RFC 4733 2.5.1.4), back to back as Chrome does."
+
+
+@dataclass(frozen=True, slots=True)
+class EventPacket:
+    """One RFC 4733 packet of a digit, as ``OutboundAudio.play_events`` schedules it."""
+
+    payload: bytes
+    start: bool = False
+    "First packet of an event: marker bit set, the event's timestamp is taken here."
+    repeat: bool = False
+    "A retransmission of the end packet, sent right after the previous one (no 20 ms slot)."
+    gap_after_s: float = 0.0
+    "Audio plays this long after this packet before the next event starts."
+
+
+def telephone_event_payload(event: int, end: bool, duration: int, volume: int = EVENT_VOLUME) -> bytes:
+    return struct.pack("!BBH", event, (EVENT_END_FLAG if end else 0) | (volume & 0x3F), duration)
+
+
+def telephone_event_packets(
+    digit: str, clock_rate: int, on_s: float = DTMF_ON_S, off_s: float = DTMF_OFF_S
+) -> list[EventPacket]:
+    """One digit: a packet every 20 ms with a growing duration (``clock_rate`` units), the last
+    one with the E bit sent ``EVENT_END_REPEATS`` times, then ``off_s`` of audio."""
+    event = DTMF_DIGITS.index(digit.upper())
+    slots = max(1, round(on_s / FRAME_S))
+    step = round(clock_rate * FRAME_S)
+    packets = [
+        EventPacket(telephone_event_payload(event, k == slots - 1, step * (k + 1)), start=k == 0)
+        for k in range(slots)
+    ]
+    packets += [EventPacket(packets[-1].payload, repeat=True) for _ in range(EVENT_END_REPEATS - 1)]
+    packets[-1] = dataclasses.replace(packets[-1], gap_after_s=off_s)
+    return packets
 
 
 def parse_telephone_event(payload: bytes) -> tuple[int, bool, int]:

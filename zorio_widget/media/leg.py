@@ -30,11 +30,15 @@ from .sdputil import (
     parse_offer_or_answer,
     restrict_audio_codecs,
     strip_candidate_prefix,
+    telephone_event_payload_types,
 )
 
 logger = logging.getLogger(__name__)
 
 LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
+TELEPHONE_EVENT_SEND_RATES: Final = (8000, 48000)
+"""Clock rates we send RFC 4733 events on, preferred first: 8000 Hz is what Chrome itself sends
+(MEDIA-NOTES.md); 48000 Hz when that is all the remote accepted."""
 
 
 class _LegLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -179,6 +183,41 @@ class MediaLeg:
             await self._pc.addIceCandidate(parsed)
         except ValueError as exc:
             raise BadSdp(f"ICE candidate rejected: {exc}") from exc
+
+    # -- DTMF sending ----------------------------------------------------------------------------
+
+    @property
+    def telephone_event(self) -> tuple[int, int] | None:
+        """``(payload type, clock rate)`` for RFC 4733 events to this leg's client, or ``None``
+        when its remote did not negotiate ``telephone-event`` (then DTMF goes in-band).
+
+        The codecs aiortc started the sender with, once it has; before that, the remote
+        description (whose payload types are the negotiated ones, offer or answer).
+        """
+        if self._transceiver is None or self._closing:
+            return None
+        codecs = aiortc_hook.sender_codecs(self._transceiver.sender)
+        found: dict[int, int]
+        if codecs is not None:
+            found = {
+                c.clockRate: c.payloadType
+                for c in reversed(codecs)
+                if c.mimeType.lower() == aiortc_hook.TELEPHONE_EVENT_MIME and c.payloadType is not None
+            }
+        elif self._pc.remoteDescription is not None:
+            found = telephone_event_payload_types(self._pc.remoteDescription.sdp)
+        else:
+            return None
+        for rate in TELEPHONE_EVENT_SEND_RATES:
+            if rate in found:
+                return found[rate], rate
+        return None
+
+    @property
+    def telephone_event_payload_type(self) -> int | None:
+        """The payload type RFC 4733 events are sent with; ``None``: DTMF goes in-band."""
+        negotiated = self.telephone_event
+        return negotiated[0] if negotiated else None
 
     # -- in-band DTMF detection ----------------------------------------------------------------
 

@@ -12,7 +12,13 @@ MEDIA-NOTES.md). Sources:
 - forwarded: Opus payloads pushed by the bridge from another leg (or this leg, for echo), paced
   by their arrival; their own timestamp deltas are kept so upstream loss stays a gap for NetEq;
 - a clip (ringback, music, silence), looped and paced by a 20 ms clock;
-- a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back.
+- a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back;
+- RFC 4733 events (``play_events``): each event packet pre-empts the source for one 20 ms slot
+  and is relabelled by the sender through ``take_rtp_override`` (``aiortc_hook._run_rtp``):
+  telephone-event payload type, marker on an event's first packet, and as RTP timestamp the
+  event's start on this same timeline. Each slot still advances the timeline by 20 ms, so the
+  audio after an event continues where the wall clock is (no jump). Between two digits the
+  current source plays for the event's ``gap_after_s``.
 
 Timeline rule (``_next_pts``): a packet that continues the previous packet's stream advances by
 its own delta; any other packet (source switch, overlay, new SSRC, absurd jump) advances by one
@@ -33,7 +39,9 @@ from typing import Final
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from .aiortc_hook import RtpOverride
 from .clips import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, Clip, cached_clip, load_clip
+from .dtmf import EventPacket
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +95,12 @@ class OutboundAudio(MediaStreamTrack):
         self._source = source
         self._forwarded: deque[tuple[str, int, int, bytes, float]] = deque(maxlen=FORWARD_QUEUE_PACKETS)
         self._overlay: deque[bytes] = deque()
+        self._dtmf_events: deque[tuple[EventPacket, int]] = deque()
+        self._in_event = False
+        self._event_pts = 0
+        self._gap_until: float | None = None
+        self._gap_until_pts = 0
+        self._override: RtpOverride | None = None
         self._clip_index = 0
         self._waiter: asyncio.Future[None] | None = None
         self._gen_deadline: float | None = None
@@ -98,6 +112,8 @@ class OutboundAudio(MediaStreamTrack):
         self._last_sent_at = 0.0
         self.packets_sent = 0
         "Packets handed to the sender so far."
+        self.events_sent = 0
+        "Of which RFC 4733 event packets (end retransmissions included)."
         self.forwarded = 0
         "Of which relayed from a leg."
         self.forward_dropped = 0
@@ -142,10 +158,25 @@ class OutboundAudio(MediaStreamTrack):
         """Packets of one-shot audio (DTMF) still to play."""
         return len(self._overlay)
 
+    def play_events(self, packets: Iterable[EventPacket], payload_type: int) -> None:
+        """Send these RFC 4733 packets with ``payload_type`` (needs ``aiortc_hook.install()``)."""
+        self._dtmf_events.extend((packet, payload_type) for packet in packets)
+        self._wake()
+
+    @property
+    def events_pending(self) -> int:
+        """RFC 4733 packets still to send."""
+        return len(self._dtmf_events)
+
+    def take_rtp_override(self) -> RtpOverride | None:
+        """For ``aiortc_hook``'s sender: how to send the packet ``recv()`` just returned."""
+        override, self._override = self._override, None
+        return override
+
     def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> None:
         """Offer a forwarded Opus payload; ignored unless this track currently relays ``origin``."""
         src = self._source
-        if src.kind != "forward" or src.origin != origin or self._overlay:
+        if src.kind != "forward" or src.origin != origin or self._overlay or self._in_event:
             return
         if len(self._forwarded) == self._forwarded.maxlen:
             self.forward_dropped += 1
@@ -156,6 +187,7 @@ class OutboundAudio(MediaStreamTrack):
         super().stop()
         self._forwarded.clear()
         self._overlay.clear()
+        self._dtmf_events.clear()
         self._wake()
 
     # -- the sender's side ----------------------------------------------------------------------
@@ -165,6 +197,15 @@ class OutboundAudio(MediaStreamTrack):
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
+            if self._dtmf_events and self._event_due():
+                item = self._dtmf_events[0]
+                if not item[0].repeat:
+                    await self._pace()
+                if self._dtmf_events and self._dtmf_events[0] is item:
+                    self._dtmf_events.popleft()
+                    last = not self._dtmf_events or self._dtmf_events[0][0].start
+                    return self._emit_event(*item, last=last)
+                continue
             if self._overlay:
                 await self._pace()
                 if self._overlay:
@@ -209,10 +250,48 @@ class OutboundAudio(MediaStreamTrack):
 
     async def _wait(self) -> None:
         self._waiter = self._clock_loop.create_future()
+        # Between two events, the next one must start even if no forwarded packet arrives.
+        timer = self._clock_loop.call_at(self._gap_until, self._wake) if self._dtmf_events and self._gap_until else None
         try:
             await self._waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def _event_due(self) -> bool:
+        """Whether the next event may start: the audio gap after the previous one has played."""
+        if self._gap_until is None:
+            return True
+        played = self._high_pts is not None and self._high_pts >= self._gap_until_pts
+        if played or self._clock_loop.time() >= self._gap_until:
+            self._gap_until = None
+            return True
+        return False
+
+    def _emit_event(self, item: EventPacket, payload_type: int, last: bool) -> av.Packet:
+        now = self._clock_loop.time()
+        if item.start:
+            self._event_pts = self._next_pts(None, None, now)
+            self._high_pts = self._event_pts if self._high_pts is None else max(self._high_pts, self._event_pts)
+            self._in_event = True
+            self._forwarded.clear()
+        elif not item.repeat:
+            # one more 20 ms slot of the event: the timeline moves on, the packet keeps its start
+            self._high_pts = (self._event_pts if self._high_pts is None else self._high_pts) + FRAME_SAMPLES
+        self._last_key, self._last_sent_at = None, now
+        if last:
+            self._in_event = False
+        if item.gap_after_s:
+            self._gap_until = now + item.gap_after_s
+            self._gap_until_pts = (self._high_pts or 0) + round(item.gap_after_s / FRAME_S) * FRAME_SAMPLES
+        self._override = RtpOverride(payload_type=payload_type, marker=item.start, payload=item.payload)
+        self.packets_sent += 1
+        self.events_sent += 1
+        packet = av.Packet(item.payload)
+        packet.pts = self._event_pts
+        packet.time_base = TIME_BASE
+        return packet
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():

@@ -87,6 +87,14 @@ def restrict_audio_codecs(sdp: str) -> str:
     return "\r\n".join(line for line in out if line) + "\r\n"
 
 
+def telephone_event_payload_types(sdp: str) -> dict[int, int]:
+    """``{clock_rate: payload_type}`` of the ``telephone-event`` codecs in an (one-audio) SDP."""
+    found: dict[int, int] = {}
+    for pt, rate in re.findall(r"^a=rtpmap:(\d+) telephone-event/(\d+)", sdp, flags=re.M | re.I):
+        found.setdefault(int(rate), int(pt))
+    return found
+
+
 def add_opus_fmtp(sdp: str) -> str:
     """Add ``OPUS_FMTP`` to the Opus payload type of an aiortc-written SDP (if it has none)."""
     match = re.search(r"^a=rtpmap:(\d+) opus/48000/2\r?$", sdp, flags=re.M | re.I)
