@@ -62,11 +62,17 @@ export class AudioManager {
     this.waiting.delete(audio);
   }
 
+  /** Routes every element to `deviceId` (undefined = default); on failure all stay on the previous sink. */
   async setSink(deviceId: string | undefined): Promise<void> {
+    const previous = this.sinkId;
+    const elements = [...this.elements].filter((el) => el.setSinkId);
+    try {
+      await Promise.all(elements.map((el) => el.setSinkId!(deviceId ?? "")));
+    } catch (err) {
+      await Promise.all(elements.map((el) => el.setSinkId!(previous ?? "").catch(() => undefined)));
+      throw err;
+    }
     this.sinkId = deviceId;
-    await Promise.all(
-      [...this.elements].map((el) => (el.setSinkId ? el.setSinkId(deviceId ?? "") : Promise.resolve())),
-    );
   }
 
   /** Retries everything that was blocked; call from a user gesture. */

@@ -5,7 +5,7 @@
  */
 import type { AudioManager } from "./audio";
 import { Emitter } from "./emitter";
-import { ZorioWebphoneError } from "./errors";
+import { ZorioWebphoneError, audioDeviceError, isMissingDevice } from "./errors";
 import { CALL_TRANSITIONS } from "./generated/protocol";
 import { audioConstraints, gathered, stopStream } from "./media";
 import { normalizeDtmf, strictNumber } from "./numbers";
@@ -309,6 +309,8 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
         stream = await this.host.media.getUserMedia(audioConstraints(this.host.inputDeviceId()));
       } catch (err) {
         this.endLocally("failed");
+        const device = this.host.inputDeviceId();
+        if (device && isMissingDevice(err)) throw audioDeviceError("audioinput", device, err);
         throw new ZorioWebphoneError("bootstrap_failed", { stage: "microphone", cause: String(err) });
       }
     }

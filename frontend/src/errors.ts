@@ -28,3 +28,15 @@ export function fromServerError(frame: { code: string; message: string; call_id?
   const code = (known ? frame.code : "bad_request") as ProtocolErrorCode;
   return new ZorioWebphoneError(code, { server_code: frame.code, message: frame.message, call_id: frame.call_id });
 }
+
+/** getUserMedia / setSinkId refusing a device id that does not exist (any more). */
+export function isMissingDevice(err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name;
+  return name === "NotFoundError" || name === "OverconstrainedError";
+}
+
+export function audioDeviceError(kind: "audioinput" | "audiooutput", deviceId: string | undefined, err: unknown): ZorioWebphoneError {
+  const e = err as { name?: string; message?: string } | null;
+  const cause = `${e?.name ?? "Error"}${e?.message ? `: ${e.message}` : ""}`;
+  return new ZorioWebphoneError("audio_device_not_found", { kind, deviceId: deviceId ?? "default", cause });
+}

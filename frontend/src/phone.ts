@@ -7,7 +7,7 @@ import { Call, type CallHost } from "./call";
 import { fetchSipConfig, type SipConfig } from "./config";
 import { runDiagnose } from "./diagnose";
 import { Emitter } from "./emitter";
-import { ZorioWebphoneError, fromServerError } from "./errors";
+import { ZorioWebphoneError, audioDeviceError, fromServerError, isMissingDevice } from "./errors";
 import { audioConstraints, browserMedia } from "./media";
 import { strictNumber } from "./numbers";
 import type {
@@ -65,7 +65,15 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       () => this.view?.update(),
     );
     if (opts.onError) this.on("error", opts.onError);
-    if (this.audioOutputDeviceId) void this.audio.setSink(this.audioOutputDeviceId).catch(() => undefined);
+    const sink = this.audioOutputDeviceId;
+    if (sink) {
+      // A stale id (headset unplugged) must not break connect(): report it and use the default device.
+      this.audio.setSink(sink).catch((err: unknown) => {
+        if (this.audioOutputDeviceId === sink) this.audioOutputDeviceId = undefined;
+        this.report(audioDeviceError("audiooutput", sink, err));
+        this.view?.update();
+      });
+    }
   }
 
   // -- bootstrap ------------------------------------------------------------------------------
@@ -339,17 +347,30 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   }
 
   async setAudioInputDevice(deviceId: string | undefined): Promise<void> {
-    this.audioInputDeviceId = deviceId || undefined;
+    const id = deviceId || undefined;
     for (const call of this.callList) {
       if (!call.live || !call.pc) continue;
-      await call.replaceInput(await this.media.getUserMedia(audioConstraints(this.audioInputDeviceId)));
+      let stream: MediaStream;
+      try {
+        stream = await this.media.getUserMedia(audioConstraints(id));
+      } catch (err) {
+        // the previous microphone stays selected (and keeps feeding the calls)
+        throw isMissingDevice(err) ? audioDeviceError("audioinput", id, err) : err;
+      }
+      await call.replaceInput(stream);
     }
+    this.audioInputDeviceId = id;
     this.view?.update();
   }
 
   async setAudioOutputDevice(deviceId: string | undefined): Promise<void> {
-    this.audioOutputDeviceId = deviceId || undefined;
-    await this.audio.setSink(this.audioOutputDeviceId);
+    const id = deviceId || undefined;
+    try {
+      await this.audio.setSink(id);
+    } catch (err) {
+      throw audioDeviceError("audiooutput", id, err);
+    }
+    this.audioOutputDeviceId = id;
     this.view?.update();
   }
 

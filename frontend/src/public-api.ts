@@ -19,7 +19,8 @@ export type EndReason =
 /** Codes of ZorioWebphoneError (the SDK table); a server refusal not in this list keeps its protocol code. */
 export type SdkErrorCode =
   | "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming"
-  | "invalid_dtmf" | "audio_autoplay_blocked" | "reconnect_failed" | "not_implemented" | "not_bootstrapped";
+  | "invalid_dtmf" | "audio_autoplay_blocked" | "audio_device_not_found" | "reconnect_failed" | "not_implemented"
+  | "not_bootstrapped";
 /** Protocol error codes (DESIGN.md §4) that may reach `ZorioWebphoneError.code` when the server refuses a request. */
 export type ProtocolErrorCode =
   | "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call"
@@ -72,7 +73,17 @@ export interface ConnectOptions {
   autoRegister?: boolean;
   /** Ringtone for incoming calls (default: the shipped `/static/sounds/ringtone.wav`). */
   ringtoneUrl?: string;
+  /**
+   * Speaker (`deviceId` of an `audiooutput` from `enumerateDevices()`), applied with `setSinkId` to the
+   * ringtone and every call's remote `<audio>`. An unknown id does not fail connect(): it is reported as
+   * an `audio_device_not_found` error (`onError` / `error` event, details `{kind, deviceId, cause}`) and
+   * the default device is used.
+   */
   audioOutputDeviceId?: string;
+  /**
+   * Microphone, passed to getUserMedia as `{deviceId: {exact: id}}`. A call placed or answered while the
+   * id is unknown fails with `audio_device_not_found`.
+   */
   audioInputDeviceId?: string;
   /** Returns a fresh token; called before the token expires and whenever the server answers 401. */
   tokenResolver?: () => Promise<ResolvedToken> | ResolvedToken;
@@ -214,7 +225,16 @@ export interface PhoneApi {
   diagnose(): Promise<DiagnoseResult>;
   on<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
   off<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
+  /**
+   * Switches the microphone (live calls get the new track; `undefined` = default). Rejects with
+   * `audio_device_not_found` when a live call cannot open that device, and keeps the previous one.
+   */
   setAudioInputDevice(deviceId: string | undefined): Promise<void>;
+  /**
+   * Switches the speaker of the ringtone and all calls (`setSinkId`; `undefined` = default). Rejects with
+   * `audio_device_not_found` (details `{kind: "audiooutput", deviceId, cause}`) for an unknown id and
+   * keeps the previous device.
+   */
   setAudioOutputDevice(deviceId: string | undefined): Promise<void>;
   /** Retries blocked sound; call from a user gesture. */
   enableAudio(): Promise<void>;

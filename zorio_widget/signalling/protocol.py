@@ -171,6 +171,8 @@ SDK_ERRORS: dict[str, ErrorCode] = {
         ErrorCode("invalid_dtmf", "DTMF digits must be 0-9, *, #, A-D.", "Remove other characters."),
         ErrorCode("audio_autoplay_blocked", "The browser blocked sound until the user interacts.",
                   "Click the 'enable sound' control."),
+        ErrorCode("audio_device_not_found", "The selected audio device is not available.",
+                  "Pick a device listed by enumerateDevices(); the previous or default device is used meanwhile."),
         ErrorCode("reconnect_failed", "The connection could not be re-established.", "Reload or call connect()."),
         ErrorCode("not_implemented", "This feature is not available on this server.", "Upgrade the server."),
         ErrorCode("not_bootstrapped", "Call connect() first.", "Await ZorioWebphone.connect()."),
