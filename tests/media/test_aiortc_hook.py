@@ -170,3 +170,59 @@ async def test_sender_loop_is_replaced_and_remembers_the_negotiated_codecs(media
     await wait_until(lambda: len(seen) >= 5)
     seqs = [p.sequence_number for p in seen]
     assert all((b - a) & 0xFFFF == 1 for a, b in zip(seqs, seqs[1:], strict=False))
+
+
+def test_fast_sender_path_assumptions_hold() -> None:
+    """The copied sender loop's speed-ups rely on these (each fails on a changed aiortc)."""
+    from fractions import Fraction
+
+    import av
+    from aiortc import clock
+    from aiortc.codecs.opus import OpusEncoder
+    from aiortc.rtp import HeaderExtensions, HeaderExtensionsMap
+
+    assert aiortc_hook._fast_path_problems() == []
+    # raw (payload, pts) == what OpusEncoder.pack makes of the av.Packet OutboundAudio used to return
+    packet = av.Packet(b"\x01\x02\x03")
+    packet.pts, packet.time_base = 123456, Fraction(1, 48000)
+    assert OpusEncoder().pack(packet) == ([b"\x01\x02\x03"], 123456)
+    # same NTP format and value as aiortc's clock (within 100 ms)
+    assert abs(aiortc_hook._ntp_now() - clock.current_ntp_time()) < (1 << 32) // 10
+    # abs-send-time is detected only when negotiated
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+
+    negotiated = HeaderExtensionsMap()
+    negotiated.configure(RTCRtpParameters(headerExtensions=[RTCRtpHeaderExtensionParameters(
+        id=3, uri="http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time")]))
+    assert aiortc_hook._negotiated_abs_send_time(negotiated)
+    assert not aiortc_hook._negotiated_abs_send_time(HeaderExtensionsMap())
+    assert HeaderExtensionsMap().set(HeaderExtensions(abs_send_time=5))[1] == b""
+
+
+def test_verify_reports_a_changed_opus_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiortc.codecs import opus
+
+    def other_pack(self: object, packet: object) -> tuple[list[bytes], int]:
+        return [], 0
+
+    monkeypatch.setattr(opus.OpusEncoder, "pack", other_pack)
+    with pytest.raises(AiortcInternalsChanged, match="OpusEncoder.pack no longer"):
+        verify_aiortc_internals()
+
+
+async def test_outbound_audio_takes_the_raw_sender_path(media: MediaFactory) -> None:
+    """The server leg's track is read through ``recv_opus_payload`` (no av.Packet), and the
+    client still receives consecutive sequence numbers and 20 ms timestamp steps."""
+    client, leg = await media.pair(500.0)
+    calls = 0
+    original = leg.outbound.recv_opus_payload
+
+    async def counting() -> tuple[bytes, int]:
+        nonlocal calls
+        calls += 1
+        return await original()
+
+    leg.outbound.recv_opus_payload = counting  # type: ignore[method-assign]
+    await wait_until(lambda: calls >= 5)
+    assert hasattr(leg.outbound, aiortc_hook.RAW_RECV_METHOD)
+

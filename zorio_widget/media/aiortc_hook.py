@@ -17,7 +17,10 @@ and keeps the sequence number in a local variable, so nothing can be injected fr
 replace it with a faithful copy (``_run_rtp`` below) whose one extension point lets the track
 relabel the packet it just returned (``RtpOverride``: payload type and marker), so events go out
 on the audio's SSRC and sequence counter, at the timestamp the track gave them. ``send`` is
-wrapped to remember the negotiated codecs (``sender_codecs``).
+wrapped to remember the negotiated codecs (``sender_codecs``). The copy also skips per-packet
+work that cannot change the bytes sent (CPU per relayed packet, bench/RESULTS.md): Opus payloads
+come straight from tracks offering ``RAW_RECV_METHOD`` (no ``av.Packet``/``OpusEncoder.pack``),
+one cheap NTP clock read per packet, ``abs-send-time`` only when negotiated.
 
 Everything private we use is listed in ``verify_aiortc_internals()``; tests call it so an aiortc
 upgrade fails loudly instead of silently breaking RTCP or audio.
@@ -28,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +45,8 @@ from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RTP_HISTORY_SIZE, RtpPacket
+from aiortc.rtcrtpsender import RTCEncodedFrame
+from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import uint16_add, uint32_add
 
 logger = logging.getLogger(__name__)
@@ -78,6 +83,14 @@ _TAP_MARK: Final = "_zorio_tap"
 OVERRIDE_METHOD: Final = "take_rtp_override"
 """A track may define ``take_rtp_override() -> RtpOverride | None``: called by the sender right
 after each packet the track returned, it relabels that packet (see ``RtpOverride``)."""
+RAW_RECV_METHOD: Final = "recv_opus_payload"
+"""A track may define ``async recv_opus_payload() -> tuple[bytes, int]``: the Opus payload and its
+RTP timestamp (48 kHz, before the sender's random origin), exactly what ``recv()`` would have
+returned as an ``av.Packet`` and ``OpusEncoder.pack`` turned into ``([payload], timestamp)``. The
+copied sender loop then skips the ``av.Packet`` round trip (only when sending Opus)."""
+_OPUS_MIME: Final = "audio/opus"
+_NTP_EPOCH_OFFSET_S: Final = 2208988800
+"Seconds from 1900-01-01 (NTP epoch) to 1970-01-01 (Unix epoch)."
 
 
 class AiortcInternalsChanged(RuntimeError):
@@ -216,9 +229,48 @@ def _sender_problems() -> list[str]:
             problems.append(f"RTCRtpSender._run_rtp no longer contains {needle!r}")
     if "self._run_rtp(parameters.codecs[0])" not in send_src:
         problems.append("RTCRtpSender.send no longer starts _run_rtp(parameters.codecs[0])")
+    problems += _fast_path_problems()
     for name in ("random_sequence_number", "random32"):
         if not callable(getattr(aiortc_rtcrtpsender, name, None)):
             problems.append(f"aiortc.rtcrtpsender.{name} is missing")
+    return problems
+
+
+def _fast_path_problems() -> list[str]:
+    """What the speed-ups of the ``_run_rtp`` copy assume: pre-encoded Opus is only "packed"
+    (payload unchanged, ``pts`` at 48 kHz kept as the timestamp), a disabled sender drops what
+    the track returned, ``RTCEncodedFrame(payloads, timestamp, audio_level)``, the NTP clock
+    format of ``aiortc.clock`` and ``HeaderExtensionsMap.set`` leaving out unnegotiated ids."""
+    from fractions import Fraction
+
+    from aiortc.codecs import opus as aiortc_opus
+    from aiortc.rtcrtpsender import RTCRtpSender as Sender
+
+    problems: list[str] = []
+    try:
+        next_src = inspect.getsource(Sender._next_encoded_frame)
+        pack_src = inspect.getsource(aiortc_opus.OpusEncoder.pack)
+    except (OSError, TypeError):
+        return ["aiortc sender/Opus source is not available"]
+    for needle in (
+        "data = await self.__track.recv()",
+        "if not self._enabled:\n            return None",
+        "payloads, timestamp = self.__encoder.pack(data)",
+        "return RTCEncodedFrame(payloads, timestamp, audio_level)",
+    ):
+        if needle not in next_src:
+            problems.append(f"RTCRtpSender._next_encoded_frame no longer contains {needle!r}")
+    if "convert_timebase(packet.pts, packet.time_base, TIME_BASE)" not in pack_src or "[bytes(packet)]" not in pack_src:
+        problems.append("OpusEncoder.pack no longer returns ([bytes(packet)], pts at 48 kHz)")
+    if getattr(aiortc_opus, "TIME_BASE", None) != Fraction(1, 48000):
+        problems.append("aiortc.codecs.opus.TIME_BASE is not 1/48000")
+    if list(inspect.signature(RTCEncodedFrame).parameters) != ["payloads", "timestamp", "audio_level"]:
+        problems.append("RTCEncodedFrame fields changed")
+    if abs(_ntp_now() - aiortc_clock.current_ntp_time()) > (1 << 32) // 10:
+        problems.append("aiortc.clock.current_ntp_time no longer matches _ntp_now")
+    probe = HeaderExtensionsMap()
+    if _negotiated_abs_send_time(probe) or probe.set(HeaderExtensions(mid="0"))[1]:
+        problems.append("HeaderExtensionsMap.set writes extensions that were not negotiated")
     return problems
 
 
@@ -343,6 +395,20 @@ async def _tapped_handle_rtp_packet(
 # -- sender ------------------------------------------------------------------------------------
 
 
+def _ntp_now() -> int:
+    """``aiortc.clock.current_ntp_time()`` (the same microsecond-resolution value) without
+    building two ``datetime`` objects per packet."""
+    us = time.time_ns() // 1000
+    seconds, micro = divmod(us, 1_000_000)
+    return ((seconds + _NTP_EPOCH_OFFSET_S) << 32) | ((micro << 32) // 1_000_000)
+
+
+def _negotiated_abs_send_time(extensions_map: HeaderExtensionsMap) -> bool:
+    """Whether ``abs-send-time`` was negotiated (never for audio in aiortc 1.16): only then is
+    it worth computing per packet. ``set`` drops extensions the map has no id for."""
+    return bool(extensions_map.set(HeaderExtensions(abs_send_time=0))[1])
+
+
 async def _send(self: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
     """Replacement for ``RTCRtpSender.send``: remember the codecs, then the stock method."""
     if getattr(self, _CODECS_ATTR, None) is None:
@@ -358,7 +424,8 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
     packet it just produced: it is then sent with that payload type and marker (an RFC 4733
     event) instead of ``codec``'s, in the same SSRC and sequence space. Event packets do not
     update the (NTP, RTP) timestamp pair of RTCP sender reports (their timestamp is the event's
-    start, not "now"). Everything else is the stock loop (private attributes name-mangled).
+    start, not "now"). Speed-ups (same packets on the wire, see the module docstring) are marked;
+    everything else is the stock loop (private attributes name-mangled).
     """
     g = self.__dict__
     log_debug = g[_S + "log_debug"]
@@ -367,6 +434,15 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
 
     sequence_number = aiortc_rtcrtpsender.random_sequence_number()
     timestamp_origin = aiortc_rtcrtpsender.random32()
+    # -- speed-ups (not in the stock loop; same packets on the wire): abs-send-time only when
+    # negotiated, one clock read per packet, and Opus payloads straight from tracks that offer
+    # ``RAW_RECV_METHOD`` (no av.Packet + OpusEncoder.pack round trip).
+    extensions_map: HeaderExtensionsMap = g[_S + "rtp_header_extensions_map"]
+    abs_send_time = _negotiated_abs_send_time(extensions_map)
+    raw_ok = (codec.mimeType or "").lower() == _OPUS_MIME
+    payload_type = cast(int, codec.payloadType)
+    mid = g[_S + "mid"]
+    history = g[_S + "rtp_history"]
     try:
         while True:
             track = g[_S + "track"]
@@ -374,7 +450,15 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
                 await asyncio.sleep(0.02)
                 continue
 
-            enc_frame = await self._next_encoded_frame(codec)
+            recv_raw = getattr(track, RAW_RECV_METHOD, None) if raw_ok else None
+            if recv_raw is not None:
+                # = _next_encoded_frame for pre-encoded Opus: read, drop if disabled, "pack"
+                raw_payload, raw_timestamp = await recv_raw()
+                enc_frame = (  # aiortc passes audio_level=None itself for packed data
+                    RTCEncodedFrame([raw_payload], raw_timestamp, None) if self._enabled else None  # type: ignore[arg-type]
+                )
+            else:
+                enc_frame = await self._next_encoded_frame(codec)
             # -- extension point: was that packet an event? (always asked, so none goes stale)
             take = getattr(track, OVERRIDE_METHOD, None)
             override: RtpOverride | None = take() if take is not None else None
@@ -388,7 +472,7 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
 
             for i, payload in enumerate(enc_frame.payloads):
                 packet = RtpPacket(
-                    payload_type=override.payload_type if override else cast(int, codec.payloadType),
+                    payload_type=override.payload_type if override else payload_type,
                     sequence_number=sequence_number,
                     timestamp=timestamp,
                 )
@@ -399,18 +483,20 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
                 else:
                     packet.marker = (i == len(enc_frame.payloads) - 1) and 1 or 0
 
-                packet.extensions.abs_send_time = (aiortc_clock.current_ntp_time() >> 14) & 0x00FFFFFF
-                packet.extensions.mid = g[_S + "mid"]
+                now_ntp = _ntp_now()
+                if abs_send_time:
+                    packet.extensions.abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
+                packet.extensions.mid = mid
                 if enc_frame.audio_level is not None:
                     packet.extensions.audio_level = (False, -enc_frame.audio_level)
 
                 log_debug("> %s", packet)
-                g[_S + "rtp_history"][packet.sequence_number % RTP_HISTORY_SIZE] = packet
-                packet_bytes = packet.serialize(g[_S + "rtp_header_extensions_map"])
+                history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
+                packet_bytes = packet.serialize(extensions_map)
                 await self.transport._send_rtp(packet_bytes)
 
                 if override is None:
-                    g[_S + "ntp_timestamp"] = aiortc_clock.current_ntp_time()
+                    g[_S + "ntp_timestamp"] = now_ntp
                     g[_S + "rtp_timestamp"] = packet.timestamp
                 g[_S + "octet_count"] += len(payload)
                 g[_S + "packet_count"] += 1

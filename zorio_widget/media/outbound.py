@@ -194,6 +194,15 @@ class OutboundAudio(MediaStreamTrack):
 
     async def recv(self) -> av.Packet:
         """Next packet for ``RTCRtpSender`` (which packs it; no encoding happens)."""
+        payload, pts = await self.recv_opus_payload()
+        packet = av.Packet(payload)
+        packet.pts = pts
+        packet.time_base = TIME_BASE
+        return packet
+
+    async def recv_opus_payload(self) -> tuple[bytes, int]:
+        """What ``recv()`` returns, as ``(Opus payload, pts at 48 kHz)``: aiortc_hook's sender loop
+        takes this directly (``aiortc_hook.RAW_RECV_METHOD``), without an ``av.Packet``."""
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -269,7 +278,7 @@ class OutboundAudio(MediaStreamTrack):
             return True
         return False
 
-    def _emit_event(self, item: EventPacket, payload_type: int, last: bool) -> av.Packet:
+    def _emit_event(self, item: EventPacket, payload_type: int, last: bool) -> tuple[bytes, int]:
         now = self._clock_loop.time()
         if item.start:
             self._event_pts = self._next_pts(None, None, now)
@@ -288,10 +297,7 @@ class OutboundAudio(MediaStreamTrack):
         self._override = RtpOverride(payload_type=payload_type, marker=item.start, payload=item.payload)
         self.packets_sent += 1
         self.events_sent += 1
-        packet = av.Packet(item.payload)
-        packet.pts = self._event_pts
-        packet.time_base = TIME_BASE
-        return packet
+        return item.payload, self._event_pts
 
     def _wake(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -308,7 +314,7 @@ class OutboundAudio(MediaStreamTrack):
         frames = round(elapsed / FRAME_S) if elapsed > self.pause_s else 1
         return self._high_pts + frames * FRAME_SAMPLES
 
-    def _emit(self, payload: bytes, key: tuple[str, int] | None, src_ts: int | None) -> av.Packet:
+    def _emit(self, payload: bytes, key: tuple[str, int] | None, src_ts: int | None) -> tuple[bytes, int]:
         now = self._clock_loop.time()
         pts = self._next_pts(key, src_ts, now)
         self._high_pts = pts if self._high_pts is None else max(self._high_pts, pts)
@@ -316,7 +322,4 @@ class OutboundAudio(MediaStreamTrack):
         if src_ts is not None:
             self._last_src_ts = src_ts
         self.packets_sent += 1
-        packet = av.Packet(payload)
-        packet.pts = pts
-        packet.time_base = TIME_BASE
-        return packet
+        return payload, pts
