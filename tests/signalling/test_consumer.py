@@ -156,3 +156,41 @@ async def test_rate_limit_drops_floods_then_recovers(registered: WebsocketCommun
     for _ in range(100):
         codes.append(json.loads(await registered.receive_from(timeout=5)).get("code", "pong"))
     assert "rate_limited" in codes and codes.count("pong") >= 50
+
+
+async def test_another_tenants_call_id_is_forbidden_and_changes_nothing(
+    registered: WebsocketCommunicator, board: Switchboard
+) -> None:
+    from aiortc import RTCConfiguration, RTCPeerConnection
+
+    from zorio_widget.client.audio import ToneTrack
+    from zorio_widget.tenants.tokens import token_generator
+
+    pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    pc.addTrack(ToneTrack(440.0))
+    await pc.setLocalDescription(await pc.createOffer())
+    trying = await _send(registered, {"type": "call.create", "req_id": "c1", "destination": "*43",
+                                      "sdp": pc.localDescription.sdp})
+    assert trying["type"] == "call.trying"
+    call_id = trying["call_id"]
+
+    other = await Tenant.objects.acreate(name="Globex", slug="globex", allowed_origins="http://127.0.0.1:*")
+    intruder_ext = await Extension.objects.acreate(tenant=other, number="1001", display_name="Mallory")
+    intruder = await _open()
+    reply = await _send(intruder, {"type": "auth", "token": token_generator.make_token(intruder_ext, 60)[0]})
+    assert reply["type"] == "registered"
+    for frame in ({"type": "call.hangup", "call_id": call_id, "req_id": "x1"},
+                  {"type": "call.mute", "call_id": call_id, "req_id": "x2"},
+                  {"type": "call.transfer", "call_id": call_id, "target": "1002", "req_id": "x3"}):
+        reply = await _send(intruder, frame)
+        assert reply["code"] == "forbidden" and reply["call_id"] == call_id, reply
+    leg = board.legs[call_id]
+    assert leg.session.is_live and not leg.muted  # untouched
+    # The owner still controls it.
+    frames = []
+    await registered.send_to(text_data=json.dumps({"type": "call.hangup", "call_id": call_id}))
+    while not frames or frames[-1]["type"] != "call.ended":
+        frames.append(json.loads(await registered.receive_from(timeout=5)))
+    assert frames[-1]["reason"] == "hangup"
+    await intruder.disconnect()
+    await pc.close()
