@@ -16,6 +16,7 @@ from django.conf import settings
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.routing import InvalidTarget, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg, LegDirection
 from zorio_widget.calls.states import CallState
@@ -120,6 +121,8 @@ class Switchboard:
         if session in self.sessions:
             self.sessions.discard(session)
             self.capacity.release()
+            if not self.sessions:
+                self.spawn(asyncio.to_thread(release_free_memory))
 
     def leg_for(self, device: Device, frame: Frame) -> Leg:
         """The live leg a frame names; `unknown_call` or `forbidden` when it is not this device's."""
