@@ -226,3 +226,33 @@ async def test_outbound_audio_takes_the_raw_sender_path(media: MediaFactory) -> 
     await wait_until(lambda: calls >= 5)
     assert hasattr(leg.outbound, aiortc_hook.RAW_RECV_METHOD)
 
+
+
+def test_verify_reports_a_changed_rtp_serializer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The copied sender writes the RTP header itself; a changed ``serialize`` must be noticed."""
+    original = RtpPacket.serialize
+
+    def other_serialize(self: RtpPacket, extensions_map: object = None) -> bytes:
+        return original(self, extensions_map) + b"\x00"  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RtpPacket, "serialize", other_serialize)
+    with pytest.raises(AiortcInternalsChanged, match="serialize no longer matches"):
+        verify_aiortc_internals()
+
+
+async def test_sent_packets_parse_back_with_mid(media: MediaFactory) -> None:
+    """What the fast serializer wrote is what aiortc parses: the client sees the leg's mid."""
+    client, leg = await media.pair(500.0)
+    seen: list[RtpPacket] = []
+    receiver = client.pc.getReceivers()[0]
+    original = receiver._handle_rtp_packet
+
+    async def spy(packet: RtpPacket, arrival_time_ms: int) -> None:
+        seen.append(packet)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = spy  # type: ignore[method-assign]
+    await wait_until(lambda: len(seen) >= 3)
+    mids = {p.extensions.mid for p in seen}
+    assert mids == {leg._pc.getTransceivers()[0].mid}
+    assert {p.payload_type for p in seen} == {leg._transceiver.sender._zorio_send_codecs[0].payloadType}

@@ -20,7 +20,8 @@ on the audio's SSRC and sequence counter, at the timestamp the track gave them. 
 wrapped to remember the negotiated codecs (``sender_codecs``). The copy also skips per-packet
 work that cannot change the bytes sent (CPU per relayed packet, bench/RESULTS.md): Opus payloads
 come straight from tracks offering ``RAW_RECV_METHOD`` (no ``av.Packet``/``OpusEncoder.pack``),
-one cheap NTP clock read per packet, ``abs-send-time`` only when negotiated.
+one cheap NTP clock read per packet, ``abs-send-time`` only when negotiated, and the RTP header
+written with a precomputed extension block (``_serialize``, checked against ``serialize``).
 
 Everything private we use is listed in ``verify_aiortc_internals()``; tests call it so an aiortc
 upgrade fails loudly instead of silently breaking RTCP or audio.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import struct
 import time
 import traceback
 from collections.abc import Callable
@@ -89,6 +91,7 @@ RTP timestamp (48 kHz, before the sender's random origin), exactly what ``recv()
 returned as an ``av.Packet`` and ``OpusEncoder.pack`` turned into ``([payload], timestamp)``. The
 copied sender loop then skips the ``av.Packet`` round trip (only when sending Opus)."""
 _OPUS_MIME: Final = "audio/opus"
+_RTP_HEADER: Final = struct.Struct("!BBHLL")
 _NTP_EPOCH_OFFSET_S: Final = 2208988800
 "Seconds from 1900-01-01 (NTP epoch) to 1970-01-01 (Unix epoch)."
 
@@ -271,6 +274,22 @@ def _fast_path_problems() -> list[str]:
     probe = HeaderExtensionsMap()
     if _negotiated_abs_send_time(probe) or probe.set(HeaderExtensions(mid="0"))[1]:
         problems.append("HeaderExtensionsMap.set writes extensions that were not negotiated")
+    from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+
+    probe.configure(RTCRtpParameters(headerExtensions=[
+        RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+        RTCRtpHeaderExtensionParameters(id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+    ]))
+    for extensions_map, mid in ((probe, "audio0"), (HeaderExtensionsMap(), "0"), (probe, None)):
+        for marker in (0, 1):
+            packet = RtpPacket(payload_type=111, sequence_number=65535, timestamp=0xFFFFFFF0, ssrc=0xDEADBEEF)
+            packet.marker, packet.payload = marker, b"\xf8\x01\x02"
+            packet.extensions.mid = mid
+            block = _extension_block(extensions_map, mid)
+            fast = _serialize(111, marker, 65535, 0xFFFFFFF0, 0xDEADBEEF, block, packet.payload)
+            if fast != packet.serialize(extensions_map):
+                problems.append("RtpPacket.serialize no longer matches aiortc_hook._serialize")
+                return problems
     return problems
 
 
@@ -403,6 +422,22 @@ def _ntp_now() -> int:
     return ((seconds + _NTP_EPOCH_OFFSET_S) << 32) | ((micro << 32) // 1_000_000)
 
 
+def _extension_block(extensions_map: HeaderExtensionsMap, mid: str | None) -> bytes:
+    """The header-extension block ``RtpPacket.serialize`` writes for a packet whose only
+    extension is ``mid`` (b"" if none was negotiated): it is the same for every packet."""
+    profile, value = extensions_map.set(HeaderExtensions(mid=mid))
+    return struct.pack("!HH", profile, len(value) >> 2) + value if value else b""
+
+
+def _serialize(
+    payload_type: int, marker: int, sequence_number: int, timestamp: int, ssrc: int, block: bytes, payload: bytes
+) -> bytes:
+    """= ``RtpPacket.serialize`` for a packet without CSRCs or padding whose header extensions
+    are ``block`` (``_extension_block``); checked against it by ``_fast_path_problems``."""
+    first = 0x90 if block else 0x80
+    return _RTP_HEADER.pack(first, (marker << 7) | payload_type, sequence_number, timestamp, ssrc) + block + payload
+
+
 def _negotiated_abs_send_time(extensions_map: HeaderExtensionsMap) -> bool:
     """Whether ``abs-send-time`` was negotiated (never for audio in aiortc 1.16): only then is
     it worth computing per packet. ``set`` drops extensions the map has no id for."""
@@ -435,14 +470,15 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
     sequence_number = aiortc_rtcrtpsender.random_sequence_number()
     timestamp_origin = aiortc_rtcrtpsender.random32()
     # -- speed-ups (not in the stock loop; same packets on the wire): abs-send-time only when
-    # negotiated, one clock read per packet, and Opus payloads straight from tracks that offer
-    # ``RAW_RECV_METHOD`` (no av.Packet + OpusEncoder.pack round trip).
+    # negotiated, one clock read per packet, Opus payloads straight from tracks that offer
+    # ``RAW_RECV_METHOD`` (no av.Packet + OpusEncoder.pack round trip), precomputed extensions.
     extensions_map: HeaderExtensionsMap = g[_S + "rtp_header_extensions_map"]
     abs_send_time = _negotiated_abs_send_time(extensions_map)
     raw_ok = (codec.mimeType or "").lower() == _OPUS_MIME
     payload_type = cast(int, codec.payloadType)
     mid = g[_S + "mid"]
     history = g[_S + "rtp_history"]
+    block = _extension_block(extensions_map, mid)
     try:
         while True:
             track = g[_S + "track"]
@@ -492,7 +528,13 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
 
                 log_debug("> %s", packet)
                 history[packet.sequence_number % RTP_HISTORY_SIZE] = packet
-                packet_bytes = packet.serialize(extensions_map)
+                if abs_send_time or enc_frame.audio_level is not None:
+                    packet_bytes = packet.serialize(extensions_map)
+                else:  # the same bytes (only mid, constant), without the per-packet map lookups
+                    packet_bytes = _serialize(
+                        packet.payload_type, packet.marker, packet.sequence_number, packet.timestamp,
+                        packet.ssrc, block, payload,
+                    )
                 await self.transport._send_rtp(packet_bytes)
 
                 if override is None:
