@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.live import LiveServer, start_live_server
+from tests.live import LiveServer, start_live_server, stop_process
 
 pytestmark = pytest.mark.e2e
 
@@ -113,13 +113,7 @@ class Coturn:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")
