@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.agent import Agent
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -148,3 +150,12 @@ def fake_page(browser: Any, fake_site: str) -> Iterator[Any]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def agents(browser: Any, daphne_server: Any) -> Iterator[dict[str, Agent]]:
+    """Browser agents a test opens; closed afterwards (see tests/e2e/agent.py)."""
+    made: dict[str, Agent] = {}
+    yield made
+    for agent in made.values():
+        agent.close()

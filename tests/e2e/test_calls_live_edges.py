@@ -3,12 +3,11 @@ call, and reconnection after the network drops the WebSocket (through a TCP prox
 
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_calls_live import SOUND, Agent
+from tests.e2e.agent import SOUND, Agent
 
 pytestmark = pytest.mark.e2e
 
@@ -62,14 +61,6 @@ class CuttableProxy:
     def close(self) -> None:
         self.cut()
         self.listener.close()
-
-
-@pytest.fixture
-def agents(browser: Any, daphne_server: Any) -> Iterator[dict[str, Agent]]:
-    made: dict[str, Agent] = {}
-    yield made
-    for agent in made.values():
-        agent.close()
 
 
 def test_reject_cancel_and_server_errors(browser: Any, daphne_server: Any, agents: dict) -> None:
