@@ -22,10 +22,27 @@ def board() -> Switchboard:
     return switchboard_module._switchboard
 
 
+_OPENED: list[WebsocketCommunicator] = []
+
+
+@pytest.fixture(autouse=True)
+async def _disconnect_every_socket() -> AsyncIterator[None]:
+    """Every consumer a test opened is disconnected before its event loop closes: a consumer left
+    running would be cancelled inside the Redis layer's blocking receive (CI's second pass)."""
+    yield
+    while _OPENED:
+        ws = _OPENED.pop()
+        try:
+            await ws.disconnect()
+        except Exception:  # the server side already closed it
+            pass
+
+
 async def _open(path: str = "/ws/webphone/", origin: tuple[bytes, bytes] | None = ALLOWED) -> WebsocketCommunicator:
     ws = WebsocketCommunicator(application, path, headers=[origin] if origin else [])
     connected, _ = await ws.connect()
     assert connected
+    _OPENED.append(ws)
     return ws
 
 
