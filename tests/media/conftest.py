@@ -7,7 +7,6 @@ stock receive path; helpers measure energy and the dominant frequency with numpy
 from __future__ import annotations
 
 import asyncio
-import fractions
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,49 +16,13 @@ import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
-from av import AudioFrame
 
-from zorio_widget.client.audio import without_telephone_event
+from zorio_widget.client.audio import ToneTrack, without_telephone_event
 from zorio_widget.media import MediaLeg, aiortc_hook
 from zorio_widget.media.bridge import Bridge
 
 RATE = 48000
 FRAME = 960
-
-
-class PcmTrack(MediaStreamTrack):
-    """Sends a sine of ``freq`` Hz (or PCM from ``pcm_source``), paced in real time."""
-
-    kind = "audio"
-
-    def __init__(self, freq: float = 0.0, level: float = 0.3) -> None:
-        super().__init__()
-        self.freq = freq
-        self.level = level
-        self.queue: list[np.ndarray] = []
-        "Mono int16 frames to send before resuming the sine (e.g. DTMF tones)."
-        self._pts = 0
-        self._start: float | None = None
-
-    async def recv(self) -> AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        wait = self._start + self._pts / RATE - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        if self.queue:
-            samples = self.queue.pop(0)
-        else:
-            t = (self._pts + np.arange(FRAME)) / RATE
-            samples = (self.level * 32767 * np.sin(2 * np.pi * self.freq * t)).astype(np.int16)
-        frame = AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        self._pts += FRAME
-        return frame
 
 
 class Client:
@@ -73,7 +36,7 @@ class Client:
         self.freq = freq
         self.telephone_event_rates = telephone_event_rates
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.track = PcmTrack(freq)
+        self.track = ToneTrack(freq or None)
         self.sender = self.pc.addTrack(self.track)
         self.received: list[tuple[float, np.ndarray]] = []
         self._reader: asyncio.Task[None] | None = None

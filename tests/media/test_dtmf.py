@@ -124,9 +124,7 @@ async def test_leg_detects_inband_tones_sent_by_client(media: MediaFactory) -> N
     leg.on_dtmf = got.append
     leg.set_inband_dtmf_detection(True)
     await wait_until(lambda: leg.packets_received > 5)
-    for digit in "26":
-        pcm = dtmf_pcm(digit)
-        client.track.queue += [pcm[i : i + 960] for i in range(0, len(pcm), 960)]
+    client.track.play_digits("26")
     await wait_until(lambda: len(got) >= 2)
     assert got == ["2", "6"]
     leg.set_inband_dtmf_detection(False)

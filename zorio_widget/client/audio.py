@@ -39,6 +39,8 @@ class ToneTrack(MediaStreamTrack):
         self._queued = np.concatenate([self._queued, *(dtmf_pcm(d) for d in digits)])
 
     async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
         if self._start is None:
             self._start = time.monotonic()
         due = self._start + self._pts / SAMPLE_RATE_HZ
