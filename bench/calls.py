@@ -82,6 +82,7 @@ TARGET_CALLS = 120
 @dataclass
 class ServerSample:
     cpu_s: float
+    system_s: float
     rss: int
     threads: int
     udp: int
@@ -90,7 +91,7 @@ class ServerSample:
 
 def sample(proc: psutil.Process) -> ServerSample:
     times = proc.cpu_times()
-    return ServerSample(times.user + times.system, proc.memory_info().rss, proc.num_threads(),
+    return ServerSample(times.user + times.system, times.system, proc.memory_info().rss, proc.num_threads(),
                         len(proc.net_connections(kind="udp")), time.monotonic())
 
 
@@ -302,6 +303,9 @@ def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> i
     full_rate = us_per_packet * 100 / 1e4  # % of a core for one call relaying 2 x 50 packets/s
     print(f"  per relayed packet         {us_per_packet:.0f} us of server CPU ({relayed_per_s:.0f} packets/s relayed)"
           f" = {full_rate:.2f}% per call at full rate   [target: {verdict(full_rate <= TARGET_CPU_PER_CALL)}]")
+    system_share = (end.system_s - start.system_s) / max(1e-9, end.cpu_s - start.cpu_s)
+    print(f"  of which in the kernel     {100 * system_share:.0f}% (UDP send/receive syscalls, loopback"
+          " delivery and the wake-ups of the load processes are charged to the server)")
     print(f"  idle server (no calls)     {idle_pct:.1f}%; above idle {(run_['cpu_pct'] - idle_pct) / n:.3f}% per call")
     print("  load processes CPU         " + " ".join(f"{c:.0f}%" for c in run_["client_cpu_pct"])
           + f"   other processes on the machine {run_['others_pct']:.0f}% (of {100 * psutil.cpu_count()}%)"

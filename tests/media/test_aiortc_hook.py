@@ -240,9 +240,8 @@ def test_verify_reports_a_changed_rtp_serializer(monkeypatch: pytest.MonkeyPatch
         verify_aiortc_internals()
 
 
-async def test_sent_packets_parse_back_with_mid(media: MediaFactory) -> None:
-    """What the fast serializer wrote is what aiortc parses: the client sees the leg's mid."""
-    client, leg = await media.pair(500.0)
+async def _wire_spy(client: Client) -> list[RtpPacket]:
+    """Every RTP packet ``client`` receives, as aiortc parsed it off the wire."""
     seen: list[RtpPacket] = []
     receiver = client.pc.getReceivers()[0]
     original = receiver._handle_rtp_packet
@@ -252,7 +251,199 @@ async def test_sent_packets_parse_back_with_mid(media: MediaFactory) -> None:
         await original(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = spy  # type: ignore[method-assign]
+    return seen
+
+
+async def test_sent_packets_parse_back_with_mid(media: MediaFactory) -> None:
+    """What the fast serializer wrote is what aiortc parses: the client sees the leg's mid."""
+    client, leg = await media.pair(500.0)
+    seen = await _wire_spy(client)
     await wait_until(lambda: len(seen) >= 3)
     mids = {p.extensions.mid for p in seen}
     assert mids == {leg._pc.getTransceivers()[0].mid}
     assert {p.payload_type for p in seen} == {leg._transceiver.sender._zorio_send_codecs[0].payloadType}
+
+
+# -- the synchronous relay path: _FastReceive, DirectSend and the aioice patches ---------------
+
+
+def _rtp(marker: int = 0, csrc: int = 0, extensions: bool = False, padding: int = 0, payload: bytes = b"\xf8\x01\x02") -> bytes:
+    packet = RtpPacket(payload_type=111, sequence_number=65000, timestamp=0xFFFFFF00, ssrc=0x12345678, marker=marker)
+    packet.csrc = list(range(1, csrc + 1))
+    packet.payload = payload
+    packet.padding_size = padding
+    if extensions:
+        from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+        from aiortc.rtp import HeaderExtensionsMap
+
+        extensions_map = HeaderExtensionsMap()
+        extensions_map.configure(RTCRtpParameters(headerExtensions=[
+            RTCRtpHeaderExtensionParameters(id=1, uri="urn:ietf:params:rtp-hdrext:sdes:mid"),
+            RTCRtpHeaderExtensionParameters(id=2, uri="urn:ietf:params:rtp-hdrext:ssrc-audio-level"),
+        ]))
+        packet.extensions.mid = "audio"
+        packet.extensions.audio_level = (True, 30)
+        return packet.serialize(extensions_map)
+    return packet.serialize()
+
+
+def _parse_or_none(data: bytes) -> tuple[int, int, int, int, bytes] | None:
+    try:
+        packet = RtpPacket.parse(data)
+    except ValueError:
+        return None
+    return packet.marker, packet.payload_type, packet.sequence_number, packet.timestamp, packet.payload
+
+
+@pytest.mark.parametrize("shape", [
+    {}, {"marker": 1}, {"csrc": 3}, {"extensions": True}, {"padding": 7}, {"payload": b""},
+    {"csrc": 2, "extensions": True, "padding": 4, "marker": 1},
+])
+def test_fast_header_parser_agrees_with_aiortc(shape: dict[str, object]) -> None:
+    data = _rtp(**shape)  # type: ignore[arg-type]
+    assert aiortc_hook._parse_rtp_header(data) == _parse_or_none(data) is not None
+
+
+def test_fast_header_parser_rejects_what_aiortc_rejects() -> None:
+    """Same result wherever aiortc parses the packet; never stricter. (It does not look inside
+    the header-extension block, so a packet with a malformed extension element still has its
+    payload relayed, where aiortc's own parser would drop the packet.)"""
+    import random
+
+    rng = random.Random(4733)
+    good = [_rtp(csrc=2, extensions=True, padding=4), _rtp(extensions=True), _rtp(padding=3)]
+    cases = [b"", b"\x80" * 11, bytes([0x40]) + good[0][1:], good[0][:14], good[1][:17], good[2][:-1] + b"\xff",
+             good[2][:-1] + b"\x00"]
+    for _ in range(3000):  # truncations and single-byte corruptions of valid packets
+        data = bytearray(rng.choice(good))
+        if rng.random() < 0.5:
+            del data[rng.randrange(1, len(data)):]
+        else:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        cases.append(bytes(data))
+    lenient = 0
+    for data in cases:
+        expected, fast = _parse_or_none(data), aiortc_hook._parse_rtp_header(data)
+        if expected is None and fast is not None:
+            lenient += 1
+            assert data[0] & 0x10, data.hex()  # only inside an extension block
+        else:
+            assert fast == expected, data.hex()
+    assert lenient < len(cases) // 10
+
+
+def test_verify_reports_a_changed_ice_receive_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aioice.ice import Connection
+
+    def other_data_received(self: object, data: bytes, component: int) -> None:
+        pass
+
+    monkeypatch.setattr(Connection, "data_received", other_data_received)
+    with pytest.raises(AiortcInternalsChanged, match="data_received no longer contains"):
+        verify_aiortc_internals()
+
+
+def test_verify_reports_stream_statistics_reading_more_of_a_packet(monkeypatch: pytest.MonkeyPatch) -> None:
+    def other_add(self: object, packet: RtpPacket) -> None:
+        return packet.sequence_number, packet.timestamp, packet.payload  # type: ignore[return-value]
+
+    monkeypatch.setattr(StreamStatistics, "add", other_add)
+    with pytest.raises(AiortcInternalsChanged, match="StreamStatistics.add reads"):
+        verify_aiortc_internals()
+
+
+async def test_tapped_receiver_packets_skip_the_dtls_task(media: MediaFactory) -> None:
+    """Once the SSRC is routed, a tapped leg's RTP is handled inside the socket callback:
+    aiortc's DTLS task sees none of it, yet its counters and the receiver statistics move."""
+    client, leg = await media.pair(500.0)
+    dtls = leg._pc.getReceivers()[0].transport
+    connection = dtls.transport._connection
+    assert isinstance(connection.data_received, aiortc_hook._FastReceive)
+    await wait_until(lambda: leg.packets_received >= 5)
+
+    stock_rtp = 0
+    original = dtls._handle_rtp_data
+
+    async def counting(data: bytes, arrival_time_ms: int) -> None:
+        nonlocal stock_rtp
+        stock_rtp += 1
+        await original(data, arrival_time_ms)
+
+    dtls._handle_rtp_data = counting
+    before, rx_before = leg.packets_received, dtls._get_stats()
+    await wait_until(lambda: leg.packets_received >= before + 25)
+    assert stock_rtp == 0
+    rx_after = dtls._get_stats()
+    (b,), (a,) = rx_before.values(), rx_after.values()
+    assert a.packetsReceived - b.packetsReceived >= 25 and a.bytesReceived > b.bytesReceived
+    streams = leg._pc.getReceivers()[0]._RTCRtpReceiver__remote_streams
+    assert streams[client.sender._ssrc].packets_received == leg.packets_received
+
+
+async def test_udp_reads_use_a_bounded_buffer(media: MediaFactory) -> None:
+    _client, leg = await media.pair(500.0)
+    connection = leg._pc.getReceivers()[0].transport.transport._connection
+    transports = {pair.protocol.transport for pair in connection._nominated.values()}
+    assert transports and {t.max_size for t in transports} == {aiortc_hook.UDP_RECV_BUFFER}
+
+
+async def test_direct_and_loop_sends_share_one_rtp_stream(media: MediaFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relayed packets go out through DirectSend; generated ones (music on hold) through the
+    sender loop. The far client sees ONE stream across the switches: same SSRC and payload type,
+    consecutive sequence numbers, timestamps in 20 ms steps, and sender reports that count it."""
+    direct_sent = 0
+    original_send = aiortc_hook.DirectSend.send
+
+    def counting(self: aiortc_hook.DirectSend, payload: bytes, pts: int) -> None:
+        nonlocal direct_sent
+        direct_sent += 1
+        original_send(self, payload, pts)
+
+    monkeypatch.setattr(aiortc_hook.DirectSend, "send", counting)
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    seen = await _wire_spy(b)
+    media.bridge.play(leg_b, "music")
+    await wait_until(lambda: len(seen) >= 10)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: direct_sent >= 20)
+    media.bridge.hold(leg_a)  # b hears music from the loop again
+    mark = len(seen)
+    await wait_until(lambda: len(seen) >= mark + 10)
+    media.bridge.unhold(leg_a)
+    mark = direct_sent
+    await wait_until(lambda: direct_sent >= mark + 10)
+
+    assert leg_b.outbound.direct_send is not None
+    packets = list(seen)
+    assert {p.ssrc for p in packets} == {leg_b._transceiver.sender._ssrc}
+    assert {p.payload_type for p in packets} == {leg_b._transceiver.sender._zorio_send_codecs[0].payloadType}
+    steps = {(q.sequence_number - p.sequence_number) & 0xFFFF for p, q in zip(packets, packets[1:], strict=False)}
+    assert steps == {1}
+    ts_steps = {(q.timestamp - p.timestamp) & 0xFFFFFFFF for p, q in zip(packets, packets[1:], strict=False)}
+    assert all(step % 960 == 0 and 0 < step <= 960 * 10 for step in ts_steps), ts_steps
+    relayed = {p.payload for p in packets[-10:]}
+    assert relayed and all(p.marker == 1 for p in packets)
+
+    async def reported_by_b() -> int:
+        stats = await b.pc.getReceivers()[0].getStats()
+        return max((s.packetsSent for s in stats.values() if s.type == "remote-outbound-rtp"), default=0)
+
+    for _ in range(40):
+        if await reported_by_b() >= len(packets) - 60:
+            break
+        await asyncio.sleep(0.1)
+    assert len(packets) - 60 <= await reported_by_b() <= leg_b.outbound.packets_sent
+
+
+async def test_direct_send_falls_back_to_the_sender_loop(media: MediaFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When DirectSend cannot send (e.g. the pair is a TURN relay), relayed packets are queued
+    for the stock sender loop instead: the audio still flows."""
+    monkeypatch.setattr(aiortc_hook.DirectSend, "ready", lambda self: False)
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    seen = await _wire_spy(b)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: leg_b.outbound.forwarded >= 20)
+    assert len(seen) >= 20
+    assert max(leg_b.outbound.recent_forward_delays_s) > 0  # queued, not sent from the callback

@@ -1,4 +1,4 @@
-"""The one module that touches aiortc internals (pinned: aiortc==1.16.0).
+"""The one module that touches aiortc (and aioice) internals (pinned: aiortc==1.16.0).
 
 Why it exists (DESIGN.md §4b, MEDIA-NOTES.md): browser-to-browser audio is relayed as encoded
 Opus packets. aiortc has no public way to get encoded packets out of a receiver, so we wrap
@@ -23,6 +23,14 @@ come straight from tracks offering ``RAW_RECV_METHOD`` (no ``av.Packet``/``OpusE
 one cheap NTP clock read per packet, ``abs-send-time`` only when negotiated, and the RTP header
 written with a precomputed extension block (``_serialize``, checked against ``serialize``).
 
+The relay's hot path (bench/RESULTS.md) bypasses aiortc's tasks altogether: for a receiver with
+a sink, ``_FastReceive`` (installed as its aioice connection's ``data_received``) unprotects and
+reads each SRTP packet inside the socket callback, and the outbound track sends the relayed
+payload at once through its sender's ``DirectSend``, which shares the copied loop's SSRC,
+sequence counter and timestamp origin. So one relayed packet is one callback: no queue, no task
+wake-up, no ``RtpPacket`` objects. Two aioice patches serve it: media datagrams are not first
+tried as STUN, and asyncio reads each datagram into a 64 KiB buffer rather than 256 KiB.
+
 Everything private we use is listed in ``verify_aiortc_internals()``; tests call it so an aiortc
 upgrade fails loudly instead of silently breaking RTCP or audio.
 """
@@ -40,11 +48,14 @@ from dataclasses import dataclass
 from typing import Any, Final, cast
 
 import aiortc
-from aiortc import RTCRtpReceiver, RTCRtpSender
+import pylibsrtp
+from aioice.ice import StunProtocol
+from aiortc import RTCDtlsTransport, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as aiortc_clock
 from aiortc import rtcrtpsender as aiortc_rtcrtpsender
 from aiortc.codecs import CODECS
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtcrtpsender import RTCEncodedFrame
@@ -90,7 +101,21 @@ RAW_RECV_METHOD: Final = "recv_opus_payload"
 RTP timestamp (48 kHz, before the sender's random origin), exactly what ``recv()`` would have
 returned as an ``av.Packet`` and ``OpusEncoder.pack`` turned into ``([payload], timestamp)``. The
 copied sender loop then skips the ``av.Packet`` round trip (only when sending Opus)."""
+DIRECT_SEND_ATTR: Final = "direct_send"
+"""A track with this attribute (initially ``None``) is given a ``DirectSend`` while the copied
+sender loop runs it, and ``None`` again afterwards."""
 _OPUS_MIME: Final = "audio/opus"
+_SEQ_TS: Final = struct.Struct("!HI")
+_SSRC: Final = struct.Struct("!I")
+_FAST_RECEIVE_ATTR: Final = "_zorio_fast_receive"
+UDP_RECV_BUFFER: Final = 65536
+"Bytes asyncio reads a datagram into (see ``_stun_connection_made``)."
+# Name-mangled private counters of RTCDtlsTransport (its getStats transport entry).
+_DTLS_RX_BYTES: Final = "_RTCDtlsTransport__rx_bytes"
+_DTLS_RX_PACKETS: Final = "_RTCDtlsTransport__rx_packets"
+_DTLS_TX_BYTES: Final = "_RTCDtlsTransport__tx_bytes"
+_DTLS_TX_PACKETS: Final = "_RTCDtlsTransport__tx_packets"
+_DTLS_CONNECTED: Final = DtlsState.CONNECTED
 _RTP_HEADER: Final = struct.Struct("!BBHLL")
 _NTP_EPOCH_OFFSET_S: Final = 2208988800
 "Seconds from 1900-01-01 (NTP epoch) to 1970-01-01 (Unix epoch)."
@@ -148,6 +173,8 @@ PacketSink = Callable[[ReceivedPacket], None]
 _original_handle_rtp_packet: Callable[..., Any] | None = None
 _original_send: Callable[..., Any] | None = None
 _original_run_rtp: Callable[..., Any] | None = None
+_original_datagram_received: Callable[..., Any] | None = None
+_original_connection_made: Callable[..., Any] | None = None
 
 
 def verify_aiortc_internals() -> None:
@@ -233,6 +260,7 @@ def _sender_problems() -> list[str]:
     if "self._run_rtp(parameters.codecs[0])" not in send_src:
         problems.append("RTCRtpSender.send no longer starts _run_rtp(parameters.codecs[0])")
     problems += _fast_path_problems()
+    problems += _relay_problems()
     for name in ("random_sequence_number", "random32"):
         if not callable(getattr(aiortc_rtcrtpsender, name, None)):
             problems.append(f"aiortc.rtcrtpsender.{name} is missing")
@@ -293,6 +321,60 @@ def _fast_path_problems() -> list[str]:
     return problems
 
 
+def _relay_problems() -> list[str]:
+    """What ``_FastReceive``, ``DirectSend`` and the aioice patches assume of aioice, aiortc's
+    DTLS transport and asyncio: where a datagram goes, where the SRTP sessions, router and
+    counters live, how a nominated pair sends, and what ``StreamStatistics.add`` reads."""
+    import re
+    from asyncio import selector_events
+
+    from aioice.ice import CandidatePair, Connection
+    from aiortc.rtcdtlstransport import RtpRouter
+    from aiortc.rtcicetransport import RTCIceTransport
+
+    problems: list[str] = []
+    datagram_received = _original_datagram_received or StunProtocol.datagram_received
+    connection_made = _original_connection_made or StunProtocol.connection_made
+    needles: tuple[tuple[Callable[..., Any], str], ...] = (
+        (datagram_received, "self.receiver.data_received(data, self.local_candidate.component)"),
+        (connection_made, "self.transport = cast(asyncio.DatagramTransport, transport)"),
+        (Connection.data_received, "self._queue.put_nowait((data, component))"),
+        (Connection.sendto, "await active_pair.protocol.send_data(data, active_pair.remote_addr)"),
+        (StunProtocol.send_data, "self.transport.sendto(data, addr)"),
+        (RTCDtlsTransport._recv_next, "data = self._rx_srtp.unprotect(data)"),
+        (RTCDtlsTransport._recv_next, "first_byte > 127 and first_byte < 192 and self._rx_srtp"),
+        (RTCDtlsTransport._send_rtp, "data = self._tx_srtp.protect(data)"),
+        (RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
+        (RtpRouter.route_rtp, "ssrc_receiver = self.ssrc_table.get(packet.ssrc)"),
+        (RTCIceTransport.__init__, "self._send = self._connection.send"),
+    )
+    for function, needle in needles:
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            problems.append(f"{function.__qualname__} source is not available")
+            continue
+        if needle not in source:
+            problems.append(f"{function.__qualname__} no longer contains {needle!r}")
+    dtls_names = set(RTCDtlsTransport.__init__.__code__.co_names)
+    for attr in ("_rx_srtp", "_tx_srtp", "_rtp_router", "_state", _DTLS_RX_BYTES, _DTLS_RX_PACKETS,
+                 _DTLS_TX_BYTES, _DTLS_TX_PACKETS):
+        if attr not in dtls_names:
+            problems.append(f"RTCDtlsTransport.__init__ no longer sets {attr}")
+    if "_nominated" not in Connection.__init__.__code__.co_names:
+        problems.append("aioice Connection.__init__ no longer sets _nominated")
+    if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
+        problems.append("aioice CandidatePair.remote_addr is not a property")
+    read = set(re.findall(r"packet\.(\w+)", inspect.getsource(StreamStatistics.add)))
+    if read != {"sequence_number", "timestamp"}:
+        problems.append(f"StreamStatistics.add reads packet.{sorted(read)}")
+    if not isinstance(getattr(getattr(selector_events, "_SelectorDatagramTransport", None), "max_size", None), int):
+        problems.append("asyncio's datagram transport has no max_size")
+    if any(fb.type == "nack" for c in CODECS["audio"] for fb in c.rtcpFeedback):
+        problems.append("aiortc negotiates NACK for audio: DirectSend must keep the RTP history")
+    return problems
+
+
 def register_telephone_event() -> None:
     """Add ``audio/telephone-event`` at 48000 and 8000 Hz to aiortc's codec table (idempotent).
 
@@ -316,6 +398,7 @@ def register_telephone_event() -> None:
 def install() -> None:
     """Verify aiortc, register telephone-event, wrap the receive path and the sender (idempotent)."""
     global _original_handle_rtp_packet, _original_send, _original_run_rtp
+    global _original_datagram_received, _original_connection_made
     current = RTCRtpReceiver._handle_rtp_packet
     if getattr(current, _TAP_MARK, False):
         return
@@ -328,6 +411,12 @@ def install() -> None:
     RTCRtpSender.send = _send  # type: ignore[method-assign]
     RTCRtpSender._run_rtp = _run_rtp  # type: ignore[method-assign]
     RTCRtpReceiver._handle_rtp_packet = _tapped_handle_rtp_packet  # type: ignore[method-assign]
+    _original_datagram_received = StunProtocol.datagram_received
+    _original_connection_made = StunProtocol.connection_made
+    setattr(_stun_datagram_received, _TAP_MARK, True)
+    setattr(_stun_connection_made, _TAP_MARK, True)
+    StunProtocol.datagram_received = _stun_datagram_received  # type: ignore[assignment]
+    StunProtocol.connection_made = _stun_connection_made  # type: ignore[method-assign]
     logger.info("aiortc %s receive tap and event sender installed", aiortc.__version__)
 
 
@@ -352,6 +441,8 @@ def set_packet_sink(
             raise AiortcInternalsChanged(f"RTCRtpReceiver instance lacks {missing}")
     setattr(receiver, _SINK_ATTR, sink)
     setattr(receiver, _EVENTS_ONLY_ATTR, telephone_events_only)
+    if sink is not None and not telephone_events_only:
+        _install_fast_receive(receiver)
 
 
 def sender_codecs(sender: RTCRtpSender) -> list[RTCRtpCodecParameters] | None:
@@ -380,35 +471,161 @@ async def _tapped_handle_rtp_packet(
         await _original_handle_rtp_packet(self, packet, arrival_time_ms)
         return
 
-    # The same bookkeeping, in the same order, as the stock method before its jitter buffer.
-    if not self._enabled:
+    _divert(self, sink, codec, mime, packet.payload, packet.timestamp, packet.sequence_number,
+            packet.payload_type, packet.ssrc, bool(packet.marker), arrival_time_ms)
+
+
+def _divert(
+    receiver: RTCRtpReceiver, sink: PacketSink | None, codec: RTCRtpCodecParameters | None, mime: str,
+    payload: bytes, timestamp: int, sequence_number: int, payload_type: int, ssrc: int, marker: bool,
+    arrival_time_ms: int,
+) -> None:
+    """The stock receiver's bookkeeping before its jitter buffer (same order), then ``sink``."""
+    if not receiver._enabled:
         return
-    getattr(self, _ACTIVE_SSRC)[packet.ssrc] = aiortc_clock.current_datetime()
+    getattr(receiver, _ACTIVE_SSRC)[ssrc] = aiortc_clock.current_datetime()
     if codec is None:
         return
-    streams: dict[int, StreamStatistics] = getattr(self, _REMOTE_STREAMS)
-    stats = streams.get(packet.ssrc)
+    received = ReceivedPacket(
+        payload=payload,
+        timestamp=timestamp,
+        sequence_number=sequence_number,
+        payload_type=payload_type,
+        ssrc=ssrc,
+        marker=marker,
+        mime_type=mime,
+        clock_rate=codec.clockRate,
+        arrival_time_ms=arrival_time_ms,
+    )
+    streams: dict[int, StreamStatistics] = getattr(receiver, _REMOTE_STREAMS)
+    stats = streams.get(ssrc)
     if stats is None:
-        stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
-    stats.add(packet)
+        stats = streams[ssrc] = StreamStatistics(codec.clockRate)
+    stats.add(received)  # type: ignore[arg-type]  # reads .sequence_number and .timestamp only
 
     if sink is not None:
-        received = ReceivedPacket(
-            payload=packet.payload,
-            timestamp=packet.timestamp,
-            sequence_number=packet.sequence_number,
-            payload_type=packet.payload_type,
-            ssrc=packet.ssrc,
-            marker=bool(packet.marker),
-            mime_type=mime,
-            clock_rate=codec.clockRate,
-            arrival_time_ms=arrival_time_ms,
-        )
         try:
             sink(received)
         except Exception:
             # An exception here would end aiortc's DTLS receive loop and with it the call.
-            logger.exception("packet sink failed for ssrc %d", packet.ssrc)
+            logger.exception("packet sink failed for ssrc %d", ssrc)
+
+
+# -- fast receive: from the socket callback straight to the sink ---------------------------------
+#
+# The stock receive path costs a task switch and several coroutines per packet: aioice first
+# tries to parse every datagram as STUN (a ValueError per media packet), queues it, the DTLS
+# transport's task wakes up, unprotects, parses the header extensions into objects, routes and
+# awaits the receiver. For a receiver with a sink, ``_FastReceive`` does the part that matters
+# synchronously inside aioice's ``datagram_received``: unprotect, read the fixed header, the
+# receiver's bookkeeping (``_divert``), the sink. Everything else (DTLS, RTCP, unknown SSRCs,
+# receivers without a sink) still takes the stock queue, so RTCP and the handshake are untouched.
+
+
+def _stun_datagram_received(self: StunProtocol, data: bytes | str, addr: tuple[Any, ...]) -> None:
+    """Replacement for aioice's ``StunProtocol.datagram_received``: RTP and RTCP (first byte
+    128-191, RFC 7983; STUN's is 0-3) go to the connection without first being tried as STUN."""
+    if data and cast(bytes, data)[0] & 0xC0 == 0x80:
+        self.receiver.data_received(cast(bytes, data), self.local_candidate.component)
+        return
+    assert _original_datagram_received is not None
+    _original_datagram_received(self, data, addr)
+
+
+def _stun_connection_made(self: StunProtocol, transport: asyncio.BaseTransport) -> None:
+    """Replacement for aioice's ``StunProtocol.connection_made``: asyncio's selector transport
+    reads every datagram into a fresh ``max_size`` buffer, 256 KiB by default. That is above
+    glibc's mmap threshold, so each received packet cost an mmap/munmap pair and page faults
+    (~40 us of kernel time per packet here, bench/RESULTS.md). 64 KiB is still more than the
+    largest UDP payload (65507 bytes), so nothing can be truncated, and stays on the heap."""
+    if isinstance(getattr(transport, "max_size", None), int):
+        transport.max_size = UDP_RECV_BUFFER  # type: ignore[attr-defined]
+    assert _original_connection_made is not None
+    _original_connection_made(self, transport)
+
+
+def _parse_rtp_header(data: bytes) -> tuple[int, int, int, int, bytes] | None:
+    """``(marker, payload type, sequence number, timestamp, payload)`` of an RTP packet, or
+    ``None`` where ``RtpPacket.parse`` would raise ``ValueError``. Header extensions and CSRCs
+    are skipped, their contents unchecked (the relay forwards only the payload; the router
+    already knows the SSRC)."""
+    length = len(data)
+    if length < 12:
+        return None
+    first = data[0]
+    if first >> 6 != 2:
+        return None
+    pos = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        if pos + 4 > length:
+            return None
+        pos += 4 + 4 * ((data[pos + 2] << 8) | data[pos + 3])
+    end = length
+    if first & 0x20:
+        padding = data[-1]
+        if not padding or padding > length - pos:
+            return None
+        end -= padding
+    if pos > end:
+        return None
+    second = data[1]
+    sequence_number, timestamp = _SEQ_TS.unpack_from(data, 2)
+    return second >> 7, second & 0x7F, sequence_number, timestamp, data[pos:end]
+
+
+def _arrival_ms() -> int:
+    """``aiortc.clock.current_ms()`` (ms since the NTP epoch) without two ``datetime`` objects."""
+    return time.time_ns() // 1_000_000 + _NTP_EPOCH_OFFSET_S * 1000
+
+
+class _FastReceive:
+    """Installed as one aioice ``Connection``'s ``data_received`` (see the section comment)."""
+
+    __slots__ = ("_dtls", "_fallback")
+
+    def __init__(self, dtls: RTCDtlsTransport, fallback: Callable[[bytes, int], None]) -> None:
+        self._dtls = dtls
+        self._fallback = fallback
+
+    def __call__(self, data: bytes, component: int) -> None:
+        dtls = self._dtls
+        srtp = dtls._rx_srtp
+        # SRTP (not SRTCP) once keys exist, and the SSRC already routed to a receiver with a sink.
+        if srtp is None or len(data) < 12 or data[0] & 0xC0 != 0x80 or 192 <= data[1] <= 208:
+            self._fallback(data, component)
+            return
+        ssrc: int = _SSRC.unpack_from(data, 8)[0]
+        receiver = dtls._rtp_router.ssrc_table.get(ssrc)
+        sink: PacketSink | None = getattr(receiver, _SINK_ATTR, None)
+        if sink is None or getattr(receiver, _EVENTS_ONLY_ATTR, False):
+            self._fallback(data, component)
+            return
+        counters = dtls.__dict__
+        counters[_DTLS_RX_BYTES] += len(data)
+        counters[_DTLS_RX_PACKETS] += 1
+        arrival_time_ms = _arrival_ms()
+        try:
+            data = srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return  # stock: logged at debug level and dropped
+        header = _parse_rtp_header(data)
+        if header is None:
+            return
+        marker, payload_type, sequence_number, timestamp, payload = header
+        codec = getattr(receiver, _CODECS).get(payload_type)
+        mime = codec.mimeType.lower() if codec is not None else ""
+        _divert(cast(RTCRtpReceiver, receiver), sink, codec, mime, payload, timestamp, sequence_number, payload_type, ssrc,
+                bool(marker), arrival_time_ms)
+
+
+def _install_fast_receive(receiver: RTCRtpReceiver) -> None:
+    """Give ``receiver``'s ICE connection the synchronous receive path (once per connection)."""
+    dtls = receiver.transport
+    connection = dtls.transport._connection
+    if getattr(connection, _FAST_RECEIVE_ATTR, None) is None:
+        fast = _FastReceive(dtls, connection.data_received)
+        connection.data_received = fast  # type: ignore[method-assign]
+        setattr(connection, _FAST_RECEIVE_ATTR, fast)
 
 
 # -- sender ------------------------------------------------------------------------------------
@@ -452,6 +669,80 @@ async def _send(self: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
     await _original_send(self, parameters)
 
 
+class DirectSend:
+    """Sends one Opus payload at once on a running sender, from whatever callback has it.
+
+    The copied sender loop (``_run_rtp``) hands one to each track that has a ``DIRECT_SEND_ATTR``
+    attribute and shares its SSRC, sequence counter and timestamp origin with it. The track may
+    use it only while the loop is parked waiting on the track (so the two never interleave):
+    then a relayed packet goes from the receiving socket's callback to the sending socket with no
+    task wake-up. The packet is exactly the one the loop would send (``_serialize``: the Opus
+    payload type, marker set as stock aiortc does, the constant ``mid`` extension block), the
+    RTCP sender-report counters move the same way. Not kept: the NACK history, since aiortc
+    never negotiates NACK for audio (``_fast_path_problems`` checks that).
+    """
+
+    __slots__ = (
+        "sequence_number", "timestamp_origin", "_sender", "_state", "_payload_type", "_block",
+        "_dtls", "_connection", "_pair", "_remote",
+    )
+
+    def __init__(
+        self, sender: RTCRtpSender, payload_type: int, block: bytes, sequence_number: int, timestamp_origin: int
+    ) -> None:
+        self.sequence_number = sequence_number
+        "Next RTP sequence number, shared with the sender loop."
+        self.timestamp_origin = timestamp_origin
+        "Random RTP timestamp origin of the sender loop."
+        self._sender = sender
+        self._state = sender.__dict__
+        self._payload_type = payload_type
+        self._block = block
+        self._dtls: RTCDtlsTransport = sender.transport
+        self._connection = self._dtls.transport._connection
+        self._pair: Any = None
+        self._remote: tuple[str, int] = ("", 0)
+
+    def ready(self) -> bool:
+        """Whether ``send`` can put a packet on the wire now. If not, the caller hands the packet
+        to the sender loop instead, which then behaves exactly as stock aiortc (errors included)."""
+        dtls = self._dtls
+        if dtls._state is not _DTLS_CONNECTED or dtls._tx_srtp is None:
+            return False
+        pair = self._connection._nominated.get(1)
+        if pair is None or type(pair.protocol) is not StunProtocol:  # e.g. a TURN relay: stock path
+            return False
+        if pair is not self._pair:
+            self._pair, self._remote = pair, pair.remote_addr
+        return True
+
+    def send(self, payload: bytes, pts: int) -> None:
+        """Send ``payload`` with RTP timestamp ``origin + pts`` (48 kHz); ``ready()`` first."""
+        sender = self._sender
+        if not sender._enabled:
+            return  # stock: a disabled sender drops what its track returned
+        timestamp = (self.timestamp_origin + pts) & 0xFFFFFFFF
+        sequence_number = self.sequence_number
+        packet = _serialize(self._payload_type, 1, sequence_number, timestamp, sender._ssrc, self._block, payload)
+        self.sequence_number = (sequence_number + 1) & 0xFFFF
+        g = self._state
+        g[_S + "ntp_timestamp"] = _ntp_now()
+        g[_S + "rtp_timestamp"] = timestamp
+        g[_S + "octet_count"] += len(payload)
+        g[_S + "packet_count"] += 1
+        dtls = self._dtls
+        data = dtls._tx_srtp.protect(packet)
+        self._pair.protocol.transport.sendto(data, self._remote)
+        counters = dtls.__dict__
+        counters[_DTLS_TX_BYTES] += len(data)
+        counters[_DTLS_TX_PACKETS] += 1
+
+
+def _bind_direct_send(track: Any, direct: DirectSend | None) -> None:
+    if track is not None and hasattr(track, DIRECT_SEND_ATTR):
+        setattr(track, DIRECT_SEND_ATTR, direct)
+
+
 async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
     """A copy of aiortc 1.16.0's ``RTCRtpSender._run_rtp`` with ONE extension point.
 
@@ -469,6 +760,7 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
 
     sequence_number = aiortc_rtcrtpsender.random_sequence_number()
     timestamp_origin = aiortc_rtcrtpsender.random32()
+    # -- extension point 2: the sequence counter lives in ``direct`` (shared with DirectSend)
     # -- speed-ups (not in the stock loop; same packets on the wire): abs-send-time only when
     # negotiated, one clock read per packet, Opus payloads straight from tracks that offer
     # ``RAW_RECV_METHOD`` (no av.Packet + OpusEncoder.pack round trip), precomputed extensions.
@@ -479,9 +771,16 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
     mid = g[_S + "mid"]
     history = g[_S + "rtp_history"]
     block = _extension_block(extensions_map, mid)
+    direct = DirectSend(self, payload_type, block, sequence_number, timestamp_origin)
+    direct_ok = raw_ok and not abs_send_time
+    bound: Any = None
     try:
         while True:
             track = g[_S + "track"]
+            if track is not bound:  # replaceTrack: only the current track may send directly
+                _bind_direct_send(bound, None)
+                bound = track
+                _bind_direct_send(track, direct if direct_ok else None)
             if not track:
                 await asyncio.sleep(0.02)
                 continue
@@ -509,7 +808,7 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
             for i, payload in enumerate(enc_frame.payloads):
                 packet = RtpPacket(
                     payload_type=override.payload_type if override else payload_type,
-                    sequence_number=sequence_number,
+                    sequence_number=direct.sequence_number,
                     timestamp=timestamp,
                 )
                 packet.ssrc = self._ssrc
@@ -542,13 +841,14 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
                     g[_S + "rtp_timestamp"] = packet.timestamp
                 g[_S + "octet_count"] += len(payload)
                 g[_S + "packet_count"] += 1
-                sequence_number = uint16_add(sequence_number, 1)
+                direct.sequence_number = uint16_add(direct.sequence_number, 1)
     except (asyncio.CancelledError, ConnectionError, MediaStreamError):
         pass
     except Exception:
         # stock: RTCRtpSender.stop() waits for rtp_exited, so never leave without setting it
         getattr(self, _S + "log_warning")(traceback.format_exc())
 
+    _bind_direct_send(bound, None)
     if g[_S + "track"]:
         g[_S + "track"].stop()
         g[_S + "track"] = None

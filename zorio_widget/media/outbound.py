@@ -39,7 +39,7 @@ from typing import Final
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from .aiortc_hook import RtpOverride
+from .aiortc_hook import DirectSend, RtpOverride
 from .clips import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, Clip, cached_clip, load_clip
 from .dtmf import EventPacket
 
@@ -118,6 +118,8 @@ class OutboundAudio(MediaStreamTrack):
         "Of which relayed from a leg."
         self.forward_dropped = 0
         "Relayed packets dropped because the sender fell 160 ms behind."
+        self.direct_send: DirectSend | None = None
+        "Set by ``aiortc_hook``'s sender loop while it runs this track (``DIRECT_SEND_ATTR``)."
         self.forward_delay_max_s = 0.0
         "Longest time a relayed packet waited in this track (the relay's added latency)."
         self.forward_delay_total_s = 0.0
@@ -174,9 +176,28 @@ class OutboundAudio(MediaStreamTrack):
         return override
 
     def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> None:
-        """Offer a forwarded Opus payload; ignored unless this track currently relays ``origin``."""
+        """Offer a forwarded Opus payload; ignored unless this track currently relays ``origin``.
+
+        When the sender is idle waiting for exactly this, the packet goes out at once through
+        ``direct_send`` (no task wake-up, no queueing: the relay's cost per packet, DESIGN §4b);
+        otherwise it is queued for the sender loop.
+        """
         src = self._source
         if src.kind != "forward" or src.origin != origin or self._overlay or self._in_event:
+            return
+        direct = self.direct_send
+        if (
+            direct is not None
+            and self._waiter is not None
+            and not self._forwarded
+            and not self._dtmf_events
+            and self.readyState == "live"
+            and direct.ready()
+        ):
+            self._gen_deadline = None
+            self.forwarded += 1
+            self.recent_forward_delays_s.append(0.0)
+            direct.send(*self._emit(payload, key=(origin, ssrc), src_ts=timestamp))
             return
         if len(self._forwarded) == self._forwarded.maxlen:
             self.forward_dropped += 1
