@@ -142,9 +142,9 @@ DEMO_PAGES = env.bool("DEMO_PAGES", default=True)
 #: Address announced in the bridge's ICE candidates when the server sits behind NAT.
 MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")
 #: Per-process cap on concurrent calls (DESIGN.md §4b): past it `call.create` gets `capacity`.
-#: bench.calls measured ~2.7% of a core per relayed call here (bench/RESULTS.md), so one process
-#: saturates near 35 calls; 30 keeps headroom. Raise it on faster cores after measuring.
-MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=30)
+#: bench.calls measured 1.1-1.8% of a core per relayed call here (bench/RESULTS.md), so one core
+#: carries ~60-90 calls; 50 keeps headroom for setup bursts. Raise it on faster cores after measuring.
+MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=50)
 RING_TIMEOUT_S = env.float("RING_TIMEOUT_S", default=45.0)
 REATTACH_GRACE_S = env.float("REATTACH_GRACE_S", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)
