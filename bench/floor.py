@@ -102,19 +102,23 @@ def _client(ports: list[int], host: str) -> None:
     asyncio.run(_send(ports, host))
 
 
-def measure(streams: int, seconds: float, recv_buffer: int, use_uvloop: bool, host: str) -> tuple[float, float]:
+def measure(
+    streams: int, seconds: float, recv_buffer: int, use_uvloop: bool, host: str, clients: int = 1
+) -> tuple[float, float]:
     """(user, system) microseconds of server CPU per reflected packet."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     server = ctx.Process(target=_server, args=(streams, seconds, recv_buffer, use_uvloop, host, child))
     server.start()
     ports = parent.recv()
-    client = ctx.Process(target=_client, args=(ports, host), daemon=True)
-    client.start()
+    senders = [ctx.Process(target=_client, args=(ports[i::clients], host), daemon=True) for i in range(clients)]
+    for sender in senders:
+        sender.start()
     try:
         user_us, system_us = parent.recv()
     finally:
-        client.kill()
+        for sender in senders:
+            sender.kill()
         server.join(10)
     return user_us, system_us
 
@@ -126,12 +130,14 @@ def main() -> None:
     parser.add_argument("--recv-buffer", type=int, default=65536, help="0: asyncio's default")
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--clients", type=int, default=1, help="sending processes (bench.calls uses 2)")
     args = parser.parse_args()
-    user_us, system_us = measure(args.streams, args.seconds, args.recv_buffer, args.uvloop, args.host)
+    user_us, system_us = measure(args.streams, args.seconds, args.recv_buffer, args.uvloop, args.host, args.clients)
     total = user_us + system_us
     loop = "uvloop" if args.uvloop else "asyncio"
     buffer = f"{args.recv_buffer} B" if args.recv_buffer else "asyncio's 256 KiB"
-    print(f"bench.floor: {args.streams} streams x {PACKETS_PER_S} packets/s, {loop}, read buffer {buffer}")
+    print(f"bench.floor: {args.streams} streams x {PACKETS_PER_S} packets/s from {args.clients} process(es),"
+          f" {loop}, read buffer {buffer}")
     print(f"server CPU per packet   {total:.1f} us (user {user_us:.1f}, system {system_us:.1f})"
           f" = {total * 100 / 1e4:.2f}% of a core per call (2 x {PACKETS_PER_S} packets/s)")
 

@@ -699,7 +699,8 @@ class DirectSend:
         self._payload_type = payload_type
         self._block = block
         self._dtls: RTCDtlsTransport = sender.transport
-        self._connection = self._dtls.transport._connection
+        # None for a transport that is not aiortc's DTLS-over-ICE (then only the loop sends)
+        self._connection: Any = getattr(getattr(self._dtls, "transport", None), "_connection", None)
         self._pair: Any = None
         self._remote: tuple[str, int] = ("", 0)
 
@@ -707,7 +708,7 @@ class DirectSend:
         """Whether ``send`` can put a packet on the wire now. If not, the caller hands the packet
         to the sender loop instead, which then behaves exactly as stock aiortc (errors included)."""
         dtls = self._dtls
-        if dtls._state is not _DTLS_CONNECTED or dtls._tx_srtp is None:
+        if self._connection is None or dtls._state is not _DTLS_CONNECTED or dtls._tx_srtp is None:
             return False
         pair = self._connection._nominated.get(1)
         if pair is None or type(pair.protocol) is not StunProtocol:  # e.g. a TURN relay: stock path
