@@ -447,3 +447,16 @@ async def test_direct_send_falls_back_to_the_sender_loop(media: MediaFactory, mo
     await wait_until(lambda: leg_b.outbound.forwarded >= 20)
     assert len(seen) >= 20
     assert max(leg_b.outbound.recent_forward_delays_s) > 0  # queued, not sent from the callback
+
+
+def test_direct_send_is_never_ready_without_an_ice_connection() -> None:
+    """A sender whose transport is not aiortc's DTLS-over-ICE keeps the stock loop (it used to
+    fail in DirectSend's constructor, which left the sender task dead and ``stop()`` hanging)."""
+    from types import SimpleNamespace
+
+    from aiortc.rtcdtlstransport import State
+
+    transport = SimpleNamespace(_state=State.CONNECTED, _tx_srtp=object())
+    sender = SimpleNamespace(transport=transport, _enabled=True, _ssrc=1)
+    direct = aiortc_hook.DirectSend(sender, 111, b"", 0, 0)  # type: ignore[arg-type]
+    assert direct.ready() is False
