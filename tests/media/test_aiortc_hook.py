@@ -22,8 +22,26 @@ pytestmark = pytest.mark.timeout(15)
 
 
 def test_pinned_version_and_requirements_agree() -> None:
-    assert aiortc.__version__ == aiortc_hook.AIORTC_VERSION == "1.16.0"
+    from pathlib import Path
+
+    import aioice
+
+    pins = dict(
+        line.split("==", 1)
+        for line in (Path(__file__).parents[2] / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert aiortc.__version__ == aiortc_hook.AIORTC_VERSION == pins["aiortc"]
+    assert aioice.__version__ == aiortc_hook.AIOICE_VERSION == pins["aioice"]
     verify_aiortc_internals()
+
+
+def test_verify_reports_a_different_aioice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import aioice
+
+    monkeypatch.setattr(aioice, "__version__", "0.14.0")
+    with pytest.raises(AiortcInternalsChanged, match="aioice 0.14.0 installed"):
+        verify_aiortc_internals()
 
 
 def test_wrapped_method_signature_is_unchanged() -> None:

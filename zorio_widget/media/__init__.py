@@ -7,8 +7,9 @@
 - ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``).
 - ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
 - DTMF: RFC 4733 receive and send packets, a Goertzel in-band detector (``dtmf.py``).
-- ``aiortc_hook``: the only module touching aiortc internals (aiortc pinned to 1.16.0): receive tap,
-  telephone-event codecs, and a sender loop that interleaves RFC 4733 events with the audio.
+- ``aiortc_hook``: the only module touching aiortc/aioice internals (pinned: aiortc 1.16.0, aioice
+  0.13.0): receive tap, telephone-event codecs, a sender loop that interleaves RFC 4733 events with
+  the audio, and the relay's hot path (SRTP read in the socket callback, ``DirectSend``).
 
 Not done here: recording, playback of files, TTS, G.711 trunk legs.
 """

@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
+import aioice
 import aiortc
 import pylibsrtp
 from aioice.ice import StunProtocol
@@ -66,6 +67,8 @@ logger = logging.getLogger(__name__)
 
 AIORTC_VERSION: Final = "1.16.0"
 """The only aiortc version whose internals this module was written against."""
+AIOICE_VERSION: Final = "0.13.0"
+"""The only aioice version whose internals the relay's receive and send paths use."""
 
 TELEPHONE_EVENT_MIME: Final = "audio/telephone-event"
 # Payload types offered by the server. They must not collide with aiortc's video table
@@ -188,6 +191,8 @@ def verify_aiortc_internals() -> None:
     problems: list[str] = []
     if aiortc.__version__ != AIORTC_VERSION:
         problems.append(f"aiortc {aiortc.__version__} installed, {AIORTC_VERSION} required")
+    if aioice.__version__ != AIOICE_VERSION:
+        problems.append(f"aioice {aioice.__version__} installed, {AIOICE_VERSION} required")
 
     method = _original_handle_rtp_packet or getattr(RTCRtpReceiver, "_handle_rtp_packet", None)
     if method is None or not inspect.iscoroutinefunction(method):
