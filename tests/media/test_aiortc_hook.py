@@ -478,3 +478,22 @@ def test_direct_send_is_never_ready_without_an_ice_connection() -> None:
     sender = SimpleNamespace(transport=transport, _enabled=True, _ssrc=1)
     direct = aiortc_hook.DirectSend(sender, 111, b"", 0, 0)  # type: ignore[arg-type]
     assert direct.ready() is False
+
+
+async def test_active_ssrc_time_is_refreshed_not_rebuilt_per_packet(media: MediaFactory) -> None:
+    client, leg = await media.pair(500.0)
+    await wait_until(lambda: leg.packets_received >= 5)
+    receiver = leg._pc.getReceivers()[0]
+
+    class CountingDict(dict):  # type: ignore[type-arg]
+        writes = 0
+
+        def __setitem__(self, key: object, value: object) -> None:
+            CountingDict.writes += 1
+            super().__setitem__(key, value)
+
+    receiver._RTCRtpReceiver__active_ssrc = CountingDict(receiver._RTCRtpReceiver__active_ssrc)
+    before = leg.packets_received
+    await wait_until(lambda: leg.packets_received >= before + 60, within_s=5)  # >= 1.2 s of audio
+    assert 1 <= CountingDict.writes <= 1 + 60 * 20 // aiortc_hook.ACTIVE_SSRC_REFRESH_MS + 1
+    assert [s.source for s in receiver.getSynchronizationSources()] == [client.sender._ssrc]

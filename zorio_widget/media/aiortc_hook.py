@@ -45,7 +45,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 import aioice
 import aiortc
@@ -111,6 +111,9 @@ _OPUS_MIME: Final = "audio/opus"
 _SEQ_TS: Final = struct.Struct("!HI")
 _SSRC: Final = struct.Struct("!I")
 _FAST_RECEIVE_ATTR: Final = "_zorio_fast_receive"
+_ACTIVE_MS_ATTR: Final = "_zorio_active_ssrc_ms"
+ACTIVE_SSRC_REFRESH_MS: Final = 500
+"How stale a receiver's active-SSRC time may be (aiortc reports sources of the last 10 s)."
 UDP_RECV_BUFFER: Final = 65536
 "Bytes asyncio reads a datagram into (see ``_stun_connection_made``)."
 # Name-mangled private counters of RTCDtlsTransport (its getStats transport entry).
@@ -128,9 +131,9 @@ class AiortcInternalsChanged(RuntimeError):
     """aiortc no longer looks like the version the encoded relay was written for."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReceivedPacket:
-    """One RTP packet diverted from a receiver before its jitter buffer."""
+class ReceivedPacket(NamedTuple):
+    """One RTP packet diverted from a receiver before its jitter buffer (a tuple: one is built
+    per relayed packet, and a frozen dataclass costs ~1.4 µs to build here, a tuple ~0.2 µs)."""
 
     payload: bytes
     "The RTP payload (an Opus frame, or an RFC 4733 event)."
@@ -488,7 +491,12 @@ def _divert(
     """The stock receiver's bookkeeping before its jitter buffer (same order), then ``sink``."""
     if not receiver._enabled:
         return
-    getattr(receiver, _ACTIVE_SSRC)[ssrc] = aiortc_clock.current_datetime()
+    # The active-SSRC time (getSynchronizationSources keeps sources seen in the last 10 s) is a
+    # datetime: refreshed at most every ACTIVE_SSRC_REFRESH_MS instead of built per packet.
+    seen_ms: dict[int, int] = receiver.__dict__.setdefault(_ACTIVE_MS_ATTR, {})
+    if arrival_time_ms - seen_ms.get(ssrc, -ACTIVE_SSRC_REFRESH_MS) >= ACTIVE_SSRC_REFRESH_MS:
+        getattr(receiver, _ACTIVE_SSRC)[ssrc] = aiortc_clock.current_datetime()
+        seen_ms[ssrc] = arrival_time_ms
     if codec is None:
         return
     received = ReceivedPacket(
