@@ -1,8 +1,10 @@
 # The web image: Django + Channels on Daphne, with the aiortc media bridge. See docker-compose.yml.
 FROM python:3.11-slim
 
+# PYTHONMALLOC: zorio_widget/calls/memory.py SERVER_ENVIRONMENT (memory comes back after call bursts)
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PYTHONMALLOC=malloc \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 

@@ -22,7 +22,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)/demo/  (admin: /admin/)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) zorio_widget.asgi:application
+	PYTHONMALLOC=malloc $(VENV)/bin/daphne -b $(HOST) -p $(PORT) zorio_widget.asgi:application
 
 test: $(VENV)/.test
 	$(PY) -m pytest

@@ -15,6 +15,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zorio_widget.calls.memory import SERVER_ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -70,7 +72,7 @@ class LiveServer:
 
 def start_live_server(extra_env: dict[str, str] | None = None, seed_extensions: int = 0) -> LiveServer:
     workdir = Path(tempfile.mkdtemp(prefix="zorio-live-"))
-    env = {**os.environ, "DEBUG": "false", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
+    env = {**os.environ, **SERVER_ENVIRONMENT, "DEBUG": "false", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'db.sqlite3'}")
     env["RECORDINGS_ROOT"] = str(workdir / "recordings")
     python = sys.executable

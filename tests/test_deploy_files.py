@@ -94,3 +94,14 @@ def test_dockerfile_runs_daphne_with_the_runtime_requirements() -> None:
     assert "zorio_widget.asgi:application" in dockerfile
     for path in ("zorio_widget", "templates", "static", "manage.py"):
         assert re.search(rf"^COPY {path}\b", dockerfile, re.MULTILINE), path
+
+
+def test_servers_start_with_the_server_environment() -> None:
+    """`make run` and the image run Daphne with SERVER_ENVIRONMENT (it cannot be set from settings)."""
+    from zorio_widget.calls.memory import SERVER_ENVIRONMENT
+
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    run_recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    for name, value in SERVER_ENVIRONMENT.items():
+        assert re.search(rf"^\s*(ENV )?{name}={value}\b", dockerfile, re.MULTILINE), name
+        assert re.search(rf"{name}={value} \S*daphne ", run_recipe), name

@@ -1,9 +1,15 @@
 """Giving memory back to the OS when a process has no calls left.
 
-Why: a burst of concurrent calls grows glibc's heap (aiortc allocates many small buffers per
-packet), and glibc keeps that high-water mark after the calls end: bench.calls saw RSS stay +15%
-after 20 calls. `malloc_trim(0)` returns the free pages; it runs only when the last call ended, in
-a worker thread, so a busy server never pays for it.
+Why: a burst of concurrent calls grows the heap, and the allocators keep that high-water mark
+after the calls end: bench.calls saw RSS stay +15% after 20 calls and +28% after 60. Three things
+bring it back:
+- a full `gc.collect()`: ended legs and closed sockets' consumers are cyclic garbage (peer
+  connections, tasks, event emitters) that a quiet process may not collect for a long time;
+- `malloc_trim(0)`, which returns the free pages;
+- glibc's malloc for Python objects (`SERVER_ENVIRONMENT`).
+
+`release_free_memory` does the first two. The switchboard runs it in a worker thread once the
+process has had no call for a moment, so a busy server never pays for it.
 """
 
 import ctypes
@@ -11,6 +17,7 @@ import ctypes.util
 import gc
 import logging
 from collections.abc import Callable
+from typing import Final
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +33,15 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
 
 
 _malloc_trim = _find_malloc_trim()
+
+SERVER_ENVIRONMENT: Final = {"PYTHONMALLOC": "malloc"}
+"""What the environment of a server process carries (Makefile `run`, Dockerfile, test servers).
+
+Why: pymalloc keeps a 1 MiB arena as long as one object in it lives, and a burst of calls leaves
+its few survivors scattered over many arenas. bench.calls, 60 calls, RSS after they all ended:
++16% with pymalloc, +9-10% with glibc's malloc, which `malloc_trim` can then return page by page.
+The relayed-packet CPU did not measurably change (bench/RESULTS.md). It must be set before the
+interpreter starts, so it cannot live in settings."""
 
 
 def release_free_memory() -> None:

@@ -38,10 +38,16 @@ def candidates_in(sdp: str) -> list[dict[str, Any]]:
     ]
 
 
+IDLE_RELEASE_DELAY_S = 2.0
+"""Seconds without calls before memory is given back (``release_free_memory``)."""
+
+
 class Switchboard:
     def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "",
-                 reattach_grace_s: float = 0.0) -> None:
+                 reattach_grace_s: float = 0.0, idle_release_delay_s: float = IDLE_RELEASE_DELAY_S) -> None:
         self.capacity = CallCapacity(max_calls)
+        self.idle_release_delay_s = idle_release_delay_s
+        self._release_timer: asyncio.TimerHandle | None = None
         self.ring_timeout_s = ring_timeout_s
         self.reattach_grace_s = reattach_grace_s
         self.public_ip = public_ip
@@ -77,6 +83,7 @@ class Switchboard:
                 self.spawn(self._end_if_still_detached(leg))
             else:
                 await leg.session.leg_gone(leg)
+        self._when_idle()
 
     async def _end_if_still_detached(self, leg: Leg) -> None:
         await asyncio.sleep(self.reattach_grace_s)
@@ -121,8 +128,24 @@ class Switchboard:
         if session in self.sessions:
             self.sessions.discard(session)
             self.capacity.release()
-            if not self.sessions:
-                self.spawn(asyncio.to_thread(release_free_memory))
+            self._when_idle()
+
+    def _when_idle(self) -> None:
+        """With no call left, give memory back once things settle: an ended call's legs and a
+        closed socket's consumer are cyclic garbage (peer connections, tasks, event emitters) that
+        Python's automatic collector may leave for a long time in a quiet process, holding their
+        memory. Debounced: a burst of hang-ups and disconnects triggers one release, after the
+        legs have finished closing, and only if the process is still without calls by then."""
+        if self.sessions:
+            return
+        if self._release_timer is not None:
+            self._release_timer.cancel()
+        self._release_timer = asyncio.get_running_loop().call_later(self.idle_release_delay_s, self._release_if_idle)
+
+    def _release_if_idle(self) -> None:
+        self._release_timer = None
+        if not self.sessions:
+            self.spawn(asyncio.to_thread(release_free_memory))
 
     def leg_for(self, device: Device, frame: Frame) -> Leg:
         """The live leg a frame names; `unknown_call` or `forbidden` when it is not this device's."""
