@@ -208,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat the whole run on the same server (RSS after each round tells a leak from a high-water mark)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the last hang-up before RSS after")
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra environment of the server (e.g. PYTHONMALLOC=pymalloc to compare allocators)")
     args = parser.parse_args(argv)
     n = args.calls
     workers = max(1, min(args.workers, n))
@@ -215,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench.calls: N={n} calls, {args.seconds:g} s window, {workers} load processes, "
           f"{psutil.cpu_count()} CPUs, {platform.python_implementation()} {platform.python_version()}, "
           f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC", flush=True)
-    server = start_live_server({"MAX_CALLS_PER_PROCESS": str(max(150, n + 10))},
+    server_env = dict(item.split("=", 1) for item in args.server_env)
+    if server_env:
+        print(f"server environment: {server_env}", flush=True)
+    server = start_live_server({"MAX_CALLS_PER_PROCESS": str(max(150, n + 10)), **server_env},
                                seed_extensions=2 * n)
     try:
         return run(server, args, n, workers)

@@ -38,10 +38,11 @@ SERVER_ENVIRONMENT: Final = {"PYTHONMALLOC": "malloc"}
 """What the environment of a server process carries (Makefile `run`, Dockerfile, test servers).
 
 Why: pymalloc keeps a 1 MiB arena as long as one object in it lives, and a burst of calls leaves
-its few survivors scattered over many arenas. bench.calls, 60 calls, RSS after they all ended:
-+16% with pymalloc, +9-10% with glibc's malloc, which `malloc_trim` can then return page by page.
-The relayed-packet CPU did not measurably change (bench/RESULTS.md). It must be set before the
-interpreter starts, so it cannot live in settings."""
+its few survivors scattered over many arenas. In bench.calls with 60 calls, RSS after they all
+ended was +16% with pymalloc and +9% with glibc's malloc, whose pages `malloc_trim` can return.
+The price is ~5% more CPU per relayed packet (4 alternating runs each: 141 vs 148 µs,
+bench/RESULTS.md). A deployment that prefers the CPU sets `PYTHONMALLOC=pymalloc`. It must be set
+before the interpreter starts, so it cannot live in settings."""
 
 
 def release_free_memory() -> None:
