@@ -469,9 +469,7 @@ async def _tapped_handle_rtp_packet(
     accounted for and dropped so they never reach a decoder.
     """
     sink: PacketSink | None = getattr(self, _SINK_ATTR, None)
-    codecs: dict[int, RTCRtpCodecParameters] = getattr(self, _CODECS)
-    codec = codecs.get(packet.payload_type)
-    mime = codec.mimeType.lower() if codec is not None else ""
+    codec, mime = _negotiated_codec(self, packet.payload_type)
     if sink is not None and mime != TELEPHONE_EVENT_MIME and getattr(self, _EVENTS_ONLY_ATTR, False):
         sink = None
     if sink is None and mime != TELEPHONE_EVENT_MIME:
@@ -481,6 +479,12 @@ async def _tapped_handle_rtp_packet(
 
     _divert(self, sink, codec, mime, packet.payload, packet.timestamp, packet.sequence_number,
             packet.payload_type, packet.ssrc, bool(packet.marker), arrival_time_ms)
+
+
+def _negotiated_codec(receiver: RTCRtpReceiver, payload_type: int) -> tuple[RTCRtpCodecParameters | None, str]:
+    """The receiver's codec for ``payload_type`` and its lower-case MIME type ("" if none)."""
+    codec: RTCRtpCodecParameters | None = getattr(receiver, _CODECS).get(payload_type)
+    return codec, codec.mimeType.lower() if codec is not None else ""
 
 
 def _divert(
@@ -493,7 +497,9 @@ def _divert(
         return
     # The active-SSRC time (getSynchronizationSources keeps sources seen in the last 10 s) is a
     # datetime: refreshed at most every ACTIVE_SSRC_REFRESH_MS instead of built per packet.
-    seen_ms: dict[int, int] = receiver.__dict__.setdefault(_ACTIVE_MS_ATTR, {})
+    seen_ms: dict[int, int] | None = receiver.__dict__.get(_ACTIVE_MS_ATTR)
+    if seen_ms is None:
+        seen_ms = receiver.__dict__[_ACTIVE_MS_ATTR] = {}
     if arrival_time_ms - seen_ms.get(ssrc, -ACTIVE_SSRC_REFRESH_MS) >= ACTIVE_SSRC_REFRESH_MS:
         getattr(receiver, _ACTIVE_SSRC)[ssrc] = aiortc_clock.current_datetime()
         seen_ms[ssrc] = arrival_time_ms
@@ -625,9 +631,9 @@ class _FastReceive:
         if header is None:
             return
         marker, payload_type, sequence_number, timestamp, payload = header
-        codec = getattr(receiver, _CODECS).get(payload_type)
-        mime = codec.mimeType.lower() if codec is not None else ""
-        _divert(cast(RTCRtpReceiver, receiver), sink, codec, mime, payload, timestamp, sequence_number, payload_type, ssrc,
+        tapped = cast(RTCRtpReceiver, receiver)
+        codec, mime = _negotiated_codec(tapped, payload_type)
+        _divert(tapped, sink, codec, mime, payload, timestamp, sequence_number, payload_type, ssrc,
                 bool(marker), arrival_time_ms)
 
 

@@ -194,9 +194,7 @@ class OutboundAudio(MediaStreamTrack):
             and self.readyState == "live"
             and direct.ready()
         ):
-            self._gen_deadline = None
-            self.forwarded += 1
-            self.recent_forward_delays_s.append(0.0)
+            self._count_forwarded(0.0)
             direct.send(*self._emit(payload, key=(origin, ssrc), src_ts=timestamp))
             return
         if len(self._forwarded) == self._forwarded.maxlen:
@@ -245,12 +243,7 @@ class OutboundAudio(MediaStreamTrack):
             if src.kind == "forward":
                 if self._forwarded:
                     origin, ssrc, ts, payload, pushed_at = self._forwarded.popleft()
-                    self._gen_deadline = None
-                    delay = self._clock_loop.time() - pushed_at
-                    self.forward_delay_max_s = max(self.forward_delay_max_s, delay)
-                    self.forward_delay_total_s += delay
-                    self.recent_forward_delays_s.append(delay)
-                    self.forwarded += 1
+                    self._count_forwarded(self._clock_loop.time() - pushed_at)
                     return self._emit(payload, key=(origin, ssrc), src_ts=ts)
                 await self._wait()
                 continue
@@ -260,6 +253,14 @@ class OutboundAudio(MediaStreamTrack):
                 continue
             payload = self._next_clip_packet(clip)
             return self._emit(payload, key=None, src_ts=None)
+
+    def _count_forwarded(self, delay_s: float) -> None:
+        """A relayed packet leaves now, ``delay_s`` after it was pushed (0 when sent directly)."""
+        self._gen_deadline = None
+        self.forward_delay_max_s = max(self.forward_delay_max_s, delay_s)
+        self.forward_delay_total_s += delay_s
+        self.recent_forward_delays_s.append(delay_s)
+        self.forwarded += 1
 
     def _next_clip_packet(self, clip: Clip) -> bytes:
         payload = clip.packets[self._clip_index % len(clip.packets)]
