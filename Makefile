@@ -5,7 +5,11 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck bundle bundle-check clean
+.PHONY: run test lint typecheck bundle bundle-check native clean
+
+# The native relay (zorio_widget/media/_fastrelay.c, see setup.py): built in place, needs gcc and
+# the Python headers. Without it every packet takes the Python path (slower, same behaviour).
+NATIVE := zorio_widget/media/_fastrelay$(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,14 +21,19 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-run: $(VENV)/.runtime
+$(NATIVE): zorio_widget/media/_fastrelay.c setup.py $(VENV)/.runtime
+	$(PY) setup.py --quiet build_ext --inplace
+
+native: $(NATIVE)
+
+run: $(VENV)/.runtime $(NATIVE)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)/demo/  (admin: /admin/)"
 	PYTHONMALLOC=malloc $(VENV)/bin/daphne -b $(HOST) -p $(PORT) zorio_widget.asgi:application
 
-test: $(VENV)/.test
+test: $(VENV)/.test $(NATIVE)
 	$(PY) -m pytest
 
 lint: $(VENV)/.test
@@ -39,4 +48,4 @@ bundle-check: bundle
 	git diff --exit-code -- static/zorio/ || (echo "static/zorio/ differs from a fresh build of frontend/"; exit 1)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build $(NATIVE) staticfiles .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiortc.rtp import RtpPacket
 
-from zorio_widget.media import MediaLeg, aiortc_hook
+from zorio_widget.media import MediaLeg, aiortc_hook, native
 from zorio_widget.media.bridge import Bridge
 from zorio_widget.media.clips import FRAME_SAMPLES, load_clip
 
@@ -45,8 +45,8 @@ async def _connected(client: LightLeg, leg: MediaLeg) -> None:
     raise RuntimeError(f"leg {leg.id} did not connect")
 
 
-async def measure(packets: int) -> tuple[float, int]:
-    """(µs of CPU per packet handed to leg A, packets relayed to client B)."""
+async def measure(packets: int) -> tuple[float, int, int]:
+    """(µs of CPU per packet handed to leg A, packets relayed to client B, of which natively)."""
     aiortc_hook.install()
     payloads = (await load_clip("music")).packets
     idle = _SilentPacer()
@@ -62,7 +62,7 @@ async def measure(packets: int) -> tuple[float, int]:
         codecs = aiortc_hook.sender_codecs(sender)
         payload_type = codecs[0].payloadType if codecs else 111
         receive: Any = leg_a._pc.getReceivers()[0].transport.transport._connection.data_received
-        if not isinstance(receive, aiortc_hook._FastReceive):
+        if not isinstance(getattr(receive, "fallback", receive), aiortc_hook._FastReceive):
             raise RuntimeError("leg A has no fast receive path")
 
         def packet(seq: int) -> bytes:
@@ -82,7 +82,7 @@ async def measure(packets: int) -> tuple[float, int]:
             receive(data, 1)
         elapsed = time.process_time() - start
         relayed = leg_b.outbound.forwarded - sent_before
-        return elapsed / len(wire) * 1e6, relayed
+        return elapsed / len(wire) * 1e6, relayed, native.counters(leg_a)["relayed"]
     finally:
         for leg in (leg_a, leg_b):
             await leg.close()
@@ -94,11 +94,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.relay", description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--python", action="store_true", help="the Python path only (no native route)")
     args = parser.parse_args()
+    if args.python:
+        native.enabled = False
+    path = "native" if native.enabled else "Python"
     for _ in range(args.rounds):
-        us, relayed = asyncio.run(measure(args.packets))
-        print(f"relay hot path: {us:.1f} us of CPU per relayed packet ({relayed} of {args.packets} relayed,"
-              " SRTP both ways and sendto included)")
+        us, relayed, natively = asyncio.run(measure(args.packets))
+        print(f"relay hot path ({path}): {us:.1f} us of CPU per relayed packet ({relayed} of {args.packets} relayed,"
+              f" {natively} natively; SRTP both ways and sendto included)")
 
 
 if __name__ == "__main__":

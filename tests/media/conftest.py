@@ -18,7 +18,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from zorio_widget.client.audio import ToneTrack, without_telephone_event
-from zorio_widget.media import MediaLeg, aiortc_hook
+from zorio_widget.media import MediaLeg, aiortc_hook, native
 from zorio_widget.media.bridge import Bridge
 
 RATE = 48000
@@ -188,3 +188,13 @@ class MediaFactory:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients), *(leg.close() for leg in self.legs))
+
+
+@pytest.fixture(params=["native", "python"])
+def relay_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run the test once with the native relay (``_fastrelay.c``) and once with the Python path."""
+    if request.param == "native":
+        assert native.available(), "the native relay is not built: `make` builds it (setup.py build_ext)"
+    monkeypatch.setattr(native, "enabled", request.param == "native")
+    return str(request.param)
+

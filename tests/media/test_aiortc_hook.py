@@ -13,7 +13,7 @@ from aiortc.codecs import CODECS
 from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
-from zorio_widget.media import aiortc_hook
+from zorio_widget.media import aiortc_hook, native
 from zorio_widget.media.aiortc_hook import AiortcInternalsChanged, verify_aiortc_internals
 
 from .conftest import Client, MediaFactory, wait_until
@@ -376,7 +376,9 @@ async def test_tapped_receiver_packets_skip_the_dtls_task(media: MediaFactory) -
     client, leg = await media.pair(500.0)
     dtls = leg._pc.getReceivers()[0].transport
     connection = dtls.transport._connection
-    assert isinstance(connection.data_received, aiortc_hook._FastReceive)
+    installed = connection.data_received
+    assert installed is getattr(connection, aiortc_hook._FAST_RECEIVE_ATTR)
+    assert isinstance(getattr(installed, "fallback", installed), aiortc_hook._FastReceive)
     await wait_until(lambda: leg.packets_received >= 5)
 
     stock_rtp = 0
@@ -405,10 +407,13 @@ async def test_udp_reads_use_a_bounded_buffer(media: MediaFactory) -> None:
     assert transports and {t.max_size for t in transports} == {aiortc_hook.UDP_RECV_BUFFER}
 
 
-async def test_direct_and_loop_sends_share_one_rtp_stream(media: MediaFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Relayed packets go out through DirectSend; generated ones (music on hold) through the
-    sender loop. The far client sees ONE stream across the switches: same SSRC and payload type,
-    consecutive sequence numbers, timestamps in 20 ms steps, and sender reports that count it."""
+async def test_direct_and_loop_sends_share_one_rtp_stream(
+    media: MediaFactory, monkeypatch: pytest.MonkeyPatch, relay_path: str
+) -> None:
+    """Relayed packets go out through DirectSend (or the native route, which shares its sequence
+    counter); generated ones (music on hold) through the sender loop. The far client sees ONE
+    stream across the switches: same SSRC and payload type, consecutive sequence numbers,
+    timestamps in 20 ms steps, and sender reports that count it."""
     direct_sent = 0
     original_send = aiortc_hook.DirectSend.send
 
@@ -424,13 +429,21 @@ async def test_direct_and_loop_sends_share_one_rtp_stream(media: MediaFactory, m
     media.bridge.play(leg_b, "music")
     await wait_until(lambda: len(seen) >= 10)
     media.bridge.connect(leg_a, leg_b)
-    await wait_until(lambda: direct_sent >= 20)
+
+    def relayed() -> int:
+        return direct_sent + native.counters(leg_a)["relayed"]
+
+    await wait_until(lambda: relayed() >= 20)
     media.bridge.hold(leg_a)  # b hears music from the loop again
     mark = len(seen)
     await wait_until(lambda: len(seen) >= mark + 10)
     media.bridge.unhold(leg_a)
-    mark = direct_sent
-    await wait_until(lambda: direct_sent >= mark + 10)
+    mark = relayed()
+    await wait_until(lambda: relayed() >= mark + 10)
+    if relay_path == "native":
+        assert native.counters(leg_a)["relayed"] >= 25 and direct_sent <= 5
+    else:
+        assert native.counters(leg_a)["relayed"] == 0
 
     assert leg_b.outbound.direct_send is not None
     packets = list(seen)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 
 import pytest
+
+from zorio_widget.media import MediaLeg, native
 
 from .conftest import MediaFactory, dominant_hz, rms
 
@@ -21,7 +24,7 @@ def assert_hears(pcm, hz: float) -> None:
 
 
 @pytest.mark.parametrize("b_incoming", [False, True], ids=["both-offer", "server-offers-b"])
-async def test_connected_clients_hear_each_other(media: MediaFactory, b_incoming: bool) -> None:
+async def test_connected_clients_hear_each_other(media: MediaFactory, b_incoming: bool, relay_path: str) -> None:
     a, leg_a = await media.pair(A_HZ)
     b, leg_b = await media.pair(B_HZ, incoming=b_incoming)
     media.bridge.connect(leg_a, leg_b)
@@ -35,14 +38,31 @@ async def test_connected_clients_hear_each_other(media: MediaFactory, b_incoming
     out = leg_a.outbound
     assert out.forwarded > 20
     assert statistics.median(out.recent_forward_delays_s) < 0.001
+    await assert_relayed_by(relay_path, leg_a, leg_b)
 
 
-async def test_echo_returns_own_audio(media: MediaFactory) -> None:
+async def assert_relayed_by(relay_path: str, *legs: MediaLeg) -> None:
+    """Over the next 0.4 s, the relayed packets take the path under test: all natively (RTCP
+    excepted) once the relay is steady, or none."""
+    before = [native.counters(leg) for leg in legs]
+    await asyncio.sleep(0.4)
+    for leg, start in zip(legs, before, strict=True):
+        now = native.counters(leg)
+        relayed, fallbacks = now["relayed"] - start["relayed"], now["fallbacks"] - start["fallbacks"]
+        if relay_path == "native":
+            assert relayed >= 15 and fallbacks <= 2, (start, now)
+            assert now["dropped"] == now["send_errors"] == 0, now
+        else:
+            assert now["relayed"] == 0, now
+
+
+async def test_echo_returns_own_audio(media: MediaFactory, relay_path: str) -> None:
     a, leg_a = await media.pair(A_HZ)
     media.bridge.echo(leg_a)
     await a.wait_for_audio()
     await a.listen(0.3)
     assert_hears(await a.listen(0.6), A_HZ)
+    await assert_relayed_by(relay_path, leg_a)
 
 
 @pytest.mark.parametrize("clip", ["ringback", "music"])
@@ -58,7 +78,7 @@ async def test_generated_audio_reaches_client(media: MediaFactory, clip: str) ->
         assert abs(dominant_hz(heard) - A_HZ) > 25  # not an echo of the client
 
 
-async def test_silence_and_mute(media: MediaFactory) -> None:
+async def test_silence_and_mute(media: MediaFactory, relay_path: str) -> None:
     a, leg_a = await media.pair(A_HZ)
     b, leg_b = await media.pair(B_HZ)
     media.bridge.connect(leg_a, leg_b)
@@ -74,9 +94,10 @@ async def test_silence_and_mute(media: MediaFactory) -> None:
     media.bridge.unmute(leg_a)
     await b.listen(0.2)
     assert_hears(await b.listen(0.4), A_HZ)
+    await assert_relayed_by(relay_path, leg_a, leg_b)
 
 
-async def test_hold_plays_music_to_held_party_and_stops_holder_audio(media: MediaFactory) -> None:
+async def test_hold_plays_music_to_held_party_and_stops_holder_audio(media: MediaFactory, relay_path: str) -> None:
     a, leg_a = await media.pair(A_HZ)
     b, leg_b = await media.pair(B_HZ)
     media.bridge.connect(leg_a, leg_b)
@@ -94,3 +115,4 @@ async def test_hold_plays_music_to_held_party_and_stops_holder_audio(media: Medi
     await a.listen(0.3)
     assert_hears(await a.listen(0.5), B_HZ)
     assert_hears(b.audio_since(0)[-24000:], A_HZ)
+    await assert_relayed_by(relay_path, leg_a, leg_b)

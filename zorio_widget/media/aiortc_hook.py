@@ -63,6 +63,11 @@ from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RTP_HISTORY_SIZE, HeaderExtensions, HeaderExtensionsMap, RtpPacket
 from aiortc.utils import uint16_add, uint32_add
 
+try:
+    from . import _fastrelay  # type: ignore[attr-defined]
+except ImportError:  # not built: the Python relay path carries every packet (see native.py)
+    _fastrelay = None
+
 logger = logging.getLogger(__name__)
 
 AIORTC_VERSION: Final = "1.16.0"
@@ -638,13 +643,83 @@ class _FastReceive:
 
 
 def _install_fast_receive(receiver: RTCRtpReceiver) -> None:
-    """Give ``receiver``'s ICE connection the synchronous receive path (once per connection)."""
+    """Give ``receiver``'s ICE connection the synchronous receive path (once per connection):
+    ``_FastReceive``, behind the native ``Receive`` when the extension is built."""
     dtls = receiver.transport
     connection = dtls.transport._connection
     if getattr(connection, _FAST_RECEIVE_ATTR, None) is None:
-        fast = _FastReceive(dtls, connection.data_received)
-        connection.data_received = fast  # type: ignore[method-assign]
+        fast: Callable[[bytes, int], None] = _FastReceive(dtls, connection.data_received)
+        if _fastrelay is not None:
+            fast = _fastrelay.Receive(fast)
+        connection.data_received = fast  # type: ignore[method-assign,assignment]
         setattr(connection, _FAST_RECEIVE_ATTR, fast)
+
+
+# -- the native relay (``_fastrelay.c``): aiortc's half of a Route ---------------------------------
+#
+# A ``_fastrelay.Route`` relays one receiver's Opus SSRC to one sender in C, reading and writing
+# the same attributes as the Python path above (so the two alternate freely, packet by packet).
+# What it needs of aiortc and aioice is gathered here; ``native.py`` adds the leg and track.
+
+
+def native_receive(receiver: RTCRtpReceiver) -> Any:
+    """The native ``Receive`` installed on ``receiver``'s connection, or ``None``."""
+    connection = getattr(getattr(receiver.transport, "transport", None), "_connection", None)
+    fast = getattr(connection, _FAST_RECEIVE_ATTR, None)
+    return fast if _fastrelay is not None and isinstance(fast, _fastrelay.Receive) else None
+
+
+def native_route_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int, direct: DirectSend) -> dict[str, Any] | None:
+    """The aiortc/aioice arguments of a ``_fastrelay.Route`` from ``receiver``'s ``ssrc`` to
+    ``direct``'s sender, or ``None`` where the Python path must keep the packets (no native
+    receive, keys or statistics yet, a TURN pair, a non-numeric address...)."""
+    from pylibsrtp._binding import ffi, lib
+
+    if _fastrelay is None or native_receive(receiver) is None or not direct.ready():
+        return None
+    dtls_rx = receiver.transport
+    rx_srtp, tx_srtp = dtls_rx._rx_srtp, direct._dtls._tx_srtp
+    stats = getattr(receiver, _REMOTE_STREAMS).get(ssrc)
+    seen_ms = receiver.__dict__.get(_ACTIVE_MS_ATTR)
+    codec = getattr(receiver, _CODECS).get(payload_type)
+    sock = direct._pair.protocol.transport.get_extra_info("socket")
+    host, port = direct._remote
+    if rx_srtp is None or tx_srtp is None or stats is None or seen_ms is None or codec is None or sock is None:
+        return None
+    if "%" in host:  # a scoped IPv6 address: let asyncio resolve it
+        return None
+    return {
+        "dtls_rx": dtls_rx.__dict__,
+        "rx_session": rx_srtp,
+        "rx_ctx": int(ffi.cast("uintptr_t", rx_srtp._srtp[0])),
+        "unprotect": int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_unprotect"))),
+        "receiver": receiver.__dict__,
+        "sink_key": _SINK_ATTR,
+        "sink": receiver.__dict__.get(_SINK_ATTR),
+        "stats": stats.__dict__,
+        "seen_ms": seen_ms,
+        "active": getattr(receiver, _ACTIVE_SSRC),
+        "current_datetime": aiortc_clock.current_datetime,
+        "ssrc": ssrc,
+        "payload_type": payload_type,
+        "clock_rate": float(codec.clockRate),
+        "direct": direct,
+        "sender": direct._sender.__dict__,
+        "dtls_tx": direct._dtls.__dict__,
+        "tx_session": tx_srtp,
+        "tx_ctx": int(ffi.cast("uintptr_t", tx_srtp._srtp[0])),
+        "protect": int(ffi.cast("uintptr_t", ffi.addressof(lib, "srtp_protect"))),
+        "connected": _DTLS_CONNECTED,
+        "nominated": direct._connection._nominated,
+        "pair": direct._pair,
+        "sock": sock,
+        "remote_host": host,
+        "remote_port": port,
+        "out_ssrc": direct._sender._ssrc,
+        "out_payload_type": direct._payload_type,
+        "timestamp_origin": direct.timestamp_origin,
+        "block": direct._block,
+    }
 
 
 # -- sender ------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from . import native
 from .aiortc_hook import ReceivedPacket
 from .clips import DTMF_DIGITS, FRAME_S, load_clip
 from .dtmf import telephone_event_packets
@@ -225,8 +226,8 @@ class Bridge:
         if state is None or state.muted:
             return
         target = leg if state.mode == "echo" else state.peer
-        if target is not None:
-            target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)
+        if target is not None and target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload):
+            native.arm(leg, packet, target.outbound)  # the following packets may skip Python
 
 
 default_bridge = Bridge()

@@ -19,7 +19,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from aiortc.sdp import candidate_from_sdp
 
-from . import aiortc_hook
+from . import aiortc_hook, native
 from .aiortc_hook import ReceivedPacket
 from .dtmf import InbandDtmfDecoder, TelephoneEventReceiver
 from .outbound import OutboundAudio
@@ -121,6 +121,7 @@ class MediaLeg:
             raise BadSdp(f"cannot take an offer in signalling state {self._pc.signalingState}")
         parse_offer_or_answer(sdp, "offer")
         sdp = restrict_audio_codecs(sdp)
+        native.disarm(self)  # payload types or directions may change: the Python path re-arms
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
@@ -221,6 +222,10 @@ class MediaLeg:
 
     # -- in-band DTMF detection ----------------------------------------------------------------
 
+    @property
+    def inband_dtmf_detection(self) -> bool:
+        return self._inband is not None
+
     def set_inband_dtmf_detection(self, enabled: bool) -> None:
         """Decode this leg's audio and detect dual tones (costs a decoder; off by default)."""
         if enabled and self._inband is None:
@@ -250,12 +255,18 @@ class MediaLeg:
                 self.log.exception("close listener failed")
         self.on_packet = None
         self.set_inband_dtmf_detection(False)
+        native.disarm(self)
         if self._transceiver is not None:
             aiortc_hook.set_packet_sink(self._transceiver.receiver, None)
         self.outbound.stop()
         await self._pc.close()
         self._set_state("closed")
         self.closed.set()
+
+    @property
+    def receiver(self) -> Any:
+        """The ``RTCRtpReceiver`` of the leg's one audio transceiver (``None`` before negotiation)."""
+        return self._transceiver.receiver if self._transceiver is not None else None
 
     # -- internals -----------------------------------------------------------------------------
 

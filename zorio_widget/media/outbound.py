@@ -34,7 +34,7 @@ import logging
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -125,6 +125,8 @@ class OutboundAudio(MediaStreamTrack):
         self.forward_delay_total_s = 0.0
         self.recent_forward_delays_s: deque[float] = deque(maxlen=250)
         "The last 5 s of per-packet relay delays (diagnostics; tests take the median)."
+        self.native_routes: list[Any] = []
+        "Native relay routes feeding this track (``native.arm``); released when it switches or stops."
 
     # -- control (called by the bridge, any time) -------------------------------------------
 
@@ -140,6 +142,7 @@ class OutboundAudio(MediaStreamTrack):
         self._source = source
         self._forwarded.clear()
         self._clip_index = 0
+        self._release_routes()
         self._wake()
 
     def play_forwarded(self, origin: str) -> None:
@@ -175,16 +178,17 @@ class OutboundAudio(MediaStreamTrack):
         override, self._override = self._override, None
         return override
 
-    def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> None:
+    def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> bool:
         """Offer a forwarded Opus payload; ignored unless this track currently relays ``origin``.
 
         When the sender is idle waiting for exactly this, the packet goes out at once through
-        ``direct_send`` (no task wake-up, no queueing: the relay's cost per packet, DESIGN §4b);
+        ``direct_send`` (no task wake-up, no queueing: the relay's cost per packet, DESIGN §4b)
+        and ``True`` is returned (the bridge may then arm the native route, ``native.py``);
         otherwise it is queued for the sender loop.
         """
         src = self._source
         if src.kind != "forward" or src.origin != origin or self._overlay or self._in_event:
-            return
+            return False
         direct = self.direct_send
         if (
             direct is not None
@@ -196,14 +200,16 @@ class OutboundAudio(MediaStreamTrack):
         ):
             self._count_forwarded(0.0)
             direct.send(*self._emit(payload, key=(origin, ssrc), src_ts=timestamp))
-            return
+            return True
         if len(self._forwarded) == self._forwarded.maxlen:
             self.forward_dropped += 1
         self._forwarded.append((origin, ssrc, timestamp, payload, self._clock_loop.time()))
         self._wake()
+        return False
 
     def stop(self) -> None:
         super().stop()
+        self._release_routes()
         self._forwarded.clear()
         self._overlay.clear()
         self._dtmf_events.clear()
@@ -253,6 +259,13 @@ class OutboundAudio(MediaStreamTrack):
                 continue
             payload = self._next_clip_packet(clip)
             return self._emit(payload, key=None, src_ts=None)
+
+    def _release_routes(self) -> None:
+        """Native routes would stop relaying to this track by themselves (their source guard);
+        disarming them frees what they hold at once."""
+        routes, self.native_routes = self.native_routes, []
+        for route in routes:
+            route.disarm()
 
     def _count_forwarded(self, delay_s: float) -> None:
         """A relayed packet leaves now, ``delay_s`` after it was pushed (0 when sent directly)."""

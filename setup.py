@@ -1,0 +1,19 @@
+"""Builds the one native module, the relay's steady state (zorio_widget/media/_fastrelay.c).
+
+``make`` runs ``python setup.py build_ext --inplace``; there is nothing else to package.
+"""
+
+from setuptools import Extension, setup
+
+setup(
+    name="zorio-webphone-native",
+    version="1",
+    packages=[],
+    ext_modules=[
+        Extension(
+            "zorio_widget.media._fastrelay",
+            ["zorio_widget/media/_fastrelay.c"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+        )
+    ],
+)

@@ -1,0 +1,770 @@
+/*
+ * zorio_widget.media._fastrelay: the relay's steady state in native code (bench/RESULTS.md).
+ *
+ * Why: one relayed Opus packet through the Python path (aiortc_hook._FastReceive -> MediaLeg ->
+ * Bridge -> OutboundAudio.push -> DirectSend.send) costs ~100 us of CPU on a loaded server, twice
+ * the 0.7 %-of-a-core-per-call budget of issue #3. Once a pair of legs relays plainly (same SSRC,
+ * Opus payload type, listener parked on the relay, nothing else playing), every packet does exactly
+ * the same work; a `Route` does that work here, in one C call from the socket callback.
+ *
+ * The rule that keeps this safe: a `Route` never owns state. It reads and writes the very Python
+ * attributes the Python path uses (receiver statistics, the listener's timeline, the sender's
+ * sequence counter and RTCP counters, the DTLS transports' counters), per packet, so the two paths
+ * are interchangeable packet by packet. Before touching anything it checks, on the cleartext SRTP
+ * header and on those attributes, that the Python path would do exactly this (the guards below);
+ * if not, the datagram goes to the Python path untouched (`Receive.fallback`). What aiortc and
+ * aioice attributes it relies on is checked by aiortc_hook.verify_aiortc_internals().
+ *
+ * The SRTP sessions are pylibsrtp's: their libsrtp `srtp_t` and the `srtp_protect` /
+ * `srtp_unprotect` entry points are handed over as addresses (pylibsrtp's cffi `ffi.addressof`).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#define NTP_EPOCH_OFFSET_S 2208988800ULL
+#define ACTIVE_SSRC_REFRESH_MS 500
+#define MAX_PACKET 1500
+#define SRTP_MAX_TRAILER_LEN (16 + 128)
+
+typedef int (*srtp_fn)(void *ctx, void *hdr, int *len);
+
+/* Interned attribute names (module state would be cleaner; the module is never re-initialised). */
+static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_inband, *k_source,
+    *k_waiter, *k_forwarded_q, *k_overlay, *k_dtmf_events, *k_in_event, *k_ended, *k_direct_send,
+    *k_sequence_number, *k_last_key, *k_last_src_ts, *k_last_pts, *k_high_pts, *k_last_sent_at,
+    *k_gen_deadline, *k_packets_sent, *k_forwarded, *k_packets_received, *k_rx_bytes, *k_rx_packets,
+    *k_tx_bytes, *k_tx_packets, *k_ntp_timestamp, *k_rtp_timestamp, *k_octet_count, *k_packet_count,
+    *k_base_seq, *k_max_seq, *k_cycles, *k_jitter_q4, *k_last_arrival, *k_last_timestamp, *k_fileno,
+    *k_one, *k_zero_float;
+
+/* (variable name, attribute name): exported as ATTRIBUTE_NAMES so Python can check them. */
+#define ATTRIBUTES(X)                                                     \
+    X(k_rx_srtp, "_rx_srtp")                                              \
+    X(k_tx_srtp, "_tx_srtp")                                              \
+    X(k_state, "_state")                                                  \
+    X(k_enabled, "_enabled")                                              \
+    X(k_on_packet, "on_packet")                                           \
+    X(k_inband, "_inband")                                                \
+    X(k_source, "_source")                                                \
+    X(k_waiter, "_waiter")                                                \
+    X(k_forwarded_q, "_forwarded")                                        \
+    X(k_overlay, "_overlay")                                              \
+    X(k_dtmf_events, "_dtmf_events")                                      \
+    X(k_in_event, "_in_event")                                            \
+    X(k_ended, "_MediaStreamTrack__ended")                                \
+    X(k_direct_send, "direct_send")                                       \
+    X(k_sequence_number, "sequence_number")                               \
+    X(k_last_key, "_last_key")                                            \
+    X(k_last_src_ts, "_last_src_ts")                                      \
+    X(k_last_pts, "_last_pts")                                            \
+    X(k_high_pts, "_high_pts")                                            \
+    X(k_last_sent_at, "_last_sent_at")                                    \
+    X(k_gen_deadline, "_gen_deadline")                                    \
+    X(k_packets_sent, "packets_sent")                                     \
+    X(k_forwarded, "forwarded")                                           \
+    X(k_packets_received, "packets_received")                             \
+    X(k_rx_bytes, "_RTCDtlsTransport__rx_bytes")                          \
+    X(k_rx_packets, "_RTCDtlsTransport__rx_packets")                      \
+    X(k_tx_bytes, "_RTCDtlsTransport__tx_bytes")                          \
+    X(k_tx_packets, "_RTCDtlsTransport__tx_packets")                      \
+    X(k_ntp_timestamp, "_RTCRtpSender__ntp_timestamp")                    \
+    X(k_rtp_timestamp, "_RTCRtpSender__rtp_timestamp")                    \
+    X(k_octet_count, "_RTCRtpSender__octet_count")                        \
+    X(k_packet_count, "_RTCRtpSender__packet_count")                      \
+    X(k_base_seq, "base_seq")                                             \
+    X(k_max_seq, "max_seq")                                               \
+    X(k_cycles, "cycles")                                                 \
+    X(k_jitter_q4, "_jitter_q4")                                          \
+    X(k_last_arrival, "_last_arrival")                                    \
+    X(k_last_timestamp, "_last_timestamp")                                \
+    X(k_fileno, "fileno")
+
+/* -------------------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    /* receiving leg */
+    PyObject *dtls_rx;        /* __dict__ of the receiving RTCDtlsTransport */
+    PyObject *rx_session;     /* the pylibsrtp.Session expected at dtls_rx["_rx_srtp"] */
+    void *rx_ctx;
+    srtp_fn unprotect;
+    PyObject *receiver;       /* __dict__ of the RTCRtpReceiver */
+    PyObject *sink_key;       /* receiver[sink_key] must be `sink` */
+    PyObject *sink;
+    PyObject *leg;            /* __dict__ of the receiving MediaLeg */
+    PyObject *on_packet;      /* leg["on_packet"] must be this */
+    PyObject *stats;          /* __dict__ of the SSRC's StreamStatistics */
+    PyObject *seen_ms;        /* receiver's {ssrc: last active-SSRC refresh, ms} */
+    PyObject *active;         /* receiver's {ssrc: datetime} (getSynchronizationSources) */
+    PyObject *current_datetime;
+    uint32_t ssrc;
+    int payload_type;
+    double clock_rate;
+    /* listening leg's track (OutboundAudio) */
+    PyObject *track;          /* __dict__ */
+    PyObject *source;         /* track["_source"] must be this */
+    PyObject *key;            /* track["_last_key"] must equal this: (origin, ssrc) */
+    PyObject *delays_append;  /* track.recent_forward_delays_s.append */
+    PyObject *direct;         /* the DirectSend; track["direct_send"] must be this */
+    long long max_reorder, max_jump;
+    /* sending side */
+    PyObject *sender;         /* __dict__ of the RTCRtpSender */
+    PyObject *dtls_tx;        /* __dict__ of its RTCDtlsTransport */
+    PyObject *tx_session;
+    void *tx_ctx;
+    srtp_fn protect;
+    PyObject *connected;      /* dtls_tx["_state"] must be this (State.CONNECTED) */
+    PyObject *nominated;      /* the aioice connection's {component: pair} */
+    PyObject *pair;           /* nominated[1] must be this */
+    PyObject *sock;           /* the pair's socket.socket (fileno() is -1 once closed) */
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    uint32_t out_ssrc;
+    int out_payload_type;
+    uint32_t timestamp_origin;
+    unsigned char block[64];
+    Py_ssize_t block_len;
+    int armed;
+} Route;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *fallback;       /* the Python path: fallback(data, component) */
+    PyObject *route;          /* Route or None */
+    unsigned long long relayed;
+    unsigned long long fallbacks;
+    unsigned long long dropped;
+    unsigned long long send_errors;
+    vectorcallfunc vectorcall;
+} Receive;
+
+static PyTypeObject RouteType;
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+static inline uint16_t be16(const unsigned char *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t be32(const unsigned char *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline void put16(unsigned char *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xFF; }
+static inline void put32(unsigned char *p, uint32_t v) {
+    p[0] = v >> 24; p[1] = (v >> 16) & 0xFF; p[2] = (v >> 8) & 0xFF; p[3] = v & 0xFF;
+}
+
+/* A borrowed dict item that must exist; NULL (no error set) if missing. */
+static inline PyObject *item(PyObject *d, PyObject *k) {
+    PyObject *v = PyDict_GetItemWithError(d, k);
+    return v;
+}
+
+/* dict[k] as a C integer; returns 0 and sets *ok=0 if missing or not an int. */
+static inline long long int_item(PyObject *d, PyObject *k, int *ok) {
+    PyObject *v = PyDict_GetItemWithError(d, k);
+    if (v == NULL || !PyLong_CheckExact(v)) { *ok = 0; return 0; }
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred()) { *ok = 0; return 0; }
+    return x;
+}
+
+static inline int set_ll(PyObject *d, PyObject *k, long long v) {
+    PyObject *o = PyLong_FromLongLong(v);
+    if (o == NULL) return -1;
+    int r = PyDict_SetItem(d, k, o);
+    Py_DECREF(o);
+    return r;
+}
+
+static inline int set_ull(PyObject *d, PyObject *k, unsigned long long v) {
+    PyObject *o = PyLong_FromUnsignedLongLong(v);
+    if (o == NULL) return -1;
+    int r = PyDict_SetItem(d, k, o);
+    Py_DECREF(o);
+    return r;
+}
+
+static inline int empty_container(PyObject *d, PyObject *k) {
+    PyObject *v = item(d, k);
+    return v != NULL && PyObject_Length(v) == 0;
+}
+
+static inline int uint16_gt(long long a, long long b) {
+    return (a < b && (b - a) > 0x8000) || (a > b && (a - b) < 0x8000);
+}
+
+static inline long long signed32(long long delta) {
+    delta &= 0xFFFFFFFFLL;
+    return (delta & 0x80000000LL) ? delta - (1LL << 32) : delta;
+}
+
+/* ---- Route ------------------------------------------------------------------------------------ */
+
+static void *address_of(PyObject *value, const char *what) {
+    unsigned long long a = PyLong_AsUnsignedLongLong(value);
+    if (a == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    if (a == 0) {
+        PyErr_Format(PyExc_ValueError, "%s is a null pointer", what);
+        return NULL;
+    }
+    return (void *)(uintptr_t)a;
+}
+
+static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {
+        "dtls_rx", "rx_session", "rx_ctx", "unprotect", "receiver", "sink_key", "sink", "leg",
+        "on_packet", "stats", "seen_ms", "active", "current_datetime", "ssrc", "payload_type",
+        "clock_rate", "track", "source", "key", "delays_append", "direct", "max_reorder", "max_jump",
+        "sender", "dtls_tx", "tx_session", "tx_ctx", "protect", "connected", "nominated", "pair",
+        "sock", "remote_host", "remote_port", "out_ssrc", "out_payload_type", "timestamp_origin",
+        "block", NULL};
+    PyObject *rx_ctx, *unprotect, *tx_ctx, *protect;
+    PyObject **refs[] = {
+        &self->dtls_rx, &self->rx_session, &self->receiver, &self->sink_key, &self->sink,
+        &self->leg, &self->on_packet, &self->stats, &self->seen_ms, &self->active,
+        &self->current_datetime, &self->track, &self->source, &self->key, &self->delays_append,
+        &self->direct, &self->sender, &self->dtls_tx, &self->tx_session, &self->connected,
+        &self->nominated, &self->pair, &self->sock};
+    const size_t nrefs = sizeof(refs) / sizeof(refs[0]);
+    if (self->dtls_rx != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "a Route is initialised once");
+        return -1;
+    }
+    const char *host;
+    int port;
+    unsigned long ssrc, out_ssrc, origin;
+    Py_buffer block;
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwds,
+            "O!OOOO!UOO!OO!O!O!OkidO!OOOOLLO!O!OOOOO!OOsikiky*:Route", kwlist,
+            &PyDict_Type, &self->dtls_rx, &self->rx_session, &rx_ctx, &unprotect,
+            &PyDict_Type, &self->receiver, &self->sink_key, &self->sink,
+            &PyDict_Type, &self->leg, &self->on_packet,
+            &PyDict_Type, &self->stats, &PyDict_Type, &self->seen_ms, &PyDict_Type, &self->active,
+            &self->current_datetime, &ssrc, &self->payload_type, &self->clock_rate,
+            &PyDict_Type, &self->track, &self->source, &self->key, &self->delays_append,
+            &self->direct, &self->max_reorder, &self->max_jump,
+            &PyDict_Type, &self->sender, &PyDict_Type, &self->dtls_tx, &self->tx_session, &tx_ctx,
+            &protect, &self->connected, &PyDict_Type, &self->nominated, &self->pair, &self->sock,
+            &host, &port, &out_ssrc, &self->out_payload_type, &origin, &block)) {
+        for (size_t i = 0; i < nrefs; i++) *refs[i] = NULL;  /* borrowed: never released */
+        return -1;
+    }
+    int ok = -1;
+    if (block.len > (Py_ssize_t)sizeof(self->block)) {
+        PyErr_SetString(PyExc_ValueError, "header extension block too long");
+        goto done;
+    }
+    memcpy(self->block, block.buf, block.len);
+    self->block_len = block.len;
+    if ((self->rx_ctx = address_of(rx_ctx, "rx_ctx")) == NULL) goto done;
+    if ((self->tx_ctx = address_of(tx_ctx, "tx_ctx")) == NULL) goto done;
+    if ((self->unprotect = (srtp_fn)address_of(unprotect, "unprotect")) == NULL) goto done;
+    if ((self->protect = (srtp_fn)address_of(protect, "protect")) == NULL) goto done;
+    if (!PyCallable_Check(self->current_datetime) || !PyCallable_Check(self->delays_append)) {
+        PyErr_SetString(PyExc_TypeError, "current_datetime and delays_append must be callable");
+        goto done;
+    }
+    if (port <= 0 || port > 65535 || self->payload_type < 0 || self->payload_type > 127 ||
+        self->out_payload_type < 0 || self->out_payload_type > 127 || self->clock_rate <= 0) {
+        PyErr_SetString(PyExc_ValueError, "bad port, payload type or clock rate");
+        goto done;
+    }
+    memset(&self->addr, 0, sizeof(self->addr));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&self->addr;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&self->addr;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        self->addrlen = sizeof(*v4);
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        self->addrlen = sizeof(*v6);
+    } else {
+        PyErr_Format(PyExc_ValueError, "remote host %s is not a numeric address", host);
+        goto done;
+    }
+    self->ssrc = (uint32_t)ssrc;
+    self->out_ssrc = (uint32_t)out_ssrc;
+    self->timestamp_origin = (uint32_t)origin;
+    for (size_t i = 0; i < nrefs; i++) Py_INCREF(*refs[i]);
+    self->armed = 1;
+    ok = 0;
+done:
+    PyBuffer_Release(&block);
+    if (ok < 0)
+        for (size_t i = 0; i < nrefs; i++) *refs[i] = NULL;  /* borrowed: never released */
+    return ok;
+}
+
+static int Route_traverse(Route *self, visitproc visit, void *arg) {
+    Py_VISIT(self->dtls_rx); Py_VISIT(self->rx_session); Py_VISIT(self->receiver);
+    Py_VISIT(self->sink_key); Py_VISIT(self->sink); Py_VISIT(self->leg); Py_VISIT(self->on_packet);
+    Py_VISIT(self->stats); Py_VISIT(self->seen_ms); Py_VISIT(self->active);
+    Py_VISIT(self->current_datetime); Py_VISIT(self->track); Py_VISIT(self->source);
+    Py_VISIT(self->key); Py_VISIT(self->delays_append); Py_VISIT(self->direct);
+    Py_VISIT(self->sender); Py_VISIT(self->dtls_tx); Py_VISIT(self->tx_session);
+    Py_VISIT(self->connected); Py_VISIT(self->nominated); Py_VISIT(self->pair); Py_VISIT(self->sock);
+    return 0;
+}
+
+static int Route_clear(Route *self) {
+    self->armed = 0;
+    Py_CLEAR(self->dtls_rx); Py_CLEAR(self->rx_session); Py_CLEAR(self->receiver);
+    Py_CLEAR(self->sink_key); Py_CLEAR(self->sink); Py_CLEAR(self->leg); Py_CLEAR(self->on_packet);
+    Py_CLEAR(self->stats); Py_CLEAR(self->seen_ms); Py_CLEAR(self->active);
+    Py_CLEAR(self->current_datetime); Py_CLEAR(self->track); Py_CLEAR(self->source);
+    Py_CLEAR(self->key); Py_CLEAR(self->delays_append); Py_CLEAR(self->direct);
+    Py_CLEAR(self->sender); Py_CLEAR(self->dtls_tx); Py_CLEAR(self->tx_session);
+    Py_CLEAR(self->connected); Py_CLEAR(self->nominated); Py_CLEAR(self->pair); Py_CLEAR(self->sock);
+    return 0;
+}
+
+static void Route_dealloc(Route *self) {
+    PyObject_GC_UnTrack(self);
+    Route_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Route_disarm(Route *self, PyObject *Py_UNUSED(ignored)) {
+    /* Drop every reference at once: a disarmed route can never act again. */
+    Route_clear(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *Route_get_armed(Route *self, void *Py_UNUSED(closure)) {
+    return PyBool_FromLong(self->armed);
+}
+
+static PyObject *Route_get_ssrc(Route *self, void *Py_UNUSED(closure)) {
+    return PyLong_FromUnsignedLong(self->ssrc);
+}
+
+static PyObject *Route_get_direct(Route *self, void *Py_UNUSED(closure)) {
+    PyObject *d = self->armed ? self->direct : Py_None;
+    Py_INCREF(d);
+    return d;
+}
+
+static PyObject *Route_get_source(Route *self, void *Py_UNUSED(closure)) {
+    PyObject *s = self->armed ? self->source : Py_None;
+    Py_INCREF(s);
+    return s;
+}
+
+static PyMethodDef Route_methods[] = {
+    {"disarm", (PyCFunction)Route_disarm, METH_NOARGS, "Never relay again; drop all references."},
+    {NULL}};
+
+static PyGetSetDef Route_getset[] = {
+    {"armed", (getter)Route_get_armed, NULL, "Whether the route may still relay.", NULL},
+    {"ssrc", (getter)Route_get_ssrc, NULL, "The remote SSRC it relays.", NULL},
+    {"direct", (getter)Route_get_direct, NULL, "The DirectSend it sends through (None once disarmed).", NULL},
+    {"source", (getter)Route_get_source, NULL, "The listener's Source it was armed for.", NULL},
+    {NULL}};
+
+static PyTypeObject RouteType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "zorio_widget.media._fastrelay.Route",
+    .tp_basicsize = sizeof(Route),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "One plain relay: a receiver's Opus SSRC to a listener's sender (see the module comment).",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Route_init,
+    .tp_dealloc = (destructor)Route_dealloc,
+    .tp_traverse = (traverseproc)Route_traverse,
+    .tp_clear = (inquiry)Route_clear,
+    .tp_methods = Route_methods,
+    .tp_getset = Route_getset,
+};
+
+/* ---- the relay itself ------------------------------------------------------------------------- */
+
+enum outcome { RELAYED, FALLBACK, DROPPED, FAILED };
+
+/* What Route_relay read before committing (nothing is written before every guard passed). */
+typedef struct {
+    long long last_src_ts, last_pts, high_pts, sequence_number;
+    long long packets_received, cycles, jitter_q4, last_arrival, last_timestamp;
+    long long base_seq, max_seq;
+    int has_base, has_max, has_last_arrival, has_last_timestamp;
+} Seen;
+
+static int guards_pass(Route *r) {
+    PyObject *v;
+    if (item(r->dtls_rx, k_rx_srtp) != r->rx_session) return 0;
+    if (item(r->receiver, k_enabled) != Py_True) return 0;
+    if (item(r->receiver, r->sink_key) != r->sink) return 0;
+    if (item(r->leg, k_on_packet) != r->on_packet) return 0;
+    if (item(r->leg, k_inband) != Py_None) return 0;
+    if (item(r->track, k_source) != r->source) return 0;
+    v = item(r->track, k_waiter);
+    if (v == NULL || v == Py_None) return 0;                 /* the sender loop is parked */
+    if (!empty_container(r->track, k_forwarded_q)) return 0;
+    if (!empty_container(r->track, k_overlay)) return 0;
+    if (!empty_container(r->track, k_dtmf_events)) return 0;
+    if (item(r->track, k_in_event) != Py_False) return 0;
+    if (item(r->track, k_ended) != Py_False) return 0;
+    if (item(r->track, k_direct_send) != r->direct) return 0;
+    if (item(r->sender, k_enabled) != Py_True) return 0;
+    if (item(r->dtls_tx, k_tx_srtp) != r->tx_session) return 0;
+    if (item(r->dtls_tx, k_state) != r->connected) return 0;
+    if (PyDict_GetItemWithError(r->nominated, k_one) != r->pair) return 0;
+    return !PyErr_Occurred();
+}
+
+static int read_state(Route *r, uint32_t ts, Seen *s) {
+    int ok = 1;
+    PyObject *last_key = item(r->track, k_last_key);
+    if (last_key == NULL) return 0;
+    int same = PyObject_RichCompareBool(last_key, r->key, Py_EQ);
+    if (same != 1) return 0;
+    PyObject *high = item(r->track, k_high_pts);
+    if (high == NULL || high == Py_None) return 0;
+    s->high_pts = int_item(r->track, k_high_pts, &ok);
+    s->last_src_ts = int_item(r->track, k_last_src_ts, &ok);
+    s->last_pts = int_item(r->track, k_last_pts, &ok);
+    if (!ok) return 0;
+    long long delta = signed32((long long)ts - s->last_src_ts);
+    if (delta < -r->max_reorder || delta > r->max_jump || delta == 0) return 0;  /* Python decides */
+    PyObject *seq = PyObject_GetAttr(r->direct, k_sequence_number);
+    if (seq == NULL) return 0;
+    s->sequence_number = PyLong_AsLongLong(seq);
+    Py_DECREF(seq);
+    if (s->sequence_number == -1 && PyErr_Occurred()) return 0;
+    s->packets_received = int_item(r->stats, k_packets_received, &ok);
+    s->cycles = int_item(r->stats, k_cycles, &ok);
+    s->jitter_q4 = int_item(r->stats, k_jitter_q4, &ok);
+    if (!ok) return 0;
+    PyObject *v;
+#define OPTIONAL_INT(key, field, flag)                          \
+    v = item(r->stats, key);                                   \
+    if (v == NULL) return 0;                                   \
+    s->flag = v != Py_None;                                    \
+    if (s->flag) {                                             \
+        s->field = int_item(r->stats, key, &ok);               \
+        if (!ok) return 0;                                     \
+    }
+    OPTIONAL_INT(k_base_seq, base_seq, has_base)
+    OPTIONAL_INT(k_max_seq, max_seq, has_max)
+    OPTIONAL_INT(k_last_arrival, last_arrival, has_last_arrival)
+    OPTIONAL_INT(k_last_timestamp, last_timestamp, has_last_timestamp)
+#undef OPTIONAL_INT
+    return 1;
+}
+
+/* StreamStatistics.add (aiortc 1.16), on the object's own attributes. */
+static int add_statistics(Route *r, Seen *s, uint16_t seq, uint32_t ts, long long realtime_ns) {
+    int in_order = !s->has_max || uint16_gt(seq, s->max_seq);
+    long long received = s->packets_received + 1;
+    if (set_ll(r->stats, k_packets_received, received) < 0) return -1;
+    if (!s->has_base && set_ll(r->stats, k_base_seq, seq) < 0) return -1;
+    if (!in_order) return 0;
+    long long arrival = (long long)((double)realtime_ns / 1e9 * r->clock_rate);
+    if (s->has_max && seq < s->max_seq && set_ll(r->stats, k_cycles, s->cycles + (1LL << 16)) < 0)
+        return -1;
+    if (set_ll(r->stats, k_max_seq, seq) < 0) return -1;
+    if ((!s->has_last_timestamp || (long long)ts != s->last_timestamp) && received > 1 &&
+        s->has_last_arrival && s->has_last_timestamp) {
+        long long diff = (arrival - s->last_arrival) - ((long long)ts - s->last_timestamp);
+        if (diff < 0) diff = -diff;
+        long long q4 = s->jitter_q4 + diff - ((s->jitter_q4 + 8) >> 4);
+        if (set_ll(r->stats, k_jitter_q4, q4) < 0) return -1;
+    }
+    if (set_ll(r->stats, k_last_arrival, arrival) < 0) return -1;
+    return set_ll(r->stats, k_last_timestamp, ts);
+}
+
+static int add_to(PyObject *d, PyObject *k, long long delta) {
+    int ok = 1;
+    long long x = int_item(d, k, &ok);
+    if (!ok) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_KeyError, "%R missing or not an int", k);
+        return -1;
+    }
+    return set_ll(d, k, x + delta);
+}
+
+static int refresh_active(Route *r, long long arrival_ms) {
+    PyObject *ssrc = PyLong_FromUnsignedLong(r->ssrc);
+    if (ssrc == NULL) return -1;
+    int rc = -1;
+    PyObject *seen = PyDict_GetItemWithError(r->seen_ms, ssrc);
+    long long last = -ACTIVE_SSRC_REFRESH_MS;
+    if (seen != NULL) {
+        last = PyLong_AsLongLong(seen);
+        if (last == -1 && PyErr_Occurred()) goto done;
+    } else if (PyErr_Occurred()) {
+        goto done;
+    }
+    if (arrival_ms - last >= ACTIVE_SSRC_REFRESH_MS) {
+        PyObject *now = PyObject_CallNoArgs(r->current_datetime);
+        if (now == NULL) goto done;
+        int set = PyDict_SetItem(r->active, ssrc, now);
+        Py_DECREF(now);
+        if (set < 0 || set_ll(r->seen_ms, ssrc, arrival_ms) < 0) goto done;
+    }
+    rc = 0;
+done:
+    Py_DECREF(ssrc);
+    return rc;
+}
+
+static enum outcome Route_relay(Route *r, Receive *rx, const unsigned char *data, Py_ssize_t len) {
+    if (!r->armed || len < 12 || len > MAX_PACKET) return FALLBACK;
+    if ((data[0] & 0xC0) != 0x80 || (data[1] >= 192 && data[1] <= 208)) return FALLBACK;  /* RTCP */
+    if (be32(data + 8) != r->ssrc || (data[1] & 0x7F) != r->payload_type) return FALLBACK;
+    if (!guards_pass(r)) goto fallback;
+    uint16_t seq_in = be16(data + 2);
+    uint32_t ts_in = be32(data + 4);
+    Seen seen = {0};
+    if (!read_state(r, ts_in, &seen)) goto fallback;
+    int fd = -1;
+    PyObject *fileno = PyObject_CallMethodNoArgs(r->sock, k_fileno);
+    if (fileno == NULL) goto fallback;
+    fd = (int)PyLong_AsLong(fileno);
+    Py_DECREF(fileno);
+    if (fd < 0) goto fallback;
+
+    /* From here on, this packet is ours: the Python path is never given it. */
+    struct timespec mono, real;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    clock_gettime(CLOCK_REALTIME, &real);
+    long long realtime_ns = (long long)real.tv_sec * 1000000000LL + real.tv_nsec;
+    if (add_to(r->dtls_rx, k_rx_bytes, len) < 0 || add_to(r->dtls_rx, k_rx_packets, 1) < 0)
+        return FAILED;
+
+    unsigned char in[MAX_PACKET + SRTP_MAX_TRAILER_LEN];
+    memcpy(in, data, len);
+    int n = (int)len;
+    if (r->unprotect(r->rx_ctx, in, &n) != 0) return DROPPED;  /* stock: dropped */
+    /* RTP header (RtpPacket.parse's rules): CSRCs and extensions skipped, padding removed. */
+    if (n < 12) return DROPPED;
+    Py_ssize_t pos = 12 + 4 * (in[0] & 0x0F);
+    if (in[0] & 0x10) {
+        if (pos + 4 > n) return DROPPED;
+        pos += 4 + 4 * be16(in + pos + 2);
+    }
+    Py_ssize_t end = n;
+    if (in[0] & 0x20) {
+        int padding = in[n - 1];
+        if (!padding || padding > n - pos) return DROPPED;
+        end -= padding;
+    }
+    if (pos > end) return DROPPED;
+    Py_ssize_t payload_len = end - pos;
+
+    /* receiver bookkeeping (aiortc_hook._divert): active SSRC, statistics; then the leg's count */
+    long long arrival_ms = realtime_ns / 1000000 + (long long)NTP_EPOCH_OFFSET_S * 1000;
+    if (refresh_active(r, arrival_ms) < 0) return FAILED;
+    if (add_statistics(r, &seen, seq_in, ts_in, realtime_ns) < 0) return FAILED;
+    if (add_to(r->leg, k_packets_received, 1) < 0) return FAILED;
+
+    /* the listener's timeline (OutboundAudio._count_forwarded and _emit for a continuing stream) */
+    long long pts = seen.last_pts + signed32((long long)ts_in - seen.last_src_ts);
+    double now = (double)mono.tv_sec + (double)mono.tv_nsec * 1e-9;
+    PyObject *now_obj = PyFloat_FromDouble(now);
+    if (now_obj == NULL) return FAILED;
+    int st = PyDict_SetItem(r->track, k_last_sent_at, now_obj);
+    Py_DECREF(now_obj);
+    if (st < 0 || PyDict_SetItem(r->track, k_gen_deadline, Py_None) < 0 ||
+        set_ll(r->track, k_high_pts, pts > seen.high_pts ? pts : seen.high_pts) < 0 ||
+        set_ll(r->track, k_last_pts, pts) < 0 || set_ll(r->track, k_last_src_ts, ts_in) < 0 ||
+        add_to(r->track, k_forwarded, 1) < 0 || add_to(r->track, k_packets_sent, 1) < 0)
+        return FAILED;
+    PyObject *appended = PyObject_CallOneArg(r->delays_append, k_zero_float);
+    if (appended == NULL) return FAILED;
+    Py_DECREF(appended);
+
+    /* DirectSend.send */
+    uint32_t timestamp = (uint32_t)((unsigned long long)r->timestamp_origin + (unsigned long long)pts);
+    uint16_t seq_out = (uint16_t)seen.sequence_number;
+    PyObject *next_seq = PyLong_FromLong((seq_out + 1) & 0xFFFF);
+    if (next_seq == NULL) return FAILED;
+    st = PyObject_SetAttr(r->direct, k_sequence_number, next_seq);
+    Py_DECREF(next_seq);
+    if (st < 0) return FAILED;
+    unsigned long long us = (unsigned long long)realtime_ns / 1000ULL;
+    unsigned long long secs = us / 1000000ULL, micro = us % 1000000ULL;
+    unsigned long long ntp = ((secs + NTP_EPOCH_OFFSET_S) << 32) | ((micro << 32) / 1000000ULL);
+    if (set_ull(r->sender, k_ntp_timestamp, ntp) < 0 || set_ll(r->sender, k_rtp_timestamp, timestamp) < 0 ||
+        add_to(r->sender, k_octet_count, payload_len) < 0 || add_to(r->sender, k_packet_count, 1) < 0)
+        return FAILED;
+
+    unsigned char out[MAX_PACKET + 64 + SRTP_MAX_TRAILER_LEN];
+    Py_ssize_t header = 12 + r->block_len;
+    if (header + payload_len > MAX_PACKET) return DROPPED;
+    out[0] = r->block_len ? 0x90 : 0x80;
+    out[1] = 0x80 | (unsigned char)r->out_payload_type;
+    put16(out + 2, seq_out);
+    put32(out + 4, timestamp);
+    put32(out + 8, r->out_ssrc);
+    memcpy(out + 12, r->block, r->block_len);
+    memcpy(out + header, in + pos, payload_len);
+    int out_len = (int)(header + payload_len);
+    if (r->protect(r->tx_ctx, out, &out_len) != 0) return DROPPED;
+    if (sendto(fd, out, out_len, 0, (struct sockaddr *)&r->addr, r->addrlen) < 0) rx->send_errors++;
+    if (add_to(r->dtls_tx, k_tx_bytes, out_len) < 0 || add_to(r->dtls_tx, k_tx_packets, 1) < 0)
+        return FAILED;
+    return RELAYED;
+
+fallback:
+    if (PyErr_Occurred()) PyErr_Clear();
+    return FALLBACK;
+}
+
+/* ---- Receive: the aioice connection's data_received ------------------------------------------- */
+
+static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Receive *self = (Receive *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (kwnames != NULL || nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "Receive(data, component)");
+        return NULL;
+    }
+    PyObject *data = args[0];
+    if (self->route != Py_None && PyBytes_CheckExact(data)) {
+        enum outcome result = Route_relay((Route *)self->route, self,
+                                          (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
+        switch (result) {
+        case RELAYED:
+            self->relayed++;
+            Py_RETURN_NONE;
+        case DROPPED:
+            self->dropped++;
+            Py_RETURN_NONE;
+        case FAILED:
+            /* A bug, not a bad packet: say so, and never relay natively on this route again. */
+            PyErr_WriteUnraisable(self->route);
+            Route_clear((Route *)self->route);
+            Py_RETURN_NONE;
+        case FALLBACK:
+            break;
+        }
+    }
+    self->fallbacks++;
+    return PyObject_Vectorcall(self->fallback, args, 2, NULL);
+}
+
+static PyObject *Receive_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    PyObject *fallback;
+    static char *kwlist[] = {"fallback", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:Receive", kwlist, &fallback)) return NULL;
+    if (!PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "fallback must be callable");
+        return NULL;
+    }
+    Receive *self = (Receive *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    Py_INCREF(fallback);
+    self->fallback = fallback;
+    Py_INCREF(Py_None);
+    self->route = Py_None;
+    self->vectorcall = Receive_vectorcall;
+    return (PyObject *)self;
+}
+
+static int Receive_traverse(Receive *self, visitproc visit, void *arg) {
+    Py_VISIT(self->fallback);
+    Py_VISIT(self->route);
+    return 0;
+}
+
+static int Receive_clear(Receive *self) {
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->route);
+    return 0;
+}
+
+static void Receive_dealloc(Receive *self) {
+    PyObject_GC_UnTrack(self);
+    Receive_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *Receive_get_route(Receive *self, void *Py_UNUSED(closure)) {
+    PyObject *r = self->route ? self->route : Py_None;
+    Py_INCREF(r);
+    return r;
+}
+
+static int Receive_set_route(Receive *self, PyObject *value, void *Py_UNUSED(closure)) {
+    if (value == NULL) value = Py_None;
+    if (value != Py_None && !PyObject_TypeCheck(value, &RouteType)) {
+        PyErr_SetString(PyExc_TypeError, "route must be a Route or None");
+        return -1;
+    }
+    PyObject *old = self->route;
+    Py_INCREF(value);
+    self->route = value;
+    Py_XDECREF(old);
+    return 0;
+}
+
+static PyMemberDef Receive_members[] = {
+    {"fallback", T_OBJECT, offsetof(Receive, fallback), READONLY, "The Python path."},
+    {"relayed", T_ULONGLONG, offsetof(Receive, relayed), READONLY, "Packets relayed here."},
+    {"fallbacks", T_ULONGLONG, offsetof(Receive, fallbacks), READONLY, "Datagrams given to the Python path."},
+    {"dropped", T_ULONGLONG, offsetof(Receive, dropped), READONLY, "Packets dropped (failed SRTP, bad header)."},
+    {"send_errors", T_ULONGLONG, offsetof(Receive, send_errors), READONLY, "sendto failures (packet lost)."},
+    {NULL}};
+
+static PyGetSetDef Receive_getset[] = {
+    {"route", (getter)Receive_get_route, (setter)Receive_set_route, "The armed Route, or None.", NULL},
+    {NULL}};
+
+static PyTypeObject ReceiveType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "zorio_widget.media._fastrelay.Receive",
+    .tp_basicsize = sizeof(Receive),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "An aioice connection's data_received: the route's packets here, the rest to fallback.",
+    .tp_new = Receive_new,
+    .tp_dealloc = (destructor)Receive_dealloc,
+    .tp_traverse = (traverseproc)Receive_traverse,
+    .tp_clear = (inquiry)Receive_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Receive, vectorcall),
+    .tp_members = Receive_members,
+    .tp_getset = Receive_getset,
+};
+
+/* ---- module ----------------------------------------------------------------------------------- */
+
+static struct PyModuleDef fastrelay_module = {
+    PyModuleDef_HEAD_INIT, "_fastrelay",
+    "The relay's steady state in native code (see _fastrelay.c).", -1, NULL};
+
+PyMODINIT_FUNC PyInit__fastrelay(void) {
+    if (PyType_Ready(&RouteType) < 0 || PyType_Ready(&ReceiveType) < 0) return NULL;
+    PyObject *list = PyList_New(0);
+    if (list == NULL) return NULL;
+#define INTERN(var, text)                                                          \
+    if ((var = PyUnicode_InternFromString(text)) == NULL || PyList_Append(list, var) < 0) return NULL;
+    ATTRIBUTES(INTERN)
+#undef INTERN
+    PyObject *names = PyList_AsTuple(list);
+    Py_DECREF(list);
+    if (names == NULL) return NULL;
+    if ((k_one = PyLong_FromLong(1)) == NULL || (k_zero_float = PyFloat_FromDouble(0.0)) == NULL)
+        return NULL;
+    PyObject *m = PyModule_Create(&fastrelay_module);
+    if (m == NULL) return NULL;
+    Py_INCREF(&RouteType);
+    Py_INCREF(&ReceiveType);
+    if (PyModule_AddObject(m, "Route", (PyObject *)&RouteType) < 0 ||
+        PyModule_AddObject(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
+        PyModule_AddObject(m, "ATTRIBUTE_NAMES", names) < 0 ||
+        PyModule_AddIntConstant(m, "ACTIVE_SSRC_REFRESH_MS", ACTIVE_SSRC_REFRESH_MS) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_PACKET", MAX_PACKET) < 0)
+        return NULL;
+    return m;
+}
