@@ -378,7 +378,20 @@ def _relay_problems() -> list[str]:
         problems.append("aioice Connection.__init__ no longer sets _nominated")
     if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
         problems.append("aioice CandidatePair.remote_addr is not a property")
-    read = set(re.findall(r"packet\.(\w+)", inspect.getsource(StreamStatistics.add)))
+    stats_source = inspect.getsource(StreamStatistics.add)
+    for needle in (  # what _fastrelay.c's add_statistics copies
+        "arrival = int(time.time() * self._clockrate)",
+        "self.cycles += 1 << 16",
+        "self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)",
+        "if packet.timestamp != self._last_timestamp and self.packets_received > 1:",
+    ):
+        if needle not in stats_source:
+            problems.append(f"StreamStatistics.add no longer contains {needle!r}")
+    from aiortc.mediastreams import MediaStreamTrack
+
+    if "_MediaStreamTrack__ended" not in MediaStreamTrack.__init__.__code__.co_names:
+        problems.append("MediaStreamTrack.__init__ no longer sets __ended (readyState)")
+    read = set(re.findall(r"packet\.(\w+)", stats_source))
     if read != {"sequence_number", "timestamp"}:
         problems.append(f"StreamStatistics.add reads packet.{sorted(read)}")
     if not isinstance(getattr(getattr(selector_events, "_SelectorDatagramTransport", None), "max_size", None), int):

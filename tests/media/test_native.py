@@ -1,0 +1,196 @@
+"""The native relay (``_fastrelay.c``, ``native.py``): same packets, same bookkeeping as Python.
+
+The packets of these tests are crafted and handed to leg A's ICE connection exactly as its socket
+callback does, so the sequence (loss, reordering, a sequence-number wrap, a timestamp jump) is
+the same on both paths; what client B receives and what leg A's receiver counted must match the
+rules, whichever path carried each packet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import RtpPacket
+
+from zorio_widget.media import MediaLeg, aiortc_hook, native
+from zorio_widget.media.outbound import MAX_FORWARD_JUMP
+
+from .conftest import Client, MediaFactory, wait_until
+from .test_aiortc_hook import _wire_spy
+
+pytestmark = pytest.mark.timeout(20)
+
+START_SEQ = 65530
+START_TS = 0xFFFFF000
+FRAME = 960
+
+
+class Injector:
+    """Client A's SRTP packets, written by the test, handed to leg A as its socket would."""
+
+    def __init__(self, client: Client, leg: MediaLeg) -> None:
+        sender = client.pc.getTransceivers()[0].sender
+        self.srtp = sender.transport._tx_srtp
+        self.ssrc = sender._ssrc ^ 0x0F0F0F0F  # a fresh SSRC: nothing else was sent on it
+        codecs = aiortc_hook.sender_codecs(sender)
+        self.payload_type = codecs[0].payloadType if codecs else 111
+        self.receive: Any = leg.receiver.transport.transport._connection.data_received
+
+    def send(self, seq: int, ts: int, payload: bytes) -> None:
+        packet = RtpPacket(payload_type=self.payload_type, sequence_number=seq & 0xFFFF,
+                           timestamp=ts & 0xFFFFFFFF, ssrc=self.ssrc)
+        packet.payload = payload
+        self.receive(bytes(self.srtp.protect(packet.serialize())), 1)
+
+
+async def _silent_pair(media: MediaFactory) -> tuple[Client, MediaLeg, Client, MediaLeg]:
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    a.sender.replaceTrack(None)  # client A sends only what the test injects
+    await asyncio.sleep(0.1)
+    media.bridge.connect(leg_a, leg_b)
+    return a, leg_a, b, leg_b
+
+
+async def test_relayed_stream_and_statistics_match_the_rules(media: MediaFactory, relay_path: str) -> None:
+    """A sequence-number wrap, a reordered packet and a timestamp jump beyond MAX_FORWARD_JUMP:
+    client B gets every packet once, renumbered consecutively, with the source's timestamp steps
+    (the jump becomes the wall-clock gap); leg A's StreamStatistics count as aiortc's would."""
+    a, leg_a, b, leg_b = await _silent_pair(media)
+    seen = await _wire_spy(b)
+    inject = Injector(a, leg_a)
+    order = [*range(0, 12), 13, 12, *range(14, 20)]
+    frames = {i: (START_SEQ + i, START_TS + FRAME * i) for i in order}
+    jump = START_TS + FRAME * 20 + 2 * MAX_FORWARD_JUMP
+    frames |= {i: (START_SEQ + i, jump + FRAME * (i - 20)) for i in range(20, 26)}
+    order += list(range(20, 26))
+    payloads = {i: bytes([0xF8, i, 0x55, i]) for i in order}
+    forwarded_before, received_before = leg_b.outbound.forwarded, leg_a.packets_received
+
+    inject.send(*frames[0], payloads[0])  # a new SSRC takes aiortc's own path once (routing)
+    await wait_until(lambda: leg_a.packets_received == received_before + 1)
+    for i in order[1:]:
+        inject.send(*frames[i], payloads[i])
+        await asyncio.sleep(0.002)
+    await wait_until(lambda: sum(p.payload in payloads.values() for p in seen) == len(order))
+
+    got = [p for p in seen if p.payload in payloads.values()]
+    index = {payload: i for i, payload in payloads.items()}
+    assert [index[p.payload] for p in got] == order
+    steps = [(q.sequence_number - p.sequence_number) & 0xFFFF for p, q in zip(got, got[1:], strict=False)]
+    assert set(steps) == {1}
+    for p, q in zip(got, got[1:], strict=False):
+        i, j = index[p.payload], index[q.payload]
+        step = (q.timestamp - p.timestamp) & 0xFFFFFFFF
+        if j == 20:  # the jump: the far end sees the time that passed, not 20 s
+            assert 0 < step < 48000, step
+        else:
+            assert step == (frames[j][1] - frames[i][1]) & 0xFFFFFFFF
+    assert {p.ssrc for p in got} == {leg_b._transceiver.sender._ssrc}
+
+    stats: StreamStatistics = leg_a.receiver._RTCRtpReceiver__remote_streams[inject.ssrc]
+    assert stats.packets_received == len(order) == leg_a.packets_received - received_before
+    assert (stats.base_seq, stats.max_seq, stats.cycles) == (START_SEQ, (START_SEQ + 25) & 0xFFFF, 1 << 16)
+    assert stats.packets_lost == 0 and stats._last_timestamp == frames[25][1] & 0xFFFFFFFF
+    assert leg_b.outbound.forwarded - forwarded_before == len(order)
+    relayed = native.counters(leg_a)["relayed"]
+    if relay_path == "native":
+        # all but the first (routing), the one that armed the route and the timestamp jump
+        assert relayed >= len(order) - 3, native.counters(leg_a)
+    else:
+        assert relayed == 0
+
+
+async def test_changes_send_packets_back_to_python_and_it_rearms(media: MediaFactory) -> None:
+    """In-band detection, mute and RFC 4733 events: the Python path takes those packets; the
+    native route relays again as soon as the relay is plain again."""
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    media.bridge.connect(leg_a, leg_b)
+    digits: list[str] = []
+    leg_a.on_dtmf = digits.append
+
+    async def relays_natively(yes: bool) -> None:
+        await asyncio.sleep(0.1)  # packets in flight
+        start = native.counters(leg_a)
+        await asyncio.sleep(0.4)
+        now = native.counters(leg_a)
+        relayed, fallbacks = now["relayed"] - start["relayed"], now["fallbacks"] - start["fallbacks"]
+        if yes:
+            assert relayed >= 15 and fallbacks <= 2, (start, now)
+        else:
+            assert relayed == 0 and fallbacks >= 15, (start, now)
+
+    await wait_until(lambda: native.route_of(leg_a) is not None)
+    await relays_natively(True)
+
+    leg_a.set_inband_dtmf_detection(True)  # audio must reach the detector: Python only
+    await relays_natively(False)
+    leg_a.set_inband_dtmf_detection(False)
+    await relays_natively(True)
+
+    media.bridge.mute(leg_a)
+    await relays_natively(False)
+    media.bridge.unmute(leg_a)
+    await relays_natively(True)
+
+    await a.send_dtmf_event("7", timestamp=123456, pt=a.telephone_event_pt(8000))
+    await wait_until(lambda: digits == ["7"])
+    await relays_natively(True)
+
+    await leg_a.close()
+    assert native.route_of(leg_a) is None
+
+
+async def test_route_refuses_what_it_cannot_send_to(media: MediaFactory) -> None:
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: native.route_of(leg_a) is not None)
+    route = native.route_of(leg_a)
+    direct = route.direct
+    opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
+    parts = aiortc_hook.native_route_parts(leg_a.receiver, route.ssrc, opus, direct)
+    assert parts is not None
+    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "track": leg_b.outbound.__dict__,
+           "source": leg_b.outbound.source, "key": leg_b.outbound._last_key,
+           "delays_append": leg_b.outbound.recent_forward_delays_s.append, "max_reorder": 1, "max_jump": 1}
+    with pytest.raises(ValueError, match="not a numeric address"):
+        aiortc_hook._fastrelay.Route(**(parts | {"remote_host": "localhost"}), **own)
+    with pytest.raises(ValueError, match="null pointer"):
+        aiortc_hook._fastrelay.Route(**(parts | {"tx_ctx": 0}), **own)
+    with pytest.raises(TypeError):
+        aiortc_hook._fastrelay.Route(**(parts | {"receiver": None}), **own)
+    spare = aiortc_hook._fastrelay.Route(**parts, **own)
+    assert spare.armed
+    spare.disarm()
+    assert not spare.armed and spare.direct is None
+
+
+async def test_every_attribute_the_route_uses_exists(media: MediaFactory) -> None:
+    """The names compiled into _fastrelay.c are attributes of the live objects it is given."""
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: native.route_of(leg_a) is not None)
+    receiver, direct = leg_a.receiver, leg_b.outbound.direct_send
+    assert direct is not None
+    stats = next(iter(receiver._RTCRtpReceiver__remote_streams.values()))
+    objects = [leg_a, leg_b.outbound, receiver, receiver.transport, direct._sender, direct._dtls, stats]
+    for name in aiortc_hook._fastrelay.ATTRIBUTE_NAMES:
+        if name == "fileno":
+            continue
+        holders = [o for o in objects if name in getattr(o, "__dict__", {})] + ([direct] if name == "sequence_number" else [])
+        assert holders, f"no object has {name}"
+    for cls, names in native.ATTRIBUTES.items():
+        obj = leg_a if cls == "MediaLeg" else leg_b.outbound
+        for name in names:
+            assert name in obj.__dict__, f"{cls}.{name}"
+
+
+def test_native_module_is_built() -> None:
+    """CI builds it (`make`); a missing build would silently cost 2-3x the CPU per call."""
+    assert native.available()
