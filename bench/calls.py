@@ -60,6 +60,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,28 @@ class ServerSample:
     threads: int
     udp: int
     at: float
+
+
+def memory_map(pid: int) -> Counter[str]:
+    """Resident KiB of a process by mapping kind: the main heap, anonymous mappings (thread
+    arenas, stacks, large allocations) and each file (``--smaps``)."""
+    kinds: Counter[str] = Counter()
+    current = "?"
+    with open(f"/proc/{pid}/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if fields and "-" in fields[0] and len(fields) >= 5 and ":" not in fields[0]:
+                current = fields[5] if len(fields) > 5 else "[anonymous]"
+            elif fields and fields[0] == "Rss:":
+                kinds[current] += int(fields[1])
+    return kinds
+
+
+def print_memory_growth(before: Counter[str], after: Counter[str]) -> None:
+    growth = Counter({kind: after[kind] - before[kind] for kind in set(before) | set(after)})
+    for kind, kib in growth.most_common(6):
+        if kib:
+            print(f"  grew                       {kib / 1024:+7.1f} MiB  {kind}")
 
 
 def sample(proc: psutil.Process) -> ServerSample:
@@ -207,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dump", metavar="FILE", help="pickle the raw per-flow measurements here")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat the whole run on the same server (RSS after each round tells a leak from a high-water mark)")
+    parser.add_argument("--smaps", action="store_true", help="print which mappings of the server grew (baseline -> after)")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the last hang-up before RSS after")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment of the server (e.g. PYTHONMALLOC=pymalloc to compare allocators)")
@@ -242,6 +266,7 @@ def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> i
     idle_from = sample(proc)
     time.sleep(3.0)
     base = sample(proc)
+    base_map = memory_map(proc.pid) if args.smaps else Counter()
     idle_pct = 100 * (base.cpu_s - idle_from.cpu_s) / (base.at - idle_from.at)
 
     exts = [str(2000 + i) for i in range(2 * n)]
@@ -254,6 +279,8 @@ def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> i
         time.sleep(args.settle)
         after = sample(proc)
         after_rounds.append(after.rss)
+    if args.smaps:
+        print_memory_growth(base_map, memory_map(proc.pid))
     start, end = run_["window"]
     results: list[WorkerResult] = run_["results"]
 

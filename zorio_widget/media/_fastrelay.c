@@ -737,6 +737,153 @@ static PyTypeObject ReceiveType = {
     .tp_getset = Receive_getset,
 };
 
+/* ---- Reader: the socket's read callback, in place of asyncio's _read_ready -------------------- */
+
+/*
+ * asyncio reads each datagram into a fresh 64 KiB bytes object, shrinks it, builds the address
+ * tuple and calls StunProtocol.datagram_received, which calls the connection's data_received:
+ * three Python frames and two allocations per packet before a Route sees it. A Reader is
+ * registered with the event loop for the socket instead (loop._add_reader): it reads into one
+ * static buffer and gives the route's packets to the route directly; everything else becomes
+ * exactly the (bytes, address) asyncio would have passed to the protocol.
+ */
+
+#define READS_PER_WAKEUP 8
+
+typedef struct {
+    PyObject_HEAD
+    int fd;
+    PyObject *receive;   /* the connection's Receive */
+    PyObject *protocol;  /* the StunProtocol asyncio would call */
+    PyObject *transport; /* kept alive while registered */
+    unsigned long long reads;
+    vectorcallfunc vectorcall;
+} Reader;
+
+static PyObject *k_datagram_received, *k_error_received;
+static unsigned char read_buffer[65536];
+
+static PyObject *address_tuple(const struct sockaddr_storage *addr) {
+    char host[INET6_ADDRSTRLEN];
+    if (addr->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)addr;
+        if (inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host)) == NULL) return PyErr_SetFromErrno(PyExc_OSError);
+        return Py_BuildValue("(si)", host, ntohs(v4->sin_port));
+    }
+    if (addr->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)addr;
+        if (inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host)) == NULL) return PyErr_SetFromErrno(PyExc_OSError);
+        return Py_BuildValue("(siII)", host, ntohs(v6->sin6_port), ntohl(v6->sin6_flowinfo), v6->sin6_scope_id);
+    }
+    PyErr_Format(PyExc_OSError, "unexpected address family %d", addr->ss_family);
+    return NULL;
+}
+
+static PyObject *Reader_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
+    Reader *self = (Reader *)callable;
+    Receive *rx = (Receive *)self->receive;
+    for (int i = 0; i < READS_PER_WAKEUP; i++) {
+        struct sockaddr_storage addr;
+        socklen_t addrlen = sizeof(addr);
+        ssize_t n = recvfrom(self->fd, read_buffer, sizeof(read_buffer), MSG_DONTWAIT, (struct sockaddr *)&addr, &addrlen);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+            if (errno == EINTR) continue;
+            /* as asyncio: an OSError goes to the protocol's error_received */
+            PyObject *exc_type = PyExc_OSError;
+            PyErr_SetFromErrno(exc_type);
+            PyObject *type, *value, *tb;
+            PyErr_Fetch(&type, &value, &tb);
+            PyErr_NormalizeException(&type, &value, &tb);
+            PyObject *r = PyObject_CallMethodOneArg(self->protocol, k_error_received, value);
+            Py_XDECREF(type); Py_XDECREF(value); Py_XDECREF(tb);
+            if (r == NULL) return NULL;
+            Py_DECREF(r);
+            break;
+        }
+        self->reads++;
+        if (rx->route != Py_None) {
+            enum outcome result = Route_relay((Route *)rx->route, rx, read_buffer, n);
+            if (result == RELAYED) { rx->relayed++; continue; }
+            if (result == DROPPED) { rx->dropped++; continue; }
+            if (result == FAILED) {
+                PyErr_WriteUnraisable(rx->route);
+                Route_clear((Route *)rx->route);
+                continue;
+            }
+        }
+        /* counted as a fallback by the Receive it reaches through the protocol, if it does */
+        PyObject *data = PyBytes_FromStringAndSize((const char *)read_buffer, n);
+        if (data == NULL) return NULL;
+        PyObject *where = address_tuple(&addr);
+        if (where == NULL) { Py_DECREF(data); return NULL; }
+        PyObject *call_args[] = {self->protocol, data, where};
+        PyObject *r = PyObject_VectorcallMethod(k_datagram_received, call_args, 3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(data);
+        Py_DECREF(where);
+        if (r == NULL) return NULL;  /* the loop's exception handler logs it, as for asyncio's reader */
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *Reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"fd", "receive", "protocol", "transport", NULL};
+    int fd;
+    PyObject *receive, *protocol, *transport;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "iO!OO:Reader", kwlist, &fd, &ReceiveType, &receive, &protocol, &transport))
+        return NULL;
+    if (fd < 0) {
+        PyErr_SetString(PyExc_ValueError, "fd must be an open socket");
+        return NULL;
+    }
+    Reader *self = (Reader *)type->tp_alloc(type, 0);
+    if (self == NULL) return NULL;
+    self->fd = fd;
+    Py_INCREF(receive); self->receive = receive;
+    Py_INCREF(protocol); self->protocol = protocol;
+    Py_INCREF(transport); self->transport = transport;
+    self->vectorcall = Reader_vectorcall;
+    return (PyObject *)self;
+}
+
+static int Reader_traverse(Reader *self, visitproc visit, void *arg) {
+    Py_VISIT(self->receive); Py_VISIT(self->protocol); Py_VISIT(self->transport);
+    return 0;
+}
+
+static int Reader_clear(Reader *self) {
+    Py_CLEAR(self->receive); Py_CLEAR(self->protocol); Py_CLEAR(self->transport);
+    return 0;
+}
+
+static void Reader_dealloc(Reader *self) {
+    PyObject_GC_UnTrack(self);
+    Reader_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMemberDef Reader_members[] = {
+    {"fd", T_INT, offsetof(Reader, fd), READONLY, "The socket it reads."},
+    {"reads", T_ULONGLONG, offsetof(Reader, reads), READONLY, "Datagrams read."},
+    {"receive", T_OBJECT, offsetof(Reader, receive), READONLY, "The connection's Receive."},
+    {NULL}};
+
+static PyTypeObject ReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "zorio_widget.media._fastrelay.Reader",
+    .tp_basicsize = sizeof(Reader),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "A UDP socket's read callback: the route's packets in C, the rest to the protocol.",
+    .tp_new = Reader_new,
+    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_traverse = (traverseproc)Reader_traverse,
+    .tp_clear = (inquiry)Reader_clear,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(Reader, vectorcall),
+    .tp_members = Reader_members,
+};
+
 /* ---- module ----------------------------------------------------------------------------------- */
 
 static struct PyModuleDef fastrelay_module = {
@@ -744,7 +891,10 @@ static struct PyModuleDef fastrelay_module = {
     "The relay's steady state in native code (see _fastrelay.c).", -1, NULL};
 
 PyMODINIT_FUNC PyInit__fastrelay(void) {
-    if (PyType_Ready(&RouteType) < 0 || PyType_Ready(&ReceiveType) < 0) return NULL;
+    if (PyType_Ready(&RouteType) < 0 || PyType_Ready(&ReceiveType) < 0 || PyType_Ready(&ReaderType) < 0) return NULL;
+    if ((k_datagram_received = PyUnicode_InternFromString("datagram_received")) == NULL ||
+        (k_error_received = PyUnicode_InternFromString("error_received")) == NULL)
+        return NULL;
     PyObject *list = PyList_New(0);
     if (list == NULL) return NULL;
 #define INTERN(var, text)                                                          \
@@ -760,7 +910,9 @@ PyMODINIT_FUNC PyInit__fastrelay(void) {
     if (m == NULL) return NULL;
     Py_INCREF(&RouteType);
     Py_INCREF(&ReceiveType);
+    Py_INCREF(&ReaderType);
     if (PyModule_AddObject(m, "Route", (PyObject *)&RouteType) < 0 ||
+        PyModule_AddObject(m, "Reader", (PyObject *)&ReaderType) < 0 ||
         PyModule_AddObject(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
         PyModule_AddObject(m, "ATTRIBUTE_NAMES", names) < 0 ||
         PyModule_AddIntConstant(m, "ACTIVE_SSRC_REFRESH_MS", ACTIVE_SSRC_REFRESH_MS) < 0 ||

@@ -116,6 +116,7 @@ _OPUS_MIME: Final = "audio/opus"
 _SEQ_TS: Final = struct.Struct("!HI")
 _SSRC: Final = struct.Struct("!I")
 _FAST_RECEIVE_ATTR: Final = "_zorio_fast_receive"
+_READER_ATTR: Final = "_zorio_native_reader"
 _ACTIVE_MS_ATTR: Final = "_zorio_active_ssrc_ms"
 ACTIVE_SSRC_REFRESH_MS: Final = 500
 "How stale a receiver's active-SSRC time may be (aiortc reports sources of the last 10 s)."
@@ -360,6 +361,11 @@ def _relay_problems() -> list[str]:
         (RTCDtlsTransport._send_rtp, "await self.transport._send(data)"),
         (RtpRouter.route_rtp, "ssrc_receiver = self.ssrc_table.get(packet.ssrc)"),
         (RTCIceTransport.__init__, "self._send = self._connection.send"),
+        # _fastrelay.Reader stands in for the datagram transport's reader
+        (selector_events._SelectorDatagramTransport._read_ready, "data, addr = self._sock.recvfrom(self.max_size)"),
+        (selector_events._SelectorDatagramTransport._read_ready, "self._protocol.datagram_received(data, addr)"),
+        (selector_events._SelectorTransport.close, "self._loop._remove_reader(self._sock_fd)"),
+        (selector_events.BaseSelectorEventLoop._add_reader, "reader.cancel()"),
     )
     for function, needle in needles:
         try:
@@ -680,6 +686,37 @@ def native_receive(receiver: RTCRtpReceiver) -> Any:
     connection = getattr(getattr(receiver.transport, "transport", None), "_connection", None)
     fast = getattr(connection, _FAST_RECEIVE_ATTR, None)
     return fast if _fastrelay is not None and isinstance(fast, _fastrelay.Receive) else None
+
+
+def install_native_readers(receiver: RTCRtpReceiver) -> int:
+    """Let ``_fastrelay.Reader`` read the UDP sockets of ``receiver``'s ICE connection instead
+    of asyncio's ``_read_ready`` (see ``_fastrelay.c``); returns how many it took over. Only
+    plain sockets of asyncio's selector loops; the transport's ``close`` removes the reader as
+    it would its own. Call it once the connection is up (the sockets exist)."""
+    from asyncio import selector_events
+
+    receive = native_receive(receiver)
+    connection = getattr(getattr(receiver.transport, "transport", None), "_connection", None)
+    if receive is None or connection is None:
+        return 0
+    taken = 0
+    for protocol in list(connection._protocols):
+        transport = getattr(protocol, "transport", None)
+        if (
+            type(protocol) is not StunProtocol
+            or not isinstance(transport, selector_events._SelectorDatagramTransport)
+            or transport.is_closing()
+            or getattr(protocol, _READER_ATTR, None) is not None
+        ):
+            continue
+        loop = transport._loop
+        if not isinstance(loop, selector_events.BaseSelectorEventLoop):
+            continue
+        reader = _fastrelay.Reader(transport._sock_fd, receive, protocol, transport)
+        loop._add_reader(transport._sock_fd, reader)  # type: ignore[attr-defined]
+        setattr(protocol, _READER_ATTR, reader)
+        taken += 1
+    return taken
 
 
 def native_route_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int, direct: DirectSend) -> dict[str, Any] | None:

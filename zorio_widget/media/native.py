@@ -93,6 +93,7 @@ def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
     if current is not None:
         current.disarm()
     receive.route = route
+    aiortc_hook.install_native_readers(receiver)
     listener.native_routes.append(route)
     logger.debug("[leg %s] native relay armed for ssrc %d", leg.id, packet.ssrc)
     return True
