@@ -362,10 +362,10 @@ def _relay_problems() -> list[str]:
         (RtpRouter.route_rtp, "ssrc_receiver = self.ssrc_table.get(packet.ssrc)"),
         (RTCIceTransport.__init__, "self._send = self._connection.send"),
         # _fastrelay.Reader stands in for the datagram transport's reader
-        (selector_events._SelectorDatagramTransport._read_ready, "data, addr = self._sock.recvfrom(self.max_size)"),
-        (selector_events._SelectorDatagramTransport._read_ready, "self._protocol.datagram_received(data, addr)"),
-        (selector_events._SelectorTransport.close, "self._loop._remove_reader(self._sock_fd)"),
-        (selector_events.BaseSelectorEventLoop._add_reader, "reader.cancel()"),
+        (_asyncio_private("_SelectorDatagramTransport")._read_ready, "data, addr = self._sock.recvfrom(self.max_size)"),
+        (_asyncio_private("_SelectorDatagramTransport")._read_ready, "self._protocol.datagram_received(data, addr)"),
+        (_asyncio_private("_SelectorTransport").close, "self._loop._remove_reader(self._sock_fd)"),
+        (_asyncio_private("BaseSelectorEventLoop")._add_reader, "reader.cancel()"),
     )
     for function, needle in needles:
         try:
@@ -688,6 +688,13 @@ def native_receive(receiver: RTCRtpReceiver) -> Any:
     return fast if _fastrelay is not None and isinstance(fast, _fastrelay.Receive) else None
 
 
+def _asyncio_private(name: str) -> Any:
+    """A private class of ``asyncio.selector_events`` (typed as ``Any``: the stubs omit them)."""
+    from asyncio import selector_events
+
+    return getattr(selector_events, name)
+
+
 def install_native_readers(receiver: RTCRtpReceiver) -> int:
     """Let ``_fastrelay.Reader`` read the UDP sockets of ``receiver``'s ICE connection instead
     of asyncio's ``_read_ready`` (see ``_fastrelay.c``); returns how many it took over. Only
@@ -695,6 +702,7 @@ def install_native_readers(receiver: RTCRtpReceiver) -> int:
     it would its own. Call it once the connection is up (the sockets exist)."""
     from asyncio import selector_events
 
+    datagram_transport = _asyncio_private("_SelectorDatagramTransport")
     receive = native_receive(receiver)
     connection = getattr(getattr(receiver.transport, "transport", None), "_connection", None)
     if receive is None or connection is None:
@@ -704,16 +712,16 @@ def install_native_readers(receiver: RTCRtpReceiver) -> int:
         transport = getattr(protocol, "transport", None)
         if (
             type(protocol) is not StunProtocol
-            or not isinstance(transport, selector_events._SelectorDatagramTransport)
+            or not isinstance(transport, datagram_transport)
             or transport.is_closing()
             or getattr(protocol, _READER_ATTR, None) is not None
         ):
             continue
-        loop = transport._loop
+        loop: Any = transport._loop
         if not isinstance(loop, selector_events.BaseSelectorEventLoop):
             continue
         reader = _fastrelay.Reader(transport._sock_fd, receive, protocol, transport)
-        loop._add_reader(transport._sock_fd, reader)  # type: ignore[attr-defined]
+        loop._add_reader(transport._sock_fd, reader)
         setattr(protocol, _READER_ATTR, reader)
         taken += 1
     return taken
