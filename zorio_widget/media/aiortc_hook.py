@@ -721,7 +721,7 @@ def install_native_readers(receiver: RTCRtpReceiver) -> int:
         if not isinstance(loop, selector_events.BaseSelectorEventLoop):
             continue
         reader = _fastrelay.Reader(transport._sock_fd, receive, protocol, transport)
-        loop._add_reader(transport._sock_fd, reader)
+        loop._add_reader(transport._sock_fd, reader)  # type: ignore[attr-defined]
         setattr(protocol, _READER_ATTR, reader)
         taken += 1
     return taken
