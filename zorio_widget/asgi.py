@@ -10,6 +10,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from zorio_widget.media.clips import preload_clips_blocking  # noqa: E402
 from zorio_widget.signalling.routing import websocket_urlpatterns  # noqa: E402
+
+preload_clips_blocking()  # ringback, music, DTMF tones: encoded once, before the first call
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(websocket_urlpatterns)})

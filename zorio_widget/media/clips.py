@@ -198,6 +198,16 @@ async def load_clip(name: str) -> Clip:
     return clip
 
 
+def preload_clips_blocking() -> None:
+    """Encode every clip now (~0.1 s of CPU), before a server's event loop starts (asgi.py).
+
+    Why at start-up: the first call never waits, and the clips are allocated with the process's
+    other long-lived objects rather than in the middle of a burst of calls, where each of them
+    would keep a page of call memory resident after the burst (RSS after close, bench.calls)."""
+    for name in sorted(CLIP_NAMES):
+        get_clip_blocking(name)
+
+
 async def preload_clips() -> None:
-    """Encode every clip now (e.g. at worker start-up) so the first call never waits."""
-    await asyncio.to_thread(lambda: [get_clip_blocking(n) for n in sorted(CLIP_NAMES)])
+    """``preload_clips_blocking`` from a running event loop (in a worker thread)."""
+    await asyncio.to_thread(preload_clips_blocking)
