@@ -1,4 +1,16 @@
 # The web image: Django + Channels on Daphne, with the aiortc media bridge. See docker-compose.yml.
+
+# The native relay (zorio_widget/media/_fastrelay.c, setup.py) is compiled in a throw-away stage,
+# so the image carries the .so and no compiler.
+FROM python:3.11-slim AS native
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /build
+COPY setup.py ./
+COPY zorio_widget/media/_fastrelay.c ./zorio_widget/media/
+RUN python setup.py --quiet build_ext --inplace
+
 FROM python:3.11-slim
 
 # PYTHONMALLOC: zorio_widget/calls/memory.py SERVER_ENVIRONMENT (memory comes back after call bursts)
@@ -16,6 +28,7 @@ RUN pip install -r requirements.txt
 
 COPY manage.py ./
 COPY zorio_widget ./zorio_widget
+COPY --from=native /build/zorio_widget/media/_fastrelay.*.so ./zorio_widget/media/
 COPY templates ./templates
 COPY static ./static
 

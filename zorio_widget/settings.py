@@ -142,9 +142,10 @@ DEMO_PAGES = env.bool("DEMO_PAGES", default=True)
 #: Address announced in the bridge's ICE candidates when the server sits behind NAT.
 MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")
 #: Per-process cap on concurrent calls (DESIGN.md §4b): past it `call.create` gets `capacity`.
-#: bench.calls measured 1.1-1.8% of a core per relayed call here (bench/RESULTS.md), so one core
-#: carries ~60-90 calls; 50 keeps headroom for setup bursts. Raise it on faster cores after measuring.
-MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=50)
+#: bench.calls measured 0.35-0.46% of a core per relayed call here with the native relay (0.73% at
+#: 20 calls; bench/RESULTS.md), so 120 calls take about half a core and leave headroom for setup
+#: bursts. Without the native module (not built) a call costs ~1.5%: lower it to ~50 then.
+MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=120)
 RING_TIMEOUT_S = env.float("RING_TIMEOUT_S", default=45.0)
 REATTACH_GRACE_S = env.float("REATTACH_GRACE_S", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)

@@ -194,3 +194,31 @@ async def test_every_attribute_the_route_uses_exists(media: MediaFactory) -> Non
 def test_native_module_is_built() -> None:
     """CI builds it (`make`); a missing build would silently cost 2-3x the CPU per call."""
     assert native.available()
+
+
+async def test_armed_connection_sockets_are_read_natively(media: MediaFactory) -> None:
+    """Once armed, the connection's sockets are read by _fastrelay.Reader (not asyncio's
+    transport); relayed packets never become Python objects, STUN and RTCP still reach aioice
+    (the call stays up), and closing the leg unregisters every reader."""
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: native.route_of(leg_a) is not None)
+    loop: Any = asyncio.get_running_loop()
+    connection = leg_a.receiver.transport.transport._connection
+    fds = [protocol.transport._sock_fd for protocol in connection._protocols]
+    readers = [loop._selector.get_key(fd).data[0]._callback for fd in fds]
+    assert readers and all(isinstance(r, aiortc_hook._fastrelay.Reader) for r in readers)
+    reads, relayed = sum(r.reads for r in readers), native.counters(leg_a)["relayed"]
+    await asyncio.sleep(0.4)
+    assert sum(r.reads for r in readers) - reads >= 15
+    assert native.counters(leg_a)["relayed"] - relayed >= 15
+    assert leg_a.state == "connected" and leg_b.state == "connected"
+
+    await leg_a.close()
+    for fd in fds:
+        try:
+            key = loop._selector.get_key(fd)
+        except (KeyError, ValueError):
+            continue
+        assert key.data[0] is None or key.data[0]._callback not in readers

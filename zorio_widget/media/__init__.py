@@ -10,6 +10,9 @@
 - ``aiortc_hook``: the only module touching aiortc/aioice internals (pinned: aiortc 1.16.0, aioice
   0.13.0): receive tap, telephone-event codecs, a sender loop that interleaves RFC 4733 events with
   the audio, and the relay's hot path (SRTP read in the socket callback, ``DirectSend``).
+- ``native``: when the relay's steady state runs in C (``_fastrelay.c``, built by ``make native``):
+  once a pair relays plainly, each packet is read, unprotected, renumbered, protected and sent in
+  one C call, on the same Python state as the Python path, which takes over at any change.
 
 Not done here: recording, playback of files, TTS, G.711 trunk legs.
 """

@@ -149,6 +149,15 @@ typedef struct {
 
 static PyTypeObject RouteType;
 
+/* Every object a Route holds a reference to (traverse, clear and init walk this one list). */
+#define ROUTE_REFS(X)                                                                             \
+    X(dtls_rx) X(rx_session) X(receiver) X(sink_key) X(sink) X(leg) X(on_packet) X(stats)         \
+    X(seen_ms) X(active) X(current_datetime) X(track) X(source) X(key) X(delays_append) X(direct) \
+    X(sender) X(dtls_tx) X(tx_session) X(connected) X(nominated) X(pair) X(sock)
+#define ADDRESS_OF(field) &self->field,
+#define VISIT(field) Py_VISIT(self->field);
+#define CLEAR(field) Py_CLEAR(self->field);
+
 /* ---- small helpers ---------------------------------------------------------------------------- */
 
 static inline uint16_t be16(const unsigned char *p) { return (uint16_t)((p[0] << 8) | p[1]); }
@@ -226,12 +235,7 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
         "sock", "remote_host", "remote_port", "out_ssrc", "out_payload_type", "timestamp_origin",
         "block", NULL};
     PyObject *rx_ctx, *unprotect, *tx_ctx, *protect;
-    PyObject **refs[] = {
-        &self->dtls_rx, &self->rx_session, &self->receiver, &self->sink_key, &self->sink,
-        &self->leg, &self->on_packet, &self->stats, &self->seen_ms, &self->active,
-        &self->current_datetime, &self->track, &self->source, &self->key, &self->delays_append,
-        &self->direct, &self->sender, &self->dtls_tx, &self->tx_session, &self->connected,
-        &self->nominated, &self->pair, &self->sock};
+    PyObject **refs[] = {ROUTE_REFS(ADDRESS_OF)};
     const size_t nrefs = sizeof(refs) / sizeof(refs[0]);
     if (self->dtls_rx != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "a Route is initialised once");
@@ -306,25 +310,13 @@ done:
 }
 
 static int Route_traverse(Route *self, visitproc visit, void *arg) {
-    Py_VISIT(self->dtls_rx); Py_VISIT(self->rx_session); Py_VISIT(self->receiver);
-    Py_VISIT(self->sink_key); Py_VISIT(self->sink); Py_VISIT(self->leg); Py_VISIT(self->on_packet);
-    Py_VISIT(self->stats); Py_VISIT(self->seen_ms); Py_VISIT(self->active);
-    Py_VISIT(self->current_datetime); Py_VISIT(self->track); Py_VISIT(self->source);
-    Py_VISIT(self->key); Py_VISIT(self->delays_append); Py_VISIT(self->direct);
-    Py_VISIT(self->sender); Py_VISIT(self->dtls_tx); Py_VISIT(self->tx_session);
-    Py_VISIT(self->connected); Py_VISIT(self->nominated); Py_VISIT(self->pair); Py_VISIT(self->sock);
+    ROUTE_REFS(VISIT)
     return 0;
 }
 
 static int Route_clear(Route *self) {
     self->armed = 0;
-    Py_CLEAR(self->dtls_rx); Py_CLEAR(self->rx_session); Py_CLEAR(self->receiver);
-    Py_CLEAR(self->sink_key); Py_CLEAR(self->sink); Py_CLEAR(self->leg); Py_CLEAR(self->on_packet);
-    Py_CLEAR(self->stats); Py_CLEAR(self->seen_ms); Py_CLEAR(self->active);
-    Py_CLEAR(self->current_datetime); Py_CLEAR(self->track); Py_CLEAR(self->source);
-    Py_CLEAR(self->key); Py_CLEAR(self->delays_append); Py_CLEAR(self->direct);
-    Py_CLEAR(self->sender); Py_CLEAR(self->dtls_tx); Py_CLEAR(self->tx_session);
-    Py_CLEAR(self->connected); Py_CLEAR(self->nominated); Py_CLEAR(self->pair); Py_CLEAR(self->sock);
+    ROUTE_REFS(CLEAR)
     return 0;
 }
 
@@ -823,6 +815,7 @@ static PyObject *Reader_vectorcall(PyObject *callable, PyObject *const *args, si
         Py_DECREF(where);
         if (r == NULL) return NULL;  /* the loop's exception handler logs it, as for asyncio's reader */
         Py_DECREF(r);
+        break;  /* Python ran: it may have closed the transport, so read on at the next wake-up */
     }
     Py_RETURN_NONE;
 }

@@ -31,6 +31,11 @@ sequence counter and timestamp origin. So one relayed packet is one callback: no
 wake-up, no ``RtpPacket`` objects. Two aioice patches serve it: media datagrams are not first
 tried as STUN, and asyncio reads each datagram into a 64 KiB buffer rather than 256 KiB.
 
+The native relay (``_fastrelay.c``, armed by ``native.py``) takes the steady state of that path
+into C: ``native_route_parts`` gathers what a route needs of aiortc and aioice (SRTP sessions,
+counters, the nominated pair's socket), ``install_native_readers`` lets the connection's sockets be
+read by ``_fastrelay.Reader`` instead of asyncio's datagram transport.
+
 Everything private we use is listed in ``verify_aiortc_internals()``; tests call it so an aiortc
 upgrade fails loudly instead of silently breaking RTCP or audio.
 """
