@@ -222,3 +222,34 @@ async def test_armed_connection_sockets_are_read_natively(media: MediaFactory) -
         except (KeyError, ValueError):
             continue
         assert key.data[0] is None or key.data[0]._callback not in readers
+
+
+async def test_a_route_that_fails_is_dropped_and_python_carries_on(media: MediaFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure inside a route (a bug, not a bad packet) is reported as unraisable, the route
+    never acts again, and the Python path relays the following packets and arms a new route."""
+    import sys
+
+    reported: list[Any] = []
+    monkeypatch.setattr(sys, "unraisablehook", reported.append)
+    a, leg_a = await media.pair(500.0)
+    b, leg_b = await media.pair(1100.0)
+    media.bridge.connect(leg_a, leg_b)
+    await wait_until(lambda: native.route_of(leg_a) is not None)
+    good = native.route_of(leg_a)
+    opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
+    parts = aiortc_hook.native_route_parts(leg_a.receiver, good.ssrc, opus, good.direct)
+    assert parts is not None
+
+    def broken(_delay: float) -> None:
+        raise RuntimeError("bug in a route")
+
+    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "track": leg_b.outbound.__dict__,
+           "source": leg_b.outbound.source, "key": leg_b.outbound._last_key, "delays_append": broken,
+           "max_reorder": 48000, "max_jump": 480000}
+    bad = aiortc_hook._fastrelay.Route(**parts, **own)
+    aiortc_hook.native_receive(leg_a.receiver).route = bad
+    forwarded = leg_b.outbound.forwarded
+    await wait_until(lambda: not bad.armed)
+    await wait_until(lambda: (route := native.route_of(leg_a)) is not None and route is not bad)
+    await wait_until(lambda: leg_b.outbound.forwarded >= forwarded + 20)
+    assert reported and isinstance(reported[0].exc_value, RuntimeError)
