@@ -591,9 +591,9 @@ static enum outcome Route_relay(Route *r, Receive *rx, const unsigned char *data
         add_to(r->sender, k_octet_count, payload_len) < 0 || add_to(r->sender, k_packet_count, 1) < 0)
         return FAILED;
 
-    unsigned char out[MAX_PACKET + 64 + SRTP_MAX_TRAILER_LEN];
+    /* header (12 + a block of at most 64 bytes) + payload (< MAX_PACKET) + SRTP trailer */
+    unsigned char out[12 + 64 + MAX_PACKET + SRTP_MAX_TRAILER_LEN];
     Py_ssize_t header = 12 + r->block_len;
-    if (header + payload_len > MAX_PACKET) return DROPPED;
     out[0] = r->block_len ? 0x90 : 0x80;
     out[1] = 0x80 | (unsigned char)r->out_payload_type;
     put16(out + 2, seq_out);
@@ -615,6 +615,21 @@ fallback:
 
 /* ---- Receive: the aioice connection's data_received ------------------------------------------- */
 
+/* Route_relay with the route held: Python code runs inside it (the socket's fileno(), aiortc's
+ * current_datetime()), and nothing it does may free the route under our feet. */
+static enum outcome relay_held(Receive *rx, const unsigned char *data, Py_ssize_t len) {
+    PyObject *route = rx->route;
+    Py_INCREF(route);
+    enum outcome result = Route_relay((Route *)route, rx, data, len);
+    if (result == FAILED) {
+        /* A bug, not a bad packet: say so, and never relay natively on this route again. */
+        PyErr_WriteUnraisable(route);
+        Route_clear((Route *)route);
+    }
+    Py_DECREF(route);
+    return result;
+}
+
 static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
     Receive *self = (Receive *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -624,8 +639,7 @@ static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, s
     }
     PyObject *data = args[0];
     if (self->route != Py_None && PyBytes_CheckExact(data)) {
-        enum outcome result = Route_relay((Route *)self->route, self,
-                                          (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
+        enum outcome result = relay_held(self, (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
         switch (result) {
         case RELAYED:
             self->relayed++;
@@ -634,9 +648,6 @@ static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, s
             self->dropped++;
             Py_RETURN_NONE;
         case FAILED:
-            /* A bug, not a bad packet: say so, and never relay natively on this route again. */
-            PyErr_WriteUnraisable(self->route);
-            Route_clear((Route *)self->route);
             Py_RETURN_NONE;
         case FALLBACK:
             break;
@@ -795,14 +806,10 @@ static PyObject *Reader_vectorcall(PyObject *callable, PyObject *const *args, si
         }
         self->reads++;
         if (rx->route != Py_None) {
-            enum outcome result = Route_relay((Route *)rx->route, rx, read_buffer, n);
+            enum outcome result = relay_held(rx, read_buffer, n);
             if (result == RELAYED) { rx->relayed++; continue; }
             if (result == DROPPED) { rx->dropped++; continue; }
-            if (result == FAILED) {
-                PyErr_WriteUnraisable(rx->route);
-                Route_clear((Route *)rx->route);
-                continue;
-            }
+            if (result == FAILED) continue;
         }
         /* counted as a fallback by the Receive it reaches through the protocol, if it does */
         PyObject *data = PyBytes_FromStringAndSize((const char *)read_buffer, n);
