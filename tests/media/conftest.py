@@ -125,6 +125,20 @@ class Client:
             await asyncio.sleep(0.02)
 
 
+async def wire_spy(client: Client) -> list[RtpPacket]:
+    """Every RTP packet ``client`` receives, as aiortc parsed it off the wire."""
+    seen: list[RtpPacket] = []
+    receiver = client.pc.getReceivers()[0]
+    original = receiver._handle_rtp_packet
+
+    async def spy(packet: RtpPacket, arrival_time_ms: int) -> None:
+        seen.append(packet)
+        await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = spy  # type: ignore[method-assign]
+    return seen
+
+
 def rms(pcm: np.ndarray) -> float:
     return float(np.sqrt(np.mean(pcm**2))) if len(pcm) else 0.0
 

@@ -16,7 +16,7 @@ from aiortc.rtp import RtpPacket
 from zorio_widget.media import aiortc_hook, native
 from zorio_widget.media.aiortc_hook import AiortcInternalsChanged, verify_aiortc_internals
 
-from .conftest import Client, MediaFactory, wait_until
+from .conftest import Client, MediaFactory, wait_until, wire_spy
 
 pytestmark = pytest.mark.timeout(15)
 
@@ -258,24 +258,10 @@ def test_verify_reports_a_changed_rtp_serializer(monkeypatch: pytest.MonkeyPatch
         verify_aiortc_internals()
 
 
-async def _wire_spy(client: Client) -> list[RtpPacket]:
-    """Every RTP packet ``client`` receives, as aiortc parsed it off the wire."""
-    seen: list[RtpPacket] = []
-    receiver = client.pc.getReceivers()[0]
-    original = receiver._handle_rtp_packet
-
-    async def spy(packet: RtpPacket, arrival_time_ms: int) -> None:
-        seen.append(packet)
-        await original(packet, arrival_time_ms)
-
-    receiver._handle_rtp_packet = spy  # type: ignore[method-assign]
-    return seen
-
-
 async def test_sent_packets_parse_back_with_mid(media: MediaFactory) -> None:
     """What the fast serializer wrote is what aiortc parses: the client sees the leg's mid."""
     client, leg = await media.pair(500.0)
-    seen = await _wire_spy(client)
+    seen = await wire_spy(client)
     await wait_until(lambda: len(seen) >= 3)
     mids = {p.extensions.mid for p in seen}
     assert mids == {leg._pc.getTransceivers()[0].mid}
@@ -425,7 +411,7 @@ async def test_direct_and_loop_sends_share_one_rtp_stream(
     monkeypatch.setattr(aiortc_hook.DirectSend, "send", counting)
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
-    seen = await _wire_spy(b)
+    seen = await wire_spy(b)
     media.bridge.play(leg_b, "music")
     await wait_until(lambda: len(seen) >= 10)
     media.bridge.connect(leg_a, leg_b)
@@ -473,7 +459,7 @@ async def test_direct_send_falls_back_to_the_sender_loop(media: MediaFactory, mo
     monkeypatch.setattr(aiortc_hook.DirectSend, "ready", lambda self: False)
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
-    seen = await _wire_spy(b)
+    seen = await wire_spy(b)
     media.bridge.connect(leg_a, leg_b)
     await wait_until(lambda: leg_b.outbound.forwarded >= 20)
     assert len(seen) >= 20

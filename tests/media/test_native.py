@@ -18,8 +18,7 @@ from aiortc.rtp import RtpPacket
 from zorio_widget.media import MediaLeg, aiortc_hook, native
 from zorio_widget.media.outbound import MAX_FORWARD_JUMP
 
-from .conftest import Client, MediaFactory, wait_until
-from .test_aiortc_hook import _wire_spy
+from .conftest import Client, MediaFactory, wait_until, wire_spy
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -60,7 +59,7 @@ async def test_relayed_stream_and_statistics_match_the_rules(media: MediaFactory
     client B gets every packet once, renumbered consecutively, with the source's timestamp steps
     (the jump becomes the wall-clock gap); leg A's StreamStatistics count as aiortc's would."""
     a, leg_a, b, leg_b = await _silent_pair(media)
-    seen = await _wire_spy(b)
+    seen = await wire_spy(b)
     inject = Injector(a, leg_a)
     order = [*range(0, 12), 13, 12, *range(14, 20)]
     frames = {i: (START_SEQ + i, START_TS + FRAME * i) for i in order}
