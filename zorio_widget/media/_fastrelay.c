@@ -615,19 +615,23 @@ fallback:
 
 /* ---- Receive: the aioice connection's data_received ------------------------------------------- */
 
-/* Route_relay with the route held: Python code runs inside it (the socket's fileno(), aiortc's
- * current_datetime()), and nothing it does may free the route under our feet. */
-static enum outcome relay_held(Receive *rx, const unsigned char *data, Py_ssize_t len) {
+/* Whether rx's route took this datagram (relayed it, or dropped it as the Python path would),
+ * counting which. The route is held meanwhile: Python code runs inside Route_relay (the socket's
+ * fileno(), aiortc's current_datetime()), and nothing it does may free the route under our feet. */
+static int relayed_natively(Receive *rx, const unsigned char *data, Py_ssize_t len) {
     PyObject *route = rx->route;
+    if (route == Py_None) return 0;
     Py_INCREF(route);
     enum outcome result = Route_relay((Route *)route, rx, data, len);
+    if (result == RELAYED) rx->relayed++;
+    if (result == DROPPED) rx->dropped++;
     if (result == FAILED) {
         /* A bug, not a bad packet: say so, and never relay natively on this route again. */
         PyErr_WriteUnraisable(route);
         Route_clear((Route *)route);
     }
     Py_DECREF(route);
-    return result;
+    return result != FALLBACK;
 }
 
 static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames) {
@@ -638,21 +642,9 @@ static PyObject *Receive_vectorcall(PyObject *callable, PyObject *const *args, s
         return NULL;
     }
     PyObject *data = args[0];
-    if (self->route != Py_None && PyBytes_CheckExact(data)) {
-        enum outcome result = relay_held(self, (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
-        switch (result) {
-        case RELAYED:
-            self->relayed++;
-            Py_RETURN_NONE;
-        case DROPPED:
-            self->dropped++;
-            Py_RETURN_NONE;
-        case FAILED:
-            Py_RETURN_NONE;
-        case FALLBACK:
-            break;
-        }
-    }
+    if (PyBytes_CheckExact(data) &&
+        relayed_natively(self, (const unsigned char *)PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data)))
+        Py_RETURN_NONE;
     self->fallbacks++;
     return PyObject_Vectorcall(self->fallback, args, 2, NULL);
 }
@@ -805,12 +797,7 @@ static PyObject *Reader_vectorcall(PyObject *callable, PyObject *const *args, si
             break;
         }
         self->reads++;
-        if (rx->route != Py_None) {
-            enum outcome result = relay_held(rx, read_buffer, n);
-            if (result == RELAYED) { rx->relayed++; continue; }
-            if (result == DROPPED) { rx->dropped++; continue; }
-            if (result == FAILED) continue;
-        }
+        if (relayed_natively(rx, read_buffer, n)) continue;
         /* counted as a fallback by the Receive it reaches through the protocol, if it does */
         PyObject *data = PyBytes_FromStringAndSize((const char *)read_buffer, n);
         if (data == NULL) return NULL;

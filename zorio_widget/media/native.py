@@ -40,15 +40,19 @@ ATTRIBUTES: Final = {
 }
 """Our own attributes the native route reads or writes (tests check they exist)."""
 
-enabled: bool = aiortc_hook._fastrelay is not None and os.environ.get(ENV_SWITCH, "on").lower() not in (
-    "0", "off", "false", "no",
-)
-"""Whether ``arm`` creates routes (tests switch it off to exercise the Python path)."""
-
-
 def available() -> bool:
     """Whether the native module is built (``make`` builds it; see setup.py)."""
     return aiortc_hook._fastrelay is not None
+
+
+enabled: bool = available() and os.environ.get(ENV_SWITCH, "on").lower() not in ("0", "off", "false", "no")
+"""Whether ``arm`` creates routes (tests switch it off to exercise the Python path)."""
+
+
+def _receive_of(leg: MediaLeg) -> Any:
+    """The native ``Receive`` on ``leg``'s connection, or ``None``."""
+    receiver = leg.receiver
+    return aiortc_hook.native_receive(receiver) if receiver is not None else None
 
 
 def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
@@ -94,15 +98,14 @@ def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
         current.disarm()
     receive.route = route
     aiortc_hook.install_native_readers(receiver)
-    listener.native_routes.append(route)
+    listener.native_routes = [r for r in listener.native_routes if r.armed] + [route]
     logger.debug("[leg %s] native relay armed for ssrc %d", leg.id, packet.ssrc)
     return True
 
 
 def disarm(leg: MediaLeg) -> None:
     """Release the route on ``leg``'s connection, if any (closing, renegotiation)."""
-    receiver = leg.receiver
-    receive = aiortc_hook.native_receive(receiver) if receiver is not None else None
+    receive = _receive_of(leg)
     if receive is not None and receive.route is not None:
         receive.route.disarm()
         receive.route = None
@@ -110,8 +113,7 @@ def disarm(leg: MediaLeg) -> None:
 
 def counters(leg: MediaLeg) -> dict[str, int]:
     """Packets ``leg``'s connection relayed natively, gave to Python, dropped, failed to send."""
-    receiver = leg.receiver
-    receive = aiortc_hook.native_receive(receiver) if receiver is not None else None
+    receive = _receive_of(leg)
     if receive is None:
         return {"relayed": 0, "fallbacks": 0, "dropped": 0, "send_errors": 0}
     return {
@@ -124,7 +126,6 @@ def counters(leg: MediaLeg) -> dict[str, int]:
 
 def route_of(leg: MediaLeg) -> Any:
     """The route armed on ``leg``'s connection, or ``None`` (tests, diagnostics)."""
-    receiver = leg.receiver
-    receive = aiortc_hook.native_receive(receiver) if receiver is not None else None
+    receive = _receive_of(leg)
     route = receive.route if receive is not None else None
     return route if route is not None and route.armed else None
