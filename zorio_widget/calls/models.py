@@ -54,6 +54,13 @@ class CallRecord(models.Model):
     recording_file = models.FileField(upload_to="recordings/%Y/%m/%d", blank=True)
     card = models.JSONField(null=True, blank=True, help_text="After-call card saved by the agent.")
     transferred_to = models.CharField(max_length=64, blank=True)
+    # Which server process owns the call while it is live (zorio_widget.calls.ownership): a
+    # restarted process (same node) or, in a cluster, a survivor closes the records a dead one left.
+    owner_node = models.CharField(max_length=120, blank=True, db_index=True)
+    owner_instance = models.CharField(max_length=40, blank=True)
+    last_activity_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time the owning process saw the call alive."
+    )
 
     class Meta:
         ordering = ["-started_at"]

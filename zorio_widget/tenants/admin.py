@@ -12,7 +12,8 @@ class ExtensionInline(admin.TabularInline):
 
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "enabled", "created_at")
+    list_display = ("name", "slug", "enabled", "max_live_calls", "created_at")
+    fields = ("name", "slug", "allowed_origins", "enabled", "max_live_calls", "max_calls_per_extension", "card_schema")
     list_filter = ("enabled",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}

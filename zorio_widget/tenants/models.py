@@ -24,6 +24,19 @@ class Tenant(models.Model):
         help_text="One origin per line; `*` matches any port or host label, e.g. http://127.0.0.1:*",
     )
     enabled = models.BooleanField(default=True)
+    max_live_calls = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Live calls this tenant may have at once; empty: the MAX_CALLS_PER_TENANT setting.",
+    )
+    max_calls_per_extension = models.PositiveIntegerField(
+        null=True, blank=True,
+        help_text="Live calls one extension may have at once; empty: the MAX_CALLS_PER_EXTENSION setting.",
+    )
+    card_schema = models.JSONField(
+        null=True, blank=True,
+        help_text="JSON Schema of the after-call card. When set it is authoritative: saved cards are "
+                  "validated against it, and a schema sent by the client only drives rendering.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,6 +51,16 @@ class Tenant(models.Model):
 
     def allows_origin(self, origin: str) -> bool:
         return origin_matches(origin, self.origin_patterns)
+
+    @property
+    def live_call_limit(self) -> int:
+        return settings.MAX_CALLS_PER_TENANT if self.max_live_calls is None else self.max_live_calls
+
+    @property
+    def extension_call_limit(self) -> int:
+        if self.max_calls_per_extension is None:
+            return int(settings.MAX_CALLS_PER_EXTENSION)
+        return self.max_calls_per_extension
 
 
 class Extension(models.Model):
