@@ -78,6 +78,10 @@ async def test_dtmf_by_signalling_reaches_the_far_side_as_rfc4733_events_in_orde
     answered.probe.detect_dtmf()
     reply = await alice.request({"type": "call.dtmf", "call_id": call.call_id, "digits": "12x"}, "call.dtmf_received")
     assert reply["code"] == "invalid_dtmf"
+    for bad in ("1\n", "\n", "1 ", "\u0661"):  # `$` would match before a trailing newline
+        reply = await alice.request({"type": "call.dtmf", "call_id": call.call_id, "digits": bad},
+                                    "call.dtmf_received")
+        assert reply["type"] == "error" and reply["code"] == "invalid_dtmf", (bad, reply)
     await call.send("call.dtmf", digits="159#")
     for digit in "159#":
         assert (await call.expect("call.dtmf_received"))["digit"] == digit
@@ -275,3 +279,22 @@ async def test_client_reoffer_sendonly_holds_and_sendrecv_resumes(phone) -> None
     assert reply["code"] == "bad_sdp"
     assert await call.probe.wait_for(hears(CALLEE_HZ))  # a bad re-offer changes nothing
     await call.hangup()
+
+
+async def test_three_drops_each_get_their_own_grace(phone, daphne_server: LiveServer) -> None:
+    """A second drop must not be ended by the first drop's grace timer (security finding 6)."""
+    grace_s = float(daphne_server.env["REATTACH_GRACE_S"])
+    alice, bob, call, answered = await connected(phone)
+    client = bob
+    for _ in range(3):
+        await client.ws.close()  # the drop: a grace timer starts
+        await asyncio.sleep(grace_s * 0.4)
+        client = await phone("1002")  # re-attach within that drop's grace
+        assert [c["call_id"] for c in client.history[0]["calls"]] == [answered.call_id]
+        await asyncio.sleep(grace_s * 0.4)  # the next drop comes before the first grace would have ended
+    await asyncio.sleep(grace_s + 0.5)  # every earlier grace is long past: the call is still up
+    assert not [f for f in call.client.history if f.get("type") == "call.ended"]
+    answered.client = client
+    assert await call.probe.wait_for(hears(CALLEE_HZ))
+    await answered.send("call.hangup")
+    assert (await call.expect("call.ended"))["reason"] == "hangup"

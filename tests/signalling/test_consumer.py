@@ -211,3 +211,34 @@ async def test_another_tenants_call_id_is_forbidden_and_changes_nothing(
     assert frames[-1]["reason"] == "hangup"
     await intruder.disconnect()
     await pc.close()
+
+
+# --- malformed input of any depth, and server bugs (security findings 9) ---------------------
+
+async def test_deeply_nested_frame_is_invalid_json_and_the_socket_stays_up(registered: WebsocketCommunicator) -> None:
+    for deep in ("[" * 10000 + "]" * 10000, '{"type": "ping", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+                 '{"type": "call.create", "options": {"meta": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}}"):
+        reply = await _send(registered, deep)
+        assert reply["type"] == "error" and reply["code"] == "invalid_json", reply
+    # Brackets inside strings are not nesting.
+    reply = await _send(registered, {"type": "ping", "req_id": "[" * 50})
+    assert reply == {"type": "pong", "req_id": "[" * 50}
+
+
+class _BrokenBoard(Switchboard):
+    async def create_call(self, device: Any, frame: Any) -> None:
+        raise RuntimeError("a bug in the call layer")
+
+
+async def test_a_server_bug_is_reported_as_server_error_and_costs_only_that_request(
+        token_for: Callable[..., str]) -> None:
+    from zorio_widget.signalling.consumer import WebphoneConsumer
+
+    board = _BrokenBoard(max_calls=10, ring_timeout_s=5)
+    ws = WebsocketCommunicator(WebphoneConsumer.as_asgi(board=board), "/ws/webphone/", headers=[ALLOWED])
+    assert (await ws.connect())[0]
+    _OPENED.append(ws)
+    assert (await _send(ws, {"type": "auth", "token": token_for("1001")}))["type"] == "registered"
+    reply = await _send(ws, {"type": "call.create", "req_id": "c1", "destination": "1002", "sdp": "v=0"})
+    assert reply["type"] == "error" and reply["code"] == "server_error" and reply["req_id"] == "c1"
+    assert await _send(ws, {"type": "ping", "req_id": "p1"}) == {"type": "pong", "req_id": "p1"}

@@ -18,7 +18,7 @@ from zorio_widget.signalling.protocol import Frame, ProtocolError
 if TYPE_CHECKING:
     from zorio_widget.calls.session import CallSession, Leg
 
-DTMF_RE = re.compile(r"^[0-9*#A-Da-d]+$")
+DTMF_RE = re.compile(r"[0-9*#A-Da-d]+")
 
 Control = Callable[["CallSession", "Leg", Frame], Awaitable[None]]
 
@@ -65,7 +65,7 @@ async def unmute(session: "CallSession", leg: "Leg", frame: Frame) -> None:
 
 async def dtmf(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     digits = frame.data["digits"]
-    if not DTMF_RE.match(digits):
+    if not DTMF_RE.fullmatch(digits):
         raise _refuse(leg, frame, "DTMF digits must be 0-9, *, #, A-D.", code="invalid_dtmf")
     if session.state != CallState.ANSWERED:
         raise _refuse(leg, frame, "DTMF needs a connected call.")

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from zorio_widget.tenants.models import Extension
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
-_DIALLABLE = re.compile(r"^\+?[0-9*#]{1,32}$")
+_DIALLABLE = re.compile(r"\+?[0-9*#]{1,32}")
 
 
 class ServiceNumber(StrEnum):
@@ -47,7 +47,7 @@ def clean_destination(raw: str) -> str:
     if raw.lower().startswith(("tel:", "callto:")):
         raw = raw.split(":", 1)[1]
     cleaned = _SEPARATORS.sub("", raw.strip())
-    if not _DIALLABLE.match(cleaned):
+    if not _DIALLABLE.fullmatch(cleaned):
         raise InvalidTarget(f"{raw[:40]!r} is not a dialable number")
     return cleaned
 

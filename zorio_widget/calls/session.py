@@ -45,7 +45,14 @@ class Leg:
     held: bool = False
     #: The device's socket closed; the leg waits for the extension to reconnect (re-attach).
     detached: bool = False
+    #: The re-attach grace of the current drop (at most one: a new drop or a re-attach cancels it).
+    grace_timer: asyncio.TimerHandle | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def cancel_grace(self) -> None:
+        timer, self.grace_timer = self.grace_timer, None
+        if timer is not None:
+            timer.cancel()
 
     async def send(self, msg_type: str, **fields: Any) -> None:
         await self.device.send_frame({"type": msg_type, "call_id": self.call_id, **fields})

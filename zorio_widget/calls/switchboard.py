@@ -68,6 +68,7 @@ class Switchboard:
         for leg in reattached:
             logger.info("call %s: leg %s re-attached to device %s", leg.session.uuid, leg.call_id, device.device_id)
             leg.device, leg.detached = device, False
+            leg.cancel_grace()
         return reattached
 
     async def unregister(self, device: Device) -> None:
@@ -80,13 +81,17 @@ class Switchboard:
         for leg in [leg for leg in self.legs.values() if leg.device is device]:
             if leg.session.state == CallState.ANSWERED and self.reattach_grace_s > 0:
                 leg.detached = True
-                self.spawn(self._end_if_still_detached(leg))
+                # Each drop has its own grace; a re-attach cancels it (Leg.cancel_grace), so an
+                # earlier drop's timer can never end the call after a later reconnect.
+                leg.cancel_grace()
+                leg.grace_timer = asyncio.get_running_loop().call_later(
+                    self.reattach_grace_s, lambda leg=leg: self.spawn(self._end_if_still_detached(leg)))
             else:
                 await leg.session.leg_gone(leg)
         self._when_idle()
 
     async def _end_if_still_detached(self, leg: Leg) -> None:
-        await asyncio.sleep(self.reattach_grace_s)
+        leg.grace_timer = None
         if leg.detached:
             logger.info("call %s: leg %s not re-attached within %.0f s", leg.session.uuid, leg.call_id,
                         self.reattach_grace_s)
@@ -122,6 +127,7 @@ class Switchboard:
         task.add_done_callback(self._tasks.discard)
 
     def forget_leg(self, leg: Leg) -> None:
+        leg.cancel_grace()
         self.legs.pop(leg.call_id, None)
 
     def forget_session(self, session: CallSession) -> None:

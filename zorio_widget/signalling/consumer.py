@@ -49,11 +49,16 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
     number: str
     name: str
 
+    def __init__(self, *args: Any, board: Switchboard | None = None, **kwargs: Any) -> None:
+        """`board`: the switchboard to use (`as_asgi(board=...)` in tests); the process's by default."""
+        super().__init__(*args, **kwargs)
+        self._injected_board = board
+
     async def connect(self) -> None:
         self.device_id = "d" + secrets.token_hex(6)
         self.authenticated = False
         self.closed = False
-        self.board: Switchboard = get_switchboard()
+        self.board: Switchboard = self._injected_board or get_switchboard()
         self.bucket = TokenBucket(settings.WS_RATE_PER_S, settings.WS_RATE_BURST)
         await self.accept()
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -84,6 +89,7 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
             logger.debug("device %s: dropped %s", self.device_id, frame.get("type"))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        frame: Frame | None = None
         try:
             if not self.bucket.allow():
                 raise ProtocolError("rate_limited")
@@ -97,8 +103,9 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         except Exception:
             # A bug must cost one request, not the connection and every call on it.
             logger.exception("device %s: request failed", self.device_id)
-            await self.send_frame({"type": "error", "code": "invalid_state",
-                                   "message": "The request could not be applied (server error)."})
+            failed = ProtocolError("server_error", req_id=frame.req_id if frame else None,
+                                   call_id=frame.call_id if frame else None)
+            await self.send_frame(failed.as_frame())
 
     # --- handlers -------------------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ MAX_DESTINATION_CHARS = 64
 MAX_DIGITS = 32
 MAX_CANDIDATE_CHARS = 1024
 MAX_META_CHARS = 8192
+#: Deepest nesting of objects and arrays a frame may have (`options.meta` is the deepest field).
+MAX_FRAME_DEPTH = 16
 
 FieldType = Literal["str", "int", "bool", "object", "list"]
 
@@ -153,6 +155,8 @@ PROTOCOL_ERRORS: dict[str, ErrorCode] = {
         ErrorCode("rate_limited", "Too many frames; this one was dropped.", "Slow down."),
         ErrorCode("bad_sdp", "The SDP could not be used (unparseable or without Opus audio).",
                   "Send the browser's own SDP."),
+        ErrorCode("server_error", "The server failed on this request (a bug); nothing else changed.",
+                  "Retry; report it if it happens again."),
     )
 }
 
@@ -234,6 +238,32 @@ def _check_field(spec: Field, value: Any) -> str | None:
     return None
 
 
+def _nesting_depth(raw: str | bytes) -> int:
+    """The deepest `{`/`[` nesting outside strings, found before parsing: a deep document would
+    otherwise exhaust the parser's recursion. Linear in the frame's size, which is capped."""
+    text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    if text.count("{") + text.count("[") <= MAX_FRAME_DEPTH:
+        return 0  # every ordinary frame: too few brackets to be too deep, no scan needed
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "}]":
+            depth -= 1
+    return deepest
+
+
 def parse_frame(raw: str | bytes | None, max_bytes: int = MAX_FRAME_BYTES) -> Frame:
     """Parses and validates one client frame; raises ProtocolError with the code to answer."""
     if raw is None:
@@ -241,9 +271,11 @@ def parse_frame(raw: str | bytes | None, max_bytes: int = MAX_FRAME_BYTES) -> Fr
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > max_bytes:
         raise ProtocolError("bad_request", f"The frame is larger than {max_bytes} bytes.")
+    if _nesting_depth(raw) > MAX_FRAME_DEPTH:
+        raise ProtocolError("invalid_json", f"The frame nests deeper than {MAX_FRAME_DEPTH} levels.")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ProtocolError("invalid_json") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_json")

@@ -18,7 +18,7 @@ def _pattern_regex(pattern: str) -> re.Pattern[str]:
     regex = re.escape(first)
     for piece in rest:
         regex += (_PORT if regex.endswith(":") else _HOST_LABELS) + re.escape(piece)
-    return re.compile("^" + regex + "$", re.IGNORECASE)
+    return re.compile(regex, re.IGNORECASE)
 
 
 def origin_matches(origin: str, patterns: list[str]) -> bool:
@@ -26,4 +26,4 @@ def origin_matches(origin: str, patterns: list[str]) -> bool:
     origin = origin.strip().rstrip("/")
     if not origin or origin == "null":
         return False
-    return any(_pattern_regex(p).match(origin) for p in patterns if p.strip())
+    return any(_pattern_regex(p).fullmatch(origin) for p in patterns if p.strip())

@@ -20,7 +20,7 @@ from zorio_widget.tenants.models import Tenant
 from zorio_widget.tenants.tokens import TokenError, token_generator
 
 #: Patterns CSP can express: scheme://host[:port] with `*.` only as the first host label, `*` as port.
-_CSP_SOURCE = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?$")
+_CSP_SOURCE = re.compile(r"https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:([0-9]{1,5}|\*))?")
 
 
 def tenants_for(request: HttpRequest) -> list[Tenant]:
@@ -52,7 +52,7 @@ def origin_patterns(tenants: list[Tenant]) -> list[str]:
 
 
 def frame_ancestors(patterns: list[str]) -> str:
-    sources = [p for p in patterns if _CSP_SOURCE.match(p)]
+    sources = [p for p in patterns if _CSP_SOURCE.fullmatch(p)]
     return "frame-ancestors " + (" ".join(sources) if sources else "'none'")
 
 
