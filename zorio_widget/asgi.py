@@ -11,10 +11,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from zorio_widget.calls.ownership import close_leftovers_blocking  # noqa: E402
 from zorio_widget.media import native  # noqa: E402
 from zorio_widget.media.clips import preload_clips_blocking  # noqa: E402
 from zorio_widget.signalling.routing import websocket_urlpatterns  # noqa: E402
 
+try:  # a process restarted after a crash closes the records its predecessor left open
+    close_leftovers_blocking()
+except Exception as exc:  # no database yet (a fresh clone before migrate), or tests without one
+    logging.getLogger(__name__).warning("leftover call records were not checked: %s", exc)
 preload_clips_blocking()  # ringback, music, DTMF tones: encoded once, before the first call
 if not native.available():
     logging.getLogger(__name__).warning(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from zorio_widget.calls import switchboard as switchboard_module
+from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.switchboard import Switchboard
 
 DELAY_S = 0.1
@@ -22,14 +23,19 @@ def releases(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 class _Call:
-    """Stands for a CallSession: the switchboard only keeps it in its set of live calls."""
+    """Stands for a CallSession: the switchboard keeps it in its set of live calls and gives its
+    slot back (tenant, placing extension) when it is forgotten."""
+
+    tenant_id = 1
+    origin = SimpleNamespace(number="1001")
 
 
 def _board_with_calls(count: int) -> tuple[Switchboard, list[Any]]:
     board = Switchboard(max_calls=10, ring_timeout_s=5, idle_release_delay_s=DELAY_S)
     sessions = [_Call() for _ in range(count)]
+    limits = CallLimits(per_tenant=10, per_extension=10)
     for session in sessions:
-        assert board.capacity.try_acquire()
+        assert board.take_slot(1, "1001", limits) is None
         board.sessions.add(session)  # type: ignore[arg-type]
     return board, sessions
 

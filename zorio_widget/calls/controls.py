@@ -101,6 +101,7 @@ async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
         raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
     old, leg.media = leg.media, media
     session.board.wire_media(leg)
+    session.board.expect_media(leg)
     session.restore_media(leg)
     await old.close()
     await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)

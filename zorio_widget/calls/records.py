@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from zorio_widget.calls.models import CallRecord
+from zorio_widget.calls.ownership import owner_fields
 
 OPTION_FIELDS = ("campaign_id", "lead_id", "customer_id", "caller_name")
 
@@ -24,7 +25,7 @@ def record_options(options: dict[str, Any]) -> dict[str, Any]:
 
 @database_sync_to_async
 def create_record(**fields: Any) -> CallRecord:
-    return CallRecord.objects.create(started_at=timezone.now(), **fields)
+    return CallRecord.objects.create(started_at=timezone.now(), **owner_fields(), **fields)
 
 
 @database_sync_to_async

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.models import Direction
 from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
@@ -47,10 +48,17 @@ class Leg:
     detached: bool = False
     #: The re-attach grace of the current drop (at most one: a new drop or a re-attach cancels it).
     grace_timer: asyncio.TimerHandle | None = None
+    #: When the current media must have connected by (Switchboard.expect_media).
+    media_deadline: asyncio.TimerHandle | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cancel_grace(self) -> None:
         timer, self.grace_timer = self.grace_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def cancel_media_deadline(self) -> None:
+        timer, self.media_deadline = self.media_deadline, None
         if timer is not None:
             timer.cancel()
 
@@ -77,8 +85,10 @@ class Leg:
 
 
 class CallSession:
-    def __init__(self, board: "Switchboard", uuid: UUID, caller_device: Device, route: Route) -> None:
+    def __init__(self, board: "Switchboard", uuid: UUID, caller_device: Device, route: Route,
+                 limits: CallLimits) -> None:
         self.board = board
+        self.limits = limits
         self.uuid = uuid
         self.tenant_id = caller_device.tenant_id
         self.origin = caller_device
@@ -178,6 +188,9 @@ class CallSession:
         if not route.call_waiting and self.board.is_busy(self.tenant_id, route.number, excluding=self):
             await self._end("busy")
             return
+        if self.board.live_calls_of(self.tenant_id, route.number, excluding=self) >= self.limits.per_extension:
+            await self._end("busy")  # call waiting, but the extension already has all it may hold
+            return
         offers = await asyncio.gather(*(self._offer_to(device) for device in devices), return_exceptions=True)
         for result in offers:
             if isinstance(result, BaseException):
@@ -236,6 +249,7 @@ class CallSession:
             caller = self.caller
             assert caller is not None
             bridge.connect(caller.media, leg.media)
+            self.board.expect_media(leg)
             leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
             await self.mark_answered()
             await caller.send("call.answered")
@@ -303,12 +317,13 @@ class CallSession:
                 # In-band tones already travel in the relayed audio; only events need regenerating.
                 await self.relay_digits(leg, digit, regenerate=not leg.extra.get("inband_dtmf"))
 
-    async def media_failed(self, leg: Leg) -> None:
-        """ICE/DTLS failed or the peer closed its connection: the leg cannot carry audio."""
+    async def media_failed(self, leg: Leg, *, never_connected: bool = False) -> None:
+        """ICE/DTLS failed or the peer closed its connection: the leg cannot carry audio. A leg
+        whose media never connected ends the call `failed`, even a call already answered."""
         logger.warning("call %s: media of leg %s failed", self.uuid, leg.call_id)
-        await self.leg_gone(leg)
+        await self.leg_gone(leg, answered_reason="failed" if never_connected else "hangup")
 
-    async def leg_gone(self, leg: Leg) -> None:
+    async def leg_gone(self, leg: Leg, answered_reason: str = "hangup") -> None:
         """The leg's device disconnected (or its media failed): end what depends on it."""
         async with self.lock:
             if not self.is_live or leg not in self.legs:
@@ -318,7 +333,7 @@ class CallSession:
                 self.board.forget_leg(leg)
                 await leg.media.close()
             elif self.state == CallState.ANSWERED:
-                await self._end("hangup")
+                await self._end(answered_reason)
             elif leg is self.caller:
                 await self._end("cancelled")
             else:

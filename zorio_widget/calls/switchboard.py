@@ -16,12 +16,14 @@ from django.conf import settings
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.limits import CallLimits, CallQuota, limits_of
 from zorio_widget.calls.memory import release_free_memory
+from zorio_widget.calls.ownership import RecordHeartbeat
 from zorio_widget.calls.routing import InvalidTarget, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg, LegDirection
 from zorio_widget.calls.states import CallState
 from zorio_widget.media import BadSdp, CallCapacity, MediaLeg
-from zorio_widget.signalling.protocol import Frame, ProtocolError
+from zorio_widget.signalling.protocol import PROTOCOL_ERRORS, Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
 
@@ -40,12 +42,19 @@ def candidates_in(sdp: str) -> list[dict[str, Any]]:
 
 IDLE_RELEASE_DELAY_S = 2.0
 """Seconds without calls before memory is given back (``release_free_memory``)."""
+MEDIA_CONNECT_TIMEOUT_S = 15.0
+RECORD_HEARTBEAT_S = 30.0
 
 
 class Switchboard:
     def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "",
-                 reattach_grace_s: float = 0.0, idle_release_delay_s: float = IDLE_RELEASE_DELAY_S) -> None:
+                 reattach_grace_s: float = 0.0, idle_release_delay_s: float = IDLE_RELEASE_DELAY_S,
+                 media_connect_timeout_s: float = MEDIA_CONNECT_TIMEOUT_S,
+                 record_heartbeat_s: float = RECORD_HEARTBEAT_S) -> None:
         self.capacity = CallCapacity(max_calls)
+        self.quota = CallQuota()
+        self.media_connect_timeout_s = media_connect_timeout_s
+        self.heartbeat = RecordHeartbeat(record_heartbeat_s)
         self.idle_release_delay_s = idle_release_delay_s
         self._release_timer: asyncio.TimerHandle | None = None
         self.ring_timeout_s = ring_timeout_s
@@ -85,13 +94,16 @@ class Switchboard:
                 # earlier drop's timer can never end the call after a later reconnect.
                 leg.cancel_grace()
                 leg.grace_timer = asyncio.get_running_loop().call_later(
-                    self.reattach_grace_s, lambda leg=leg: self.spawn(self._end_if_still_detached(leg)))
+                    self.reattach_grace_s, self._grace_over, leg)
             else:
                 await leg.session.leg_gone(leg)
         self._when_idle()
 
-    async def _end_if_still_detached(self, leg: Leg) -> None:
+    def _grace_over(self, leg: Leg) -> None:
         leg.grace_timer = None
+        self.spawn(self._end_if_still_detached(leg))
+
+    async def _end_if_still_detached(self, leg: Leg) -> None:
         if leg.detached:
             logger.info("call %s: leg %s not re-attached within %.0f s", leg.session.uuid, leg.call_id,
                         self.reattach_grace_s)
@@ -101,7 +113,10 @@ class Switchboard:
         return list(self.presence.get((tenant_id, number), {}).values())
 
     def is_busy(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> bool:
-        return any(s.is_live and s is not excluding and s.involves(tenant_id, number) for s in self.sessions)
+        return self.live_calls_of(tenant_id, number, excluding) > 0
+
+    def live_calls_of(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
+        return sum(1 for s in self.sessions if s.is_live and s is not excluding and s.involves(tenant_id, number))
 
     # --- legs -----------------------------------------------------------------------------------
 
@@ -128,12 +143,43 @@ class Switchboard:
 
     def forget_leg(self, leg: Leg) -> None:
         leg.cancel_grace()
+        leg.cancel_media_deadline()
         self.legs.pop(leg.call_id, None)
+
+    def expect_media(self, leg: Leg) -> None:
+        """The leg's current media must connect (ICE + DTLS) within `media_connect_timeout_s`, or
+        the leg fails: a client that never connects media cannot keep a call slot."""
+        media = leg.media
+        leg.cancel_media_deadline()
+
+        def check() -> None:
+            leg.media_deadline = None
+            if leg.media is media and media.state != "connected" and leg.call_id in self.legs:
+                logger.warning("call %s: media of leg %s did not connect within %.0f s", leg.session.uuid,
+                               leg.call_id, self.media_connect_timeout_s)
+                self.spawn(leg.session.media_failed(leg, never_connected=True))
+
+        leg.media_deadline = asyncio.get_running_loop().call_later(self.media_connect_timeout_s, check)
+
+    def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
+        """A call slot for a session placed by `number`: the tenant's and the extension's
+        limits, then the process's capacity. Returns why not, or None once taken."""
+        refused = self.quota.try_take(tenant_id, number, limits)
+        if refused is not None:
+            return refused
+        if not self.capacity.try_acquire():
+            self.quota.give_back(tenant_id, number)
+            return PROTOCOL_ERRORS["capacity"].message
+        return None
+
+    def give_slot(self, tenant_id: int, number: str) -> None:
+        self.capacity.release()
+        self.quota.give_back(tenant_id, number)
 
     def forget_session(self, session: CallSession) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
-            self.capacity.release()
+            self.give_slot(session.tenant_id, session.origin.number)
             self._when_idle()
 
     def _when_idle(self) -> None:
@@ -144,6 +190,7 @@ class Switchboard:
         legs have finished closing, and only if the process is still without calls by then."""
         if self.sessions:
             return
+        self.heartbeat.stop()
         if self._release_timer is not None:
             self._release_timer.cancel()
         self._release_timer = asyncio.get_running_loop().call_later(self.idle_release_delay_s, self._release_if_idle)
@@ -175,12 +222,14 @@ class Switchboard:
         except InvalidTarget as exc:
             raise ProtocolError("invalid_target", str(exc), req_id=req_id) from exc
         options = data.get("options") or {}
-        if not self.capacity.try_acquire():
-            raise ProtocolError("capacity", req_id=req_id)
+        limits = await limits_of(device.tenant_id)
+        refused = self.take_slot(device.tenant_id, device.number, limits)
+        if refused is not None:
+            raise ProtocolError("capacity", refused, req_id=req_id)
         session: CallSession | None = None
         try:
             route = await resolve_route(device.tenant_id, destination)
-            session = CallSession(self, uuid_lib.uuid4(), device, route)
+            session = CallSession(self, uuid_lib.uuid4(), device, route, limits)
             caller = self.new_leg(device, "outgoing", session)
             session.caller = caller
             caller.extra["caller_name"] = str(options.get("caller_name") or "")[:120]
@@ -195,9 +244,11 @@ class Switchboard:
             if session is not None and session.caller is not None:
                 self.forget_leg(session.caller)
                 await session.caller.media.close()
-            self.capacity.release()
+            self.give_slot(device.tenant_id, device.number)
             raise
         self.sessions.add(session)
+        self.heartbeat.ensure_running()
+        self.expect_media(caller)
         logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, destination, route.kind)
         await caller.send("call.trying", req_id=req_id, uuid=str(session.uuid))
         await caller.send("sdp.answer", sdp=answer, req_id=req_id)
@@ -217,5 +268,7 @@ def get_switchboard() -> Switchboard:
             ring_timeout_s=settings.RING_TIMEOUT_S,
             public_ip=settings.MEDIA_PUBLIC_IP,
             reattach_grace_s=settings.REATTACH_GRACE_S,
+            media_connect_timeout_s=settings.MEDIA_CONNECT_TIMEOUT_S,
+            record_heartbeat_s=settings.RECORD_HEARTBEAT_S,
         )
     return _switchboard

@@ -26,7 +26,9 @@ def connected_peer(session: "CallSession", leg: "Leg", frame: Frame) -> "Leg":
     return peer
 
 
-async def _target_route(session: "CallSession", leg: "Leg", peer: "Leg", frame: Frame) -> tuple[str, Route]:
+async def _target_route(session: "CallSession", leg: "Leg", peer: "Leg", frame: Frame,
+                        placed_by: "Leg") -> tuple[str, Route]:
+    """Checks the target, then takes the new session's call slot for `placed_by`'s extension."""
     def refuse(code: str, message: str) -> ProtocolError:
         return ProtocolError(code, message, req_id=frame.req_id, call_id=leg.call_id)
 
@@ -45,8 +47,9 @@ async def _target_route(session: "CallSession", leg: "Leg", peer: "Leg", frame: 
             raise refuse("busy", f"{number} is not available.")
         if not route.call_waiting and board.is_busy(session.tenant_id, number, excluding=session):
             raise refuse("busy", f"{number} is busy.")
-    if not board.capacity.try_acquire():
-        raise refuse("capacity", "")
+    refused = board.take_slot(session.tenant_id, placed_by.device.number, session.limits)
+    if refused is not None:
+        raise refuse("capacity", refused)
     return number, route
 
 
@@ -54,7 +57,7 @@ async def _new_session(session: "CallSession", device_leg: "Leg", route: Route, 
     """A session for a moved party (its capacity slot is already taken)."""
     from zorio_widget.calls.session import CallSession
 
-    new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route)
+    new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route, session.limits)
     await new.write_record(meta=meta)
     session.board.sessions.add(new)
     return new
@@ -62,12 +65,12 @@ async def _new_session(session: "CallSession", device_leg: "Leg", route: Route, 
 
 async def blind_transfer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     peer = connected_peer(session, leg, frame)
-    number, route = await _target_route(session, leg, peer, frame)
+    number, route = await _target_route(session, leg, peer, frame, placed_by=peer)
     try:
         new = await _new_session(session, peer, route, transferred_from=str(session.uuid),
                                  transferred_by=leg.device.number)
     except BaseException:
-        session.board.capacity.release()
+        session.board.give_slot(session.tenant_id, peer.device.number)
         raise
     session.detach(peer)
     peer.session, new.caller = new, peer
@@ -82,11 +85,11 @@ async def attended_transfer(session: "CallSession", leg: "Leg", frame: Frame) ->
     if session.consult is not None and session.consult.is_live:
         raise ProtocolError("invalid_state", "A consult call is already in progress.", req_id=frame.req_id,
                             call_id=leg.call_id)
-    number, route = await _target_route(session, leg, peer, frame)
+    number, route = await _target_route(session, leg, peer, frame, placed_by=leg)
     try:
         consult = await _new_session(session, leg, route, consult_for=str(session.uuid))
     except BaseException:
-        session.board.capacity.release()
+        session.board.give_slot(session.tenant_id, leg.device.number)
         raise
     if not leg.held:
         leg.held = True
@@ -98,6 +101,7 @@ async def attended_transfer(session: "CallSession", leg: "Leg", frame: Frame) ->
     consult.consult_of = (session, leg)
     session.consult = consult
     offer = await consult_leg.media.create_offer()
+    session.board.expect_media(consult_leg)
     await consult_leg.send("call.trying", req_id=frame.req_id, uuid=str(consult.uuid))
     await consult_leg.send("sdp.offer", sdp=offer)
     session.board.spawn(consult.start())
@@ -114,11 +118,16 @@ async def complete_transfer(session: "CallSession", leg: "Leg", frame: Frame) ->
         if consult.state != CallState.ANSWERED or target is None:
             raise ProtocolError("invalid_state", "The consult call is not answered yet.", req_id=frame.req_id,
                                 call_id=leg.call_id)
-        if not session.board.capacity.try_acquire():
-            raise ProtocolError("capacity", req_id=frame.req_id, call_id=leg.call_id)
+        refused = session.board.take_slot(session.tenant_id, peer.device.number, session.limits)
+        if refused is not None:
+            raise ProtocolError("capacity", refused, req_id=frame.req_id, call_id=leg.call_id)
         route = Route(RouteKind.EXTENSION, target.device.number, target.device.extension_id, target.device.name)
-        joined = await _new_session(session, peer, route, transferred_from=str(session.uuid),
-                                    consult=str(consult.uuid), transferred_by=leg.device.number)
+        try:
+            joined = await _new_session(session, peer, route, transferred_from=str(session.uuid),
+                                        consult=str(consult.uuid), transferred_by=leg.device.number)
+        except BaseException:
+            session.board.give_slot(session.tenant_id, peer.device.number)
+            raise
         session.consult, consult.consult_of = None, None
         session.detach(peer)
         consult.detach(target)
