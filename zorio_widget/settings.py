@@ -164,11 +164,30 @@ WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)
 WS_RATE_PER_S = env.float("WS_RATE_PER_S", default=20.0)
 WS_RATE_BURST = env.int("WS_RATE_BURST", default=60)
 
+# --- Cache and throttling ----------------------------------------------------------------------
+#: Django's cache holds the counters of zorio_widget/api/throttle.py: in Redis when REDIS_URL is set,
+#: so every server process counts the same failures; in process memory otherwise.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": env.str("CHANNEL_PREFIX", default="zorio")}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "zorio"}}
+#: Failed `Authorization: Api-Key` attempts per minute, per key prefix (from every client) and per
+#: client address (any key); past either, attempts get 429 `rate_limited` until the minute ends. 0: no limit.
+API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=30)
+API_KEY_FAILURES_PER_IP_PER_MINUTE = env.int("API_KEY_FAILURES_PER_IP_PER_MINUTE", default=20)
+
+#: Every record goes through RedactTokens (tokens, API keys, Authorization credentials), Daphne's
+#: access log included: zorio_widget/serve.py sends it to the `zorio_widget.access` logger.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact_tokens": {"()": "zorio_widget.logging_filters.RedactTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"aioice": {"level": "WARNING"}, "aiortc": {"level": "WARNING"}},
+    "loggers": {
+        "aioice": {"level": "WARNING"},
+        "aiortc": {"level": "WARNING"},
+        "zorio_widget.access": {"level": "INFO", "filters": ["redact_tokens"]},
+    },
 }

@@ -1,7 +1,9 @@
 /**
  * The softphone page (`/softphone/`, inside the iframe of softphone.js): the full webphone UI
  * (fullscreen layout), the after-call card, and the iframe side of the bridge. Messages are taken
- * only from `window.parent` at an origin allowed for the tenant; replies go to that origin only.
+ * only from `window.parent` at an origin allowed for the tenant; everything this page posts goes to
+ * that origin only. A session remembered in the tab is resumed only for the host origin and the
+ * tenant it was remembered for (./session.ts), once that origin is proven.
  */
 import "../index";
 import type { Call } from "../call";
@@ -9,10 +11,11 @@ import type { Phone } from "../phone";
 import type { CallApi, Locale, PhoneApi, ZorioWebphoneStatic } from "../public-api";
 import { h } from "../ui/dom";
 import { Appearance } from "./appearance";
-import { type EventPayload, pack, type RequestType, unpack } from "./bridge";
+import { BRIDGE_VERSION, type EventPayload, pack, type RequestType, unpack } from "./bridge";
 import { CardDesk } from "./desk";
 import { originMatches } from "./origins";
 import type { SoftphoneCall, SoftphoneCallbacks } from "./public-api";
+import { SessionMemory } from "./session";
 
 interface PageConfig {
   origins: string[];
@@ -25,7 +28,6 @@ interface PageConfig {
   defaultLocale: string;
 }
 
-const TOKEN_KEY = "zorio-softphone-token";
 const DEFAULT_WRAP_UP_S = 30;
 
 const config = JSON.parse(document.getElementById("zorio-softphone-config")?.textContent || "{}") as PageConfig;
@@ -34,14 +36,21 @@ const locale: Locale = config.language === "vi" || config.language === "en" ? co
 const wrapUpS = config.wrapUpDuration ?? DEFAULT_WRAP_UP_S;
 const agentMode = query.get("agent") !== "0";
 
+const ancestors = (location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
+
 /** The host page's origin: the browser's ancestor list when it has one, else what the loader said. */
 function hostOrigin(): string {
-  const ancestors = (location as Location & { ancestorOrigins?: DOMStringList }).ancestorOrigins;
   const claimed = ancestors?.length ? ancestors[0]! : query.get("origin") || "";
   return window.parent !== window && originMatches(claimed, config.origins) ? claimed : "";
 }
 
 const parentOrigin = hostOrigin();
+/**
+ * Whether the host page is known to be at `parentOrigin`: the browser's ancestor list says so, or
+ * the parent sent a message from there. Until then the origin is only what the loader claimed.
+ */
+let hostProven = !!ancestors?.length;
+const memory = new SessionMemory(parentOrigin);
 const appearance = new Appearance(locale);
 let phone: PhoneApi | null = null;
 let token = "";
@@ -62,12 +71,17 @@ export function summary(call: CallApi): SoftphoneCall {
   };
 }
 
-/** Fires a host callback (an event message to the parent, at its origin only). */
+/** The one way out of this page: to the parent, at the host origin only (never `*`). */
+function toHost(message: ReturnType<typeof pack>): void {
+  if (parentOrigin) window.parent.postMessage(message, parentOrigin);
+}
+
+/** Fires a host callback (an event message to the parent). */
 function emit(name: keyof SoftphoneCallbacks, ...args: unknown[]): void {
   if (!parentOrigin) return;
   log("->", name, args);
   const payload: EventPayload = { name, args: JSON.parse(JSON.stringify(args)) as unknown[] };
-  window.parent.postMessage(pack("event", `f${++seq}`, payload), parentOrigin);
+  toHost(pack("event", `f${++seq}`, payload));
 }
 
 const desk = new CardDesk(document.getElementById("zorio-cards")!, appearance, {
@@ -80,7 +94,8 @@ const desk = new CardDesk(document.getElementById("zorio-cards")!, appearance, {
 
 // -- the phone --------------------------------------------------------------------------------
 
-async function login(newToken: string, refreshToken: string | null): Promise<Record<string, unknown>> {
+/** Logs in with `newToken`; `tenant`, when given, is the only tenant the token may resolve to. */
+async function login(newToken: string, refreshToken: string | null, tenant = config.tenant): Promise<Record<string, unknown>> {
   if (phone) await logout("relogin");
   let spare = refreshToken;
   const api = (window as unknown as { ZorioWebphone: ZorioWebphoneStatic }).ZorioWebphone;
@@ -101,17 +116,17 @@ async function login(newToken: string, refreshToken: string | null): Promise<Rec
   phone = connected;
   token = newToken;
   if (config.debug) (window as unknown as { zorioPhone?: PhoneApi }).zorioPhone = connected; // tests and support
-  if (config.autoLogin) sessionStorage.setItem(TOKEN_KEY, newToken);
   const internals = connected as unknown as Phone;
   const element = mount.querySelector<HTMLElement>("zorio-phone");
   if (element) appearance.attach(element, internals.config.theme);
   applyAssets();
   watch(connected);
   const info = { extension: connected.extension, user: connected.user, tenant: internals.config.tenant?.slug ?? "" };
-  if (config.tenant && info.tenant && info.tenant !== config.tenant) {
+  if (tenant && info.tenant !== tenant) {
     await logout("forbidden");
     throw Object.assign(new Error("The token belongs to another tenant."), { code: "forbidden" });
   }
+  if (config.autoLogin) memory.remember(info.tenant, newToken);
   emit("onAuthenticated", info);
   document.body.dataset.status = "registered";
   return info;
@@ -121,7 +136,7 @@ async function logout(reason: string): Promise<void> {
   const current = phone;
   phone = null;
   if (!current) return;
-  sessionStorage.removeItem(TOKEN_KEY);
+  memory.forget();
   appearance.detach();
   await current.disconnect().catch(() => undefined);
   document.body.dataset.status = "logged_out";
@@ -201,6 +216,7 @@ type Handler = (payload: Record<string, unknown>) => Promise<unknown> | unknown;
 
 /** Host requests, by type (an explicit map: never a lookup of the message's text). */
 const HANDLERS: Record<RequestType, Handler> = {
+  hello: () => ({ version: BRIDGE_VERSION }),
   login: (p) => login(String(p.token ?? ""), typeof p.refreshToken === "string" && p.refreshToken ? p.refreshToken : null),
   logout: () => logout("logout"),
   call: async (p) => {
@@ -230,6 +246,10 @@ addEventListener("message", (event: MessageEvent) => {
   }
   const env = unpack(event.data);
   if (!env || !(env.type in HANDLERS)) return;
+  if (!hostProven) {
+    hostProven = true; // the browser says this message came from the parent, at parentOrigin
+    if (env.type !== "login") resume();
+  }
   const handler = HANDLERS[env.type as RequestType];
   log("<-", env.type, env.payload);
   Promise.resolve()
@@ -238,10 +258,25 @@ addEventListener("message", (event: MessageEvent) => {
       (result) => ({ ok: true, result: result ?? null }),
       (err: { code?: string; message?: string }) => ({ ok: false, error: { code: err?.code ?? "failed", message: err?.message ?? String(err) } }),
     )
-    .then((reply) => window.parent.postMessage(pack("reply", env.id, reply), parentOrigin));
+    .then((reply) => toHost(pack("reply", env.id, reply)));
 });
 
 // -- start ----------------------------------------------------------------------------------
+
+let resumed = false;
+
+/** Logs in by itself, once: with the page's `?token=`, else the session remembered for this host and tenant. */
+function resume(): void {
+  if (resumed || !config.autoLogin) return;
+  resumed = true;
+  const session = config.token ? null : memory.recall(config.tenant);
+  const remembered = config.token || session?.token;
+  if (!remembered) return;
+  login(remembered, null, session?.tenant ?? config.tenant).catch((err: { code?: string }) => {
+    memory.forget();
+    emit("onLoggedOut", { reason: err?.code ?? "bootstrap_failed" });
+  });
+}
 
 document.documentElement.lang = locale;
 if (!parentOrigin) {
@@ -249,12 +284,6 @@ if (!parentOrigin) {
   document.getElementById("zorio-phone")!.replaceChildren(h("p", { class: "zorio-softphone-note" }, appearance.t("card_not_allowed")));
 } else {
   document.body.dataset.status = "ready";
-  window.parent.postMessage(pack("ready", "r0", { version: 1 }), parentOrigin);
-  const remembered = config.token || (config.autoLogin ? sessionStorage.getItem(TOKEN_KEY) : "");
-  if (config.autoLogin && remembered) {
-    login(remembered, null).catch((err: { code?: string }) => {
-      sessionStorage.removeItem(TOKEN_KEY);
-      emit("onLoggedOut", { reason: err?.code ?? "bootstrap_failed" });
-    });
-  }
+  toHost(pack("ready", "r0", { version: BRIDGE_VERSION }));
+  if (hostProven) resume();
 }

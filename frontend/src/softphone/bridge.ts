@@ -6,9 +6,9 @@
 
 export const BRIDGE_VERSION = 1;
 
-/** Host -> iframe requests. */
+/** Host -> iframe requests; `hello` answers `ready`, proving the host's origin to the iframe. */
 export type RequestType =
-  | "login" | "logout" | "call" | "css" | "appearance" | "schema" | "card.value" | "options.results";
+  | "hello" | "login" | "logout" | "call" | "css" | "appearance" | "schema" | "card.value" | "options.results";
 /** Iframe -> host: `ready` once loaded, `reply` to a request, `event` for the host's callbacks. */
 export type NoticeType = "ready" | "reply" | "event";
 export type MessageType = RequestType | NoticeType;
@@ -32,7 +32,7 @@ export interface EventPayload {
 }
 
 const TYPES: readonly MessageType[] = [
-  "login", "logout", "call", "css", "appearance", "schema", "card.value", "options.results", "ready", "reply", "event",
+  "hello", "login", "logout", "call", "css", "appearance", "schema", "card.value", "options.results", "ready", "reply", "event",
 ];
 
 export function pack<P>(type: MessageType, id: string, payload: P): { zorio: Envelope<P> } {

@@ -156,6 +156,8 @@ class Softphone implements ZorioSoftphoneStatic {
   private onReady(): void {
     const again = this.ready;
     this.ready = true;
+    // First, so that the iframe knows this page's origin from the message itself (its event.origin).
+    this.post(pack("hello", `h${++this.seq}`, {}).zorio);
     if (again) for (const env of this.sticky.values()) this.post(env);
     for (const env of this.queue.splice(0)) this.post(env);
     this.fire("onIFrameLoaded", []);
