@@ -1,4 +1,4 @@
-"""Management commands: `seed_demo` (idempotent) and `webphone_token` (one line that verifies)."""
+"""Management commands: `seed_demo` (idempotent), `webphone_token` (one line that verifies), `add_tenant`."""
 
 import re
 from io import StringIO
@@ -107,3 +107,66 @@ def test_webphone_token_ttl_and_errors() -> None:
         call_command("webphone_token", "1001", "--tenant", "nope", stdout=StringIO())
     with pytest.raises(CommandError, match="ttl"):
         call_command("webphone_token", "1001", "--ttl", "0", stdout=StringIO())
+
+
+def add_tenant(*args: str) -> str:
+    out = StringIO()
+    call_command("add_tenant", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_add_tenant_creates_a_tenant_with_origins_extensions_and_a_key() -> None:
+    output = add_tenant("globex", "Globex Corp", "--origin", "https://crm.globex.example/",
+                        "--origin", "http://127.0.0.1:*", "--extension", "2001:Gina", "--extension", "2002")
+    tenant = Tenant.objects.get(slug="globex")
+    assert tenant.name == "Globex Corp" and tenant.enabled
+    assert tenant.origin_patterns == ["https://crm.globex.example", "http://127.0.0.1:*"]
+    assert tenant.allows_origin("http://127.0.0.1:5173") and not tenant.allows_origin("https://evil.example")
+    names = {e.number: e.display_name for e in tenant.extensions.all()}
+    assert names == {"2001": "Gina", "2002": ""}
+    key = ApiKey.objects.verify(api_key_of(output))
+    assert key is not None and key.tenant == tenant
+
+
+@pytest.mark.django_db
+def test_add_tenant_again_updates_and_prints_no_key() -> None:
+    add_tenant("globex", "Globex", "--origin", "https://a.example", "--extension", "2001:Gina", "--extension", "2002:Gus")
+    before = counts(), ApiKey.objects.count()
+    output = add_tenant("globex", "Globex Corporation", "--extension", "2001", "--extension", "2002:Gustav")
+    assert not [line for line in output.splitlines() if line.startswith("API key")]
+    assert (counts(), ApiKey.objects.count()) == before
+    tenant = Tenant.objects.get(slug="globex")
+    assert tenant.name == "Globex Corporation"
+    assert tenant.origin_patterns == ["https://a.example"]  # no --origin: the list is kept
+    assert {e.number: e.display_name for e in tenant.extensions.all()} == {"2001": "Gina", "2002": "Gustav"}
+    # Origins given replace the list; a new extension is added beside the others.
+    add_tenant("globex", "Globex Corporation", "--origin", "https://b.example", "--origin", "https://b.example",
+               "--extension", "2003:Gail")
+    tenant.refresh_from_db()
+    assert tenant.origin_patterns == ["https://b.example"]
+    assert sorted(tenant.extensions.values_list("number", flat=True)) == ["2001", "2002", "2003"]
+
+
+@pytest.mark.django_db
+def test_add_tenant_leaves_other_tenants_alone() -> None:
+    seed()
+    demo_before = list(Extension.objects.filter(tenant__slug="demo").values_list("number", "display_name"))
+    add_tenant("globex", "Globex", "--extension", "1001:Mallory")
+    assert list(Extension.objects.filter(tenant__slug="demo").values_list("number", "display_name")) == demo_before
+    assert Extension.objects.get(tenant__slug="globex", number="1001").display_name == "Mallory"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("args", "message"), [
+    (["not a slug", "X"], "slug"),
+    (["globex", " "], "NAME"),
+    (["globex", "X", "--origin", "globex.example"], "origin"),
+    (["globex", "X", "--origin", "https://globex.example/path"], "origin"),
+    (["globex", "X", "--extension", "12a"], "NUMBER"),
+    (["globex", "X", "--extension", ":Gina"], "NUMBER"),
+])
+def test_add_tenant_refuses_bad_arguments_and_changes_nothing(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        add_tenant(*args)
+    assert not Tenant.objects.filter(slug="globex").exists()
