@@ -38,4 +38,5 @@ RUN useradd --system --create-home zorio \
 USER zorio
 
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "zorio_widget.asgi:application"]
+# Daphne serving zorio_widget.asgi:application, its access log through logging (token redaction).
+CMD ["python", "-m", "zorio_widget.serve", "-b", "0.0.0.0", "-p", "8000"]

@@ -32,7 +32,7 @@ run: $(VENV)/.runtime
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)/demo/  (admin: /admin/)"
-	PYTHONMALLOC=malloc $(VENV)/bin/daphne -b $(HOST) -p $(PORT) zorio_widget.asgi:application
+	PYTHONMALLOC=malloc $(PY) -m zorio_widget.serve -b $(HOST) -p $(PORT)
 
 test: $(VENV)/.test $(NATIVE)
 	$(PY) -m pytest

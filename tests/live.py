@@ -1,7 +1,8 @@
 """A live Daphne server in its own process, for tests that need real WebSockets and UDP media.
 
-It uses the same settings as `make run`: a fresh SQLite file by default, or the PostgreSQL and
-Redis given in `DATABASE_URL`/`REDIS_URL` (CI runs the suite both ways).
+It uses the same settings and launcher as `make run` (`python -m zorio_widget.serve`): a fresh SQLite
+file by default, or the PostgreSQL and Redis given in `DATABASE_URL`/`REDIS_URL` (CI runs the suite
+both ways). Its whole output, access log included, is in `LiveServer.log()`.
 """
 
 import json
@@ -85,7 +86,7 @@ def start_live_server(extra_env: dict[str, str] | None = None, seed_extensions: 
     port = free_port()
     log_path = workdir / "server.log"
     process = subprocess.Popen(
-        [python, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "zorio_widget.asgi:application"],
+        [python, "-m", "zorio_widget.serve", "-b", "127.0.0.1", "-p", str(port)],  # as `make run`
         cwd=ROOT, env=env, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 30

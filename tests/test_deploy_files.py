@@ -47,8 +47,8 @@ def test_web_uses_postgres_and_redis_and_keeps_recordings(compose: dict) -> None
     assert env["REDIS_URL"].startswith("redis://")
     assert {"postgres", "redis"} <= set(web["depends_on"])
     command = " ".join(web["command"]) if isinstance(web["command"], list) else web["command"]
-    assert command.index("migrate") < command.index("collectstatic") < command.index("daphne")
-    assert "zorio_widget.asgi:application" in command
+    assert (command.index("check --deploy") < command.index("migrate") < command.index("collectstatic")
+            < command.index("python -m zorio_widget.serve"))
     mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in web["volumes"]}
     assert mounts[env["RECORDINGS_ROOT"]] == "recordings"
     assert any(v.endswith(":/var/lib/postgresql/data") and v.startswith("db-data")
@@ -91,20 +91,21 @@ def test_dockerfile_runs_daphne_with_the_runtime_requirements() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert re.search(r"^FROM python:3\.11", dockerfile, re.MULTILINE)
     assert "pip install -r requirements.txt" in dockerfile
-    assert "zorio_widget.asgi:application" in dockerfile
+    assert re.search(r'^CMD \["python", "-m", "zorio_widget.serve"', dockerfile, re.MULTILINE)
     for path in ("zorio_widget", "templates", "static", "manage.py"):
         assert re.search(rf"^COPY {path}\b", dockerfile, re.MULTILINE), path
 
 
 def test_servers_start_with_the_server_environment() -> None:
-    """`make run` and the image run Daphne with SERVER_ENVIRONMENT (it cannot be set from settings)."""
+    """`make run` and the image run the server (zorio_widget.serve: Daphne, its access log through
+    logging) with SERVER_ENVIRONMENT (it cannot be set from settings)."""
     from zorio_widget.calls.memory import SERVER_ENVIRONMENT
 
     dockerfile = (ROOT / "Dockerfile").read_text()
     run_recipe = (ROOT / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     for name, value in SERVER_ENVIRONMENT.items():
         assert re.search(rf"^\s*(ENV )?{name}={value}\b", dockerfile, re.MULTILINE), name
-        assert re.search(rf"{name}={value} \S*daphne ", run_recipe), name
+        assert re.search(rf"{name}={value} \S+ -m zorio_widget\.serve ", run_recipe), name
 
 
 def test_image_carries_the_native_relay() -> None:
@@ -118,3 +119,15 @@ def test_image_carries_the_native_relay() -> None:
     setup = (ROOT / "setup.py").read_text()
     assert '"zorio_widget.media._fastrelay"' in setup and '"zorio_widget/media/_fastrelay.c"' in setup
 
+
+
+def test_every_server_start_goes_through_the_launcher() -> None:
+    """Daphne's CLI prints its access log (with `?token=`) straight to stdout; zorio_widget.serve
+    sends it through the redacting logging filter. No recipe, image or test server may bypass it."""
+    bare_daphne = re.compile(r"-m daphne\b|bin/daphne\b|\bexec daphne\b|\[\"daphne\"|^\s*daphne\s", re.MULTILINE)
+    places = [ROOT / "Makefile", ROOT / "Dockerfile", ROOT / "docker-compose.yml", ROOT / ".ci" / "run",
+              *(ROOT / "tests").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]
+    offenders = [str(path.relative_to(ROOT)) for path in places
+                 if path.exists() and path.name != "test_deploy_files.py" and bare_daphne.search(path.read_text())]
+    assert offenders == []
+    assert '"-m", "zorio_widget.serve"' in (ROOT / "tests" / "live.py").read_text()

@@ -13,7 +13,8 @@ from django.core import checks
 from zorio_widget.checks import check_production_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TURN_URLS", "TURN_SECRET", "DEBUG", "ALLOWED_HOSTS")
+ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TURN_URLS", "TURN_SECRET", "DEBUG", "ALLOWED_HOSTS",
+            "DEMO_PAGES", "CHANNEL_PREFIX")
 
 DUMP_SETTINGS = """
 import json
@@ -22,7 +23,8 @@ db = s.DATABASES["default"]
 layer = s.CHANNEL_LAYERS["default"]
 print(json.dumps({"engine": db["ENGINE"], "name": db["NAME"], "host": db.get("HOST"), "port": db.get("PORT"),
                   "user": db.get("USER"), "layer": layer["BACKEND"], "layer_config": layer.get("CONFIG"),
-                  "debug": s.DEBUG, "secret_is_default": s.SECRET_KEY == s.INSECURE_DEFAULT_SECRET_KEY}))
+                  "debug": s.DEBUG, "secret_is_default": s.SECRET_KEY == s.INSECURE_DEFAULT_SECRET_KEY,
+                  "demo_pages": s.DEMO_PAGES, "cache": s.CACHES["default"]}))
 """
 
 
@@ -39,6 +41,9 @@ def test_embedded_defaults_are_sqlite_and_in_memory_layer() -> None:
     assert s["engine"] == "django.db.backends.sqlite3"
     assert s["layer"] == "channels.layers.InMemoryChannelLayer"
     assert s["debug"] is False and s["secret_is_default"] is True
+    # `make run` on a fresh clone (no .env) serves the demo pages; .env.example turns them off.
+    assert s["demo_pages"] is True
+    assert s["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
 
 
 def test_database_and_redis_urls_select_postgresql_and_redis_layer() -> None:
@@ -49,6 +54,8 @@ def test_database_and_redis_urls_select_postgresql_and_redis_layer() -> None:
     assert s["layer"] == "channels_redis.core.RedisChannelLayer"
     assert s["layer_config"]["hosts"] == [{"address": "redis://127.0.0.1:6379/0", "socket_timeout": 30.0}]
     assert s["secret_is_default"] is False
+    assert s["cache"] == {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": "redis://127.0.0.1:6379/0", "KEY_PREFIX": "zorio"}
 
 
 async def test_messages_go_through_the_real_redis_channel_layer(settings) -> None:
@@ -112,3 +119,31 @@ def test_manage_py_check_deploy_fails_without_secret_key() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "zorio_widget.E001" in result.stderr + result.stdout
+
+
+def env_example() -> dict[str, str]:
+    """The variables `.env.example` sets (commented-out examples left out)."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_env_example_is_a_production_start_the_deploy_check_refuses_as_is() -> None:
+    """Copied to `.env` unchanged it turns the demo pages off, and its placeholder SECRET_KEY fails
+    `check --deploy` like the embedded key does."""
+    example = env_example()
+    assert example["DEMO_PAGES"] == "false" and example["DEBUG"] == "false"
+    env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env={**env, **example}, cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    output = result.stderr + result.stdout
+    assert result.returncode != 0
+    assert "zorio_widget.E001" in output and "placeholder" in output
+    assert "zorio_widget.W002" not in output  # the demo pages are off
+
+
+def test_deploy_check_rejects_placeholder_and_short_keys(settings) -> None:
+    for weak in (env_example()["SECRET_KEY"], "CHANGE-ME-" + "x" * 40, "django-insecure-" + "x" * 40, "x" * 31):
+        settings.SECRET_KEY = weak
+        assert "zorio_widget.E001" in [m.id for m in check_production_settings(None)], weak
+    settings.SECRET_KEY = "x" * 32
+    assert "zorio_widget.E001" not in [m.id for m in check_production_settings(None)]

@@ -4,7 +4,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from zorio_widget.api.errors import ApiError
-from zorio_widget.tenants.models import ApiKey, Extension
+from zorio_widget.api.throttle import api_key_throttle
+from zorio_widget.tenants.models import API_KEY_PREFIX_LEN, ApiKey, Extension
 from zorio_widget.tenants.tokens import TokenClaims, TokenError, token_generator
 
 
@@ -17,8 +18,16 @@ def _credential(request: HttpRequest, scheme: str) -> str:
 
 
 def api_key_from(request: HttpRequest) -> ApiKey:
-    key = ApiKey.objects.verify(_credential(request, "Api-Key"))
+    """The key of `Authorization: Api-Key …`; failed attempts are throttled (zorio_widget/api/throttle.py)."""
+    raw = _credential(request, "Api-Key")
+    prefix, address = raw[:API_KEY_PREFIX_LEN], request.META.get("REMOTE_ADDR") or "-"
+    retry_after_s = api_key_throttle.retry_after_s(prefix, address)
+    if retry_after_s is not None:
+        raise ApiError("rate_limited", f"Too many failed API key attempts; retry in {retry_after_s} s.",
+                       headers={"Retry-After": str(retry_after_s)})
+    key = ApiKey.objects.verify(raw)
     if key is None:
+        api_key_throttle.record_failure(prefix, address)
         raise ApiError("unauthorized", "Unknown or revoked API key.")
     if not key.tenant.enabled:
         raise ApiError("webphone_disabled", "The webphone is disabled for this tenant.")

@@ -11,16 +11,20 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "method_not_allowed": 405,
     "incomplete_sip_config": 422,
+    "rate_limited": 429,
     "server_error": 500,
 }
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """An error reply; `headers` go on the response too (e.g. `Retry-After` with `rate_limited`)."""
+
+    def __init__(self, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
-def error_response(code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message}, status=STATUS_BY_CODE[code])
+def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message}, status=STATUS_BY_CODE[code], headers=headers)

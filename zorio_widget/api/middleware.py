@@ -39,7 +39,7 @@ class JsonErrorMiddleware:
         if not request.path.startswith("/api/"):
             return None
         if isinstance(exception, ApiError):
-            return error_response(exception.code, exception.message)
+            return error_response(exception.code, exception.message, exception.headers)
         if isinstance(exception, _DJANGO_HANDLED):
             return None  # Django turns these into 400/403/404 responses; __call__ makes them JSON.
         logger.exception("unhandled API error on %s", request.path)
