@@ -163,6 +163,8 @@ REATTACH_GRACE_S = env.float("REATTACH_GRACE_S", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)
 WS_RATE_PER_S = env.float("WS_RATE_PER_S", default=20.0)
 WS_RATE_BURST = env.int("WS_RATE_BURST", default=60)
+#: Seconds between checks that open sockets' tokens are unexpired and their extensions enabled.
+WS_ACCESS_CHECK_S = env.float("WS_ACCESS_CHECK_S", default=5.0)
 
 # --- Cache and throttling ----------------------------------------------------------------------
 #: Django's cache holds the counters of zorio_widget/api/throttle.py: in Redis when REDIS_URL is set,

@@ -202,3 +202,26 @@ async def test_options_are_stored_on_the_record(phone, daphne_server: LiveServer
     record = next(r for r in history["results"] if r["uuid"] == call.uuid)
     assert record["options"] == {**options, "meta": {"ticket": 42}}
     assert record["to"] == "*43" and record["end_reason"] == "hangup"
+
+
+@pytest.mark.parametrize("candidate", [
+    "garbage",
+    "candidate:1 1 udp 2122260223 1.2.3.4 99999999 typ host",
+    "candidate:1 1 udp 2122260223 ::::: 5000 typ host",
+    "candidate:1 1 udp 2122260223 1.2.3.4 5000 typ bogus",
+    "candidate:1 1 sctp 2122260223 1.2.3.4 5000 typ host",
+    "candidate:1 1 udp 99999999999 1.2.3.4 5000 typ host",
+    "candidate:x;y 1 udp 1 1.2.3.4 5000 typ host",
+    "candidate:1 1 udp 2122260223 evil.example.com 5000 typ host",
+])
+async def test_unusable_ice_candidates_get_bad_sdp_and_the_call_stays_up(phone, candidate: str) -> None:
+    """Security finding 10: aiortc's parser accepts these; the bridge must refuse them up front."""
+    alice = await phone("1001")
+    call = await alice.call("*43", CALLER_HZ)
+    await call.expect("call.answered")
+    await call.send("ice.candidate", candidate=candidate, sdp_mid="0")
+    reply = await call.expect("error")
+    assert reply["code"] == "bad_sdp", reply
+    assert await call.probe.wait_for(lambda p: p.rms() > 0.05 and near(p.dominant_hz(), CALLER_HZ))
+    await call.hangup()
+    assert (await call.expect("call.ended"))["reason"] == "hangup"

@@ -17,7 +17,6 @@ from typing import Any, Final
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
-from aiortc.sdp import candidate_from_sdp
 
 from . import aiortc_hook, native
 from .aiortc_hook import ReceivedPacket
@@ -27,9 +26,9 @@ from .sdputil import (
     BadSdp,
     add_opus_fmtp,
     add_public_candidates,
+    parse_candidate,
     parse_offer_or_answer,
     restrict_audio_codecs,
-    strip_candidate_prefix,
     telephone_event_payload_types,
 )
 
@@ -168,16 +167,14 @@ class MediaLeg:
             return
         if candidate and sdp_mid is None and sdp_m_line_index is None:
             raise BadSdp("ICE candidate needs sdp_mid or sdp_m_line_index")
+        if candidate:
+            parsed = parse_candidate(candidate)  # checked now, also when it must wait below
         if self._pc.remoteDescription is None:
             self._pending_candidates.append((candidate, sdp_mid, sdp_m_line_index))
             return
         if not candidate:
             await self._pc.addIceCandidate(None)
             return
-        try:
-            parsed = candidate_from_sdp(strip_candidate_prefix(candidate))
-        except (AssertionError, ValueError, IndexError) as exc:
-            raise BadSdp(f"bad ICE candidate {candidate[:80]!r}") from exc
         parsed.sdpMid = sdp_mid
         parsed.sdpMLineIndex = sdp_m_line_index
         try:

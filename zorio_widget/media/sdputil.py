@@ -11,7 +11,8 @@ import ipaddress
 import re
 from typing import Final
 
-from aiortc.sdp import SessionDescription
+from aiortc import RTCIceCandidate
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 OPUS_MIME: Final = "audio/opus"
 OPUS_FMTP: Final = "minptime=10;useinbandfec=1"
@@ -140,6 +141,45 @@ def _ip_version(host: str) -> int:
         return ipaddress.ip_address(host).version
     except ValueError:  # an mDNS name
         return 0
+
+
+_CANDIDATE_TYPES: Final = frozenset({"host", "srflx", "prflx", "relay"})
+_FOUNDATION: Final = re.compile(r"[A-Za-z0-9+/]{1,32}")
+_MDNS_NAME: Final = re.compile(r"[A-Za-z0-9-]{1,63}\.local")
+
+
+def parse_candidate(candidate: str) -> RTCIceCandidate:
+    """A trickled candidate, checked field by field; ``BadSdp`` for anything unusable.
+
+    aiortc's own parser accepts ports past 65535, addresses that are not addresses and unknown
+    types, which then fail later inside the ICE agent: refuse them here, where the client is told.
+    """
+    text = strip_candidate_prefix(candidate)
+    try:
+        parsed = candidate_from_sdp(text)
+    except (AssertionError, ValueError, IndexError) as exc:
+        raise BadSdp(f"bad ICE candidate {candidate[:80]!r}") from exc
+    problems = []
+    if not _FOUNDATION.fullmatch(parsed.foundation):
+        problems.append("foundation")
+    if not 1 <= parsed.component <= 256:
+        problems.append("component")
+    if parsed.protocol.lower() not in ("udp", "tcp"):
+        problems.append("protocol")
+    if not 0 <= parsed.priority < 2**32:
+        problems.append("priority")
+    if not 0 <= parsed.port <= 65535 or (parsed.port == 0 and parsed.protocol.lower() == "udp"):
+        problems.append("port")
+    if parsed.type not in _CANDIDATE_TYPES:
+        problems.append("type")
+    if not _MDNS_NAME.fullmatch(parsed.ip):
+        try:
+            ipaddress.ip_address(parsed.ip)
+        except ValueError:
+            problems.append("address")
+    if problems:
+        raise BadSdp(f"bad ICE candidate ({', '.join(problems)}): {candidate[:80]!r}")
+    return parsed
 
 
 def strip_candidate_prefix(candidate: str) -> str:

@@ -20,24 +20,22 @@ from django.conf import settings
 
 from zorio_widget.calls.switchboard import Switchboard, get_switchboard
 from zorio_widget.media import BadSdp
+from zorio_widget.signalling.access import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, AccessWatch, get_access_watch
 from zorio_widget.signalling.protocol import Frame, ProtocolError, parse_frame
 from zorio_widget.signalling.ratelimit import TokenBucket
 from zorio_widget.tenants.models import Extension
-from zorio_widget.tenants.tokens import TokenError, token_generator
+from zorio_widget.tenants.tokens import TokenClaims, TokenError, token_generator
 
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT_S = 10.0
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
 
 Handler = Callable[["WebphoneConsumer", Frame], Awaitable[None]]
 
 
 @database_sync_to_async
-def _resolve_token(token: str) -> Extension:
-    extension, _claims = token_generator.resolve(token)
-    return extension
+def _resolve_token(token: str) -> tuple[Extension, TokenClaims]:
+    return token_generator.resolve(token)
 
 
 class WebphoneConsumer(AsyncWebsocketConsumer):
@@ -49,16 +47,22 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
     number: str
     name: str
 
-    def __init__(self, *args: Any, board: Switchboard | None = None, **kwargs: Any) -> None:
-        """`board`: the switchboard to use (`as_asgi(board=...)` in tests); the process's by default."""
+    token_expires_at: float
+
+    def __init__(self, *args: Any, board: Switchboard | None = None, access: AccessWatch | None = None,
+                 **kwargs: Any) -> None:
+        """`board`, `access`: the switchboard and access watch to use (`as_asgi(board=...)` in
+        tests); the process's by default."""
         super().__init__(*args, **kwargs)
         self._injected_board = board
+        self._injected_access = access
 
     async def connect(self) -> None:
         self.device_id = "d" + secrets.token_hex(6)
         self.authenticated = False
         self.closed = False
         self.board: Switchboard = self._injected_board or get_switchboard()
+        self.access: AccessWatch = self._injected_access or get_access_watch()
         self.bucket = TokenBucket(settings.WS_RATE_PER_S, settings.WS_RATE_BURST)
         await self.accept()
         token = parse_qs(self.scope.get("query_string", b"").decode()).get("token", [""])[0]
@@ -78,6 +82,7 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
             timer.cancel()
         if self.authenticated:
             logger.info("device %s (%s) disconnected: %s", self.device_id, self.number, code)
+            self.access.forget(self)
             await self.board.unregister(self)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
@@ -113,7 +118,7 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         if self.authenticated:
             raise ProtocolError("bad_request", "Already authenticated.", req_id=req_id)
         try:
-            extension = await _resolve_token(token)
+            extension, claims = await _resolve_token(token)
         except TokenError as exc:
             await self.send_frame({"type": "error", "code": "unauthorized", "message": exc.message,
                                    "req_id": req_id})
@@ -132,7 +137,9 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
             return
         self.tenant_id, self.extension_id = extension.tenant_id, extension.pk
         self.number, self.name = extension.number, extension.name
+        self.token_expires_at = float(claims.expires_at)
         self.authenticated = True
+        self.access.watch(self)
         timer = getattr(self, "_auth_timer", None)
         if timer is not None:
             timer.cancel()
@@ -142,6 +149,13 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
                 "display_name": self.name}
         await self.send_frame({"type": "registered", "extension": self.number, "user": user,
                                "calls": [leg.summary() for leg in reattached], "req_id": req_id})
+
+    async def revoke(self, close_code: int, code: str, message: str) -> None:
+        """The access watch found the token expired or the extension disabled: tell, then close.
+        Connected calls wait out the re-attach grace like after any drop."""
+        logger.info("device %s (%s): access revoked (%s)", self.device_id, self.number, code)
+        await self.send_frame({"type": "error", "code": code, "message": message})
+        await self.close(code=close_code)
 
     async def on_auth(self, frame: Frame) -> None:
         await self._authenticate(frame.data["token"], frame.req_id)
