@@ -9,6 +9,8 @@ Daphne's format; `-v 0` still turns them off. `--access-log FILE` is refused: po
 """
 
 import logging
+import os
+import socket
 import sys
 from datetime import datetime
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+from twisted.internet import reactor
 
 APPLICATION = "zorio_widget.asgi:application"
 ACCESS_LOGGER = "zorio_widget.access"
@@ -35,12 +38,23 @@ class LoggingAccessLog(AccessLogGenerator):
 
 
 class LoggedAccessServer(Server):
-    """Daphne's server, given a `LoggingAccessLog` wherever the CLI would log access to a stream."""
+    """Daphne's server, given a `LoggingAccessLog` wherever the CLI would log access to a stream,
+    and WebSocket limits that are told to the client.
+
+    A frame over `--websocket-max-frame-size` (1 MiB by default) would otherwise make autobahn drop
+    the TCP connection (the client sees 1006 and no reason); with `failByDrop` off it closes with
+    1009 "message too big" and a reason that names the limit. Calls on that socket are then kept
+    through the re-attach grace like after any drop (docs/PROTOCOL.md, README "Signalling protocol").
+    """
 
     def __init__(self, *args: Any, action_logger: Any = None, **kwargs: Any) -> None:
         if action_logger is not None:
             action_logger = LoggingAccessLog(logging.getLogger(ACCESS_LOGGER))
         super().__init__(*args, action_logger=action_logger, **kwargs)
+        reactor.callWhenRunning(self._tell_clients_about_limits)  # run() has built ws_factory by then
+
+    def _tell_clients_about_limits(self) -> None:
+        self.ws_factory.setProtocolOptions(failByDrop=False)
 
 
 class ZorioCommandLine(CommandLineInterface):
@@ -54,8 +68,12 @@ class ZorioCommandLine(CommandLineInterface):
     def run(self, args: list[str]) -> None:
         if APPLICATION not in args:  # the application is implied; naming it (as for daphne) is fine too
             args = [*args, APPLICATION]
-        if self.parser.parse_args(args).access_log:
+        parsed = self.parser.parse_args(args)
+        if parsed.access_log:
             self.parser.error(f"--access-log: the access log is the logger {ACCESS_LOGGER!r} (settings.LOGGING)")
+        # Record ownership (zorio_widget/calls/ownership.py): each process on a machine needs its own
+        # node name, and a restart on the same port is the same node, which closes what it left.
+        os.environ.setdefault("NODE_NAME", f"{socket.gethostname()}:{parsed.port or 8000}")
         super().run(args)
 
 

@@ -298,3 +298,23 @@ async def test_three_drops_each_get_their_own_grace(phone, daphne_server: LiveSe
     assert await call.probe.wait_for(hears(CALLEE_HZ))
     await answered.send("call.hangup")
     assert (await call.expect("call.ended"))["reason"] == "hangup"
+
+
+async def test_an_oversize_frame_is_refused_and_the_calls_on_that_socket_survive(phone) -> None:
+    """Security finding 7: up to the transport's limit (1 MiB) a big frame is `bad_request` on an
+    open socket; past it the server closes with 1009 naming the limit (not a bare TCP drop), and
+    the socket's connected call waits out the re-attach grace like after any drop."""
+    alice, bob, call, answered = await connected(phone)
+    await bob.send({"type": "ping", "pad": "x" * 200_000})
+    reply = await bob.expect("error")
+    assert reply["code"] == "bad_request" and "65536" in reply["message"]
+    assert (await bob.request({"type": "ping"}, "pong"))["type"] == "pong"
+    await bob.send({"type": "ping", "pad": "x" * (2 * 1024 * 1024)})
+    await asyncio.wait_for(bob._reader, 10)
+    assert bob.ws.close_code == 1009 and "1048576" in (bob.ws.close_reason or ""), (bob.ws.close_code,
+                                                                                      bob.ws.close_reason)
+    bob2 = await phone("1002")
+    assert [c["call_id"] for c in bob2.history[0]["calls"]] == [answered.call_id]
+    assert await call.probe.wait_for(hears(CALLEE_HZ))
+    await call.hangup()
+    assert (await bob2.expect("call.ended", call_id=answered.call_id))["reason"] == "hangup"
