@@ -35,6 +35,7 @@ run: $(VENV)/.runtime
 	PYTHONMALLOC=malloc $(PY) -m zorio_widget.serve -b $(HOST) -p $(PORT)
 
 test: $(VENV)/.test $(NATIVE)
+	bash .ci/system-packages
 	$(PY) -m pytest
 
 lint: $(VENV)/.test
