@@ -18,15 +18,57 @@ from zorio_widget.tenants.models import Extension, Theme
 from zorio_widget.tenants.tokens import token_generator
 
 MAX_PAGE_SIZE = 100
+#: No REST body nests deeper; the deepest legitimate one, an after-call card with its schema, stays
+#: well under it (zorio_widget/api/card_schema.py).
+MAX_JSON_DEPTH = 64
+
+
+def nesting_depth(value: object) -> int:
+    """How deeply `value` nests objects and arrays (a scalar: 0, `{}`: 1); iterative, so any depth is safe."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
+def _storable_text(value: object) -> bool:
+    """False when a string (key or value) holds NUL or a lone surrogate, which databases refuse."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                return False
+            if not node.isascii():
+                try:
+                    node.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+    return True
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object; any other body, of any size or depth, is a `bad_request`."""
     try:
         body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except RecursionError as exc:  # the C decoder's own guard, far past MAX_JSON_DEPTH
+        raise ApiError("bad_request", f"The body nests deeper than {MAX_JSON_DEPTH} levels.") from exc
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of over 4300 digits
         raise ApiError("bad_request", "The body is not valid JSON.") from exc
     if not isinstance(body, dict):
         raise ApiError("bad_request", "The body must be a JSON object.")
+    if nesting_depth(body) > MAX_JSON_DEPTH:
+        raise ApiError("bad_request", f"The body nests deeper than {MAX_JSON_DEPTH} levels.")
+    if not _storable_text(body):
+        raise ApiError("bad_request", "The body's strings may not contain NUL characters or unpaired surrogates.")
     return body
 
 
