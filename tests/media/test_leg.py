@@ -240,16 +240,40 @@ async def test_reoffer_on_a_connected_leg_keeps_the_call(media: MediaFactory) ->
     await wait_until(lambda: leg.packets_received > before + 10)
 
 
-async def test_module_level_bridge_forgets_closed_legs() -> None:
-    from zorio_widget.media import bridge
+async def test_a_bridge_forgets_closed_legs() -> None:
+    from zorio_widget.media import Bridge
 
+    bridge = Bridge()
     a, b = MediaLeg("mod-a"), MediaLeg("mod-b")
     bridge.connect(a, b)
-    assert bridge.default_bridge.peer_of(a) is b
+    assert bridge.peer_of(a) is b
     bridge.mute(a)
     assert b.outbound.source.clip == "silence"
     await a.close()
-    assert bridge.default_bridge.peer_of(b) is None and "mod-a" not in bridge.default_bridge._legs
+    assert bridge.peer_of(b) is None and "mod-a" not in bridge._legs
     assert b.outbound.source.clip == "silence"
     await b.close()
-    assert not bridge.default_bridge._legs
+    assert not bridge._legs
+
+
+async def test_a_replaced_leg_keeps_its_peer_mute_and_hold() -> None:
+    from zorio_widget.media import Bridge
+
+    bridge = Bridge()
+    a, b, a2 = MediaLeg("rep-a"), MediaLeg("rep-b"), MediaLeg("rep-a2")
+    bridge.connect(a, b)
+    bridge.mute(a)
+    bridge.hold(b)
+    bridge.replace(a, a2)
+    assert bridge.peer_of(a2) is b and bridge.peer_of(b) is a2 and "rep-a" not in bridge._legs
+    assert bridge.is_muted(a2) and bridge.is_holding(b) and not bridge.is_holding(a2)
+    assert a2.outbound.source.clip == "music" and b.outbound.source.clip == "silence"
+    bridge.unhold(b)
+    assert b.outbound.source.clip == "silence"  # a2 is still muted
+    bridge.unmute(a2)
+    assert b.outbound.source.origin == "rep-a2" and a2.outbound.source.origin == "rep-b"
+    await a.close()  # the old connection closing changes nothing any more
+    assert bridge.peer_of(b) is a2
+    for leg in (a2, b):
+        await leg.close()
+    assert not bridge._legs

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from zorio_widget.calls import transfer
 from zorio_widget.calls.states import CallState
-from zorio_widget.media import BadSdp, bridge
+from zorio_widget.media import BadSdp
 from zorio_widget.signalling.protocol import Frame, ProtocolError
 
 if TYPE_CHECKING:
@@ -31,8 +31,7 @@ async def hold(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     peer = transfer.connected_peer(session, leg, frame)
     if leg.held:
         raise _refuse(leg, frame, "The call is already on hold.")
-    leg.held = True
-    bridge.hold(leg.media)
+    session.bridge.hold(leg.media)
     await leg.send("call.held", by="local")
     await peer.send("call.held", by="remote")
 
@@ -41,8 +40,7 @@ async def unhold(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     peer = transfer.connected_peer(session, leg, frame)
     if not leg.held:
         raise _refuse(leg, frame, "The call is not on hold.")
-    leg.held = False
-    bridge.unhold(leg.media)
+    session.bridge.unhold(leg.media)
     await leg.send("call.resumed", by="local")
     await peer.send("call.resumed", by="remote")
 
@@ -50,16 +48,14 @@ async def unhold(session: "CallSession", leg: "Leg", frame: Frame) -> None:
 async def mute(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     if leg.muted:
         raise _refuse(leg, frame, "The call is already muted.")
-    leg.muted = True
-    bridge.mute(leg.media)
+    session.bridge.mute(leg.media)
     await leg.send("call.muted")
 
 
 async def unmute(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     if not leg.muted:
         raise _refuse(leg, frame, "The call is not muted.")
-    leg.muted = False
-    bridge.unmute(leg.media)
+    session.bridge.unmute(leg.media)
     await leg.send("call.unmuted")
 
 
@@ -102,7 +98,8 @@ async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     old, leg.media = leg.media, media
     session.board.wire_media(leg)
     session.board.expect_media(leg)
-    session.restore_media(leg)
+    session.bridge.replace(old, media)  # the party keeps its peer, mute and hold
+    media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
     await old.close()
     await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)
 

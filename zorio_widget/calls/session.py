@@ -21,7 +21,7 @@ from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.models import Direction
 from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
-from zorio_widget.media import BadSdp, MediaLeg, bridge
+from zorio_widget.media import BadSdp, Bridge, MediaLeg
 from zorio_widget.signalling.protocol import Frame, ProtocolError
 
 if TYPE_CHECKING:
@@ -42,8 +42,6 @@ class Leg:
     direction: LegDirection
     media: MediaLeg
     session: "CallSession"
-    muted: bool = False
-    held: bool = False
     #: The device's socket closed; the leg waits for the extension to reconnect (re-attach).
     detached: bool = False
     #: The re-attach grace of the current drop (at most one: a new drop or a re-attach cancels it).
@@ -51,6 +49,16 @@ class Leg:
     #: When the current media must have connected by (Switchboard.expect_media).
     media_deadline: asyncio.TimerHandle | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def held(self) -> bool:
+        """This party has put the other on hold (the bridge's record: it alone keeps it)."""
+        return self.session.bridge.is_holding(self.media)
+
+    @property
+    def muted(self) -> bool:
+        """The server does not relay this party's audio (the bridge's record)."""
+        return self.session.bridge.is_muted(self.media)
 
     def cancel_grace(self) -> None:
         timer, self.grace_timer = self.grace_timer, None
@@ -86,8 +94,10 @@ class Leg:
 
 class CallSession:
     def __init__(self, board: "Switchboard", uuid: UUID, caller_device: Device, route: Route,
-                 limits: CallLimits) -> None:
+                 limits: CallLimits, bridge: Bridge) -> None:
         self.board = board
+        #: Who hears what in this call (the switchboard's, shared by the process's calls).
+        self.bridge = bridge
         self.limits = limits
         self.uuid = uuid
         self.tenant_id = caller_device.tenant_id
@@ -170,9 +180,9 @@ class CallSession:
 
     async def _start_service(self, caller: Leg) -> None:
         if self.route.service == ServiceNumber.ECHO:
-            bridge.echo(caller.media)
+            self.bridge.echo(caller.media)
         else:
-            bridge.play(caller.media, "music")
+            self.bridge.play(caller.media, "music")
         await self.mark_answered()
         await caller.send("call.answered")
 
@@ -199,7 +209,7 @@ class CallSession:
             await self._end("failed")
             return
         self._apply(CallEvent.RING)
-        bridge.play(caller.media, "ringback")
+        self.bridge.play(caller.media, "ringback")
         await caller.send("call.ringing")
         self._ring_timer = asyncio.create_task(self._ring_timeout(), name=f"ring-timeout-{self.uuid}")
 
@@ -248,7 +258,7 @@ class CallSession:
             self._cancel_ring_timer()
             caller = self.caller
             assert caller is not None
-            bridge.connect(caller.media, leg.media)
+            self.bridge.connect(caller.media, leg.media)
             self.board.expect_media(leg)
             leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
             await self.mark_answered()
@@ -282,29 +292,11 @@ class CallSession:
                 raise ProtocolError("unknown_call", req_id=frame.req_id, call_id=leg.call_id)
             await CONTROLS[frame.type](self, leg, frame)
 
-    def restore_media(self, leg: Leg) -> None:
-        """Re-applies what `leg` should hear and send after its media was replaced."""
-        peer = self.peer_of(leg)
-        if self.state == CallState.ANSWERED and peer is not None:
-            bridge.connect(leg.media, peer.media)
-            for holder in (leg, peer):
-                if holder.held:
-                    bridge.hold(holder.media)
-        elif self.state == CallState.ANSWERED and self.route.service == ServiceNumber.ECHO:
-            bridge.echo(leg.media)
-        elif self.state == CallState.ANSWERED:
-            bridge.play(leg.media, "music")
-        elif leg is self.caller and self.state == CallState.RINGING:
-            bridge.play(leg.media, "ringback")
-        if leg.muted:
-            bridge.mute(leg.media)
-        leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
-
     async def relay_digits(self, leg: Leg, digits: str, *, regenerate: bool = True) -> None:
         """Digits from `leg` (signalling or RFC 4733): tones to the far side, reports to both."""
         peer = self.peer_of(leg)
         if regenerate:
-            await bridge.send_dtmf(peer.media if peer is not None else leg.media, digits)
+            await self.bridge.send_dtmf(peer.media if peer is not None else leg.media, digits)
         for digit in digits:
             for party in (leg, peer):
                 if party is not None:

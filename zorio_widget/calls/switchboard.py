@@ -22,7 +22,7 @@ from zorio_widget.calls.ownership import RecordHeartbeat
 from zorio_widget.calls.routing import InvalidTarget, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg, LegDirection
 from zorio_widget.calls.states import CallState
-from zorio_widget.media import BadSdp, CallCapacity, MediaLeg
+from zorio_widget.media import BadSdp, Bridge, CallCapacity, MediaLeg
 from zorio_widget.signalling.protocol import PROTOCOL_ERRORS, Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ class Switchboard:
     def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "",
                  reattach_grace_s: float = 0.0, idle_release_delay_s: float = IDLE_RELEASE_DELAY_S,
                  media_connect_timeout_s: float = MEDIA_CONNECT_TIMEOUT_S,
-                 record_heartbeat_s: float = RECORD_HEARTBEAT_S) -> None:
+                 record_heartbeat_s: float = RECORD_HEARTBEAT_S, bridge: Bridge | None = None) -> None:
+        #: Who hears what, for every call of this process (each session is given it).
+        self.bridge = bridge or Bridge()
         self.capacity = CallCapacity(max_calls)
         self.quota = CallQuota()
         self.media_connect_timeout_s = media_connect_timeout_s
@@ -229,7 +231,7 @@ class Switchboard:
         session: CallSession | None = None
         try:
             route = await resolve_route(device.tenant_id, destination)
-            session = CallSession(self, uuid_lib.uuid4(), device, route, limits)
+            session = CallSession(self, uuid_lib.uuid4(), device, route, limits, self.bridge)
             caller = self.new_leg(device, "outgoing", session)
             session.caller = caller
             caller.extra["caller_name"] = str(options.get("caller_name") or "")[:120]

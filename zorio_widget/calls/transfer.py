@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.states import CallState
-from zorio_widget.media import bridge
 from zorio_widget.signalling.protocol import Frame, ProtocolError
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ async def _new_session(session: "CallSession", device_leg: "Leg", route: Route, 
     """A session for a moved party (its capacity slot is already taken)."""
     from zorio_widget.calls.session import CallSession
 
-    new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route, session.limits)
+    new = CallSession(session.board, uuid_lib.uuid4(), device_leg.device, route, session.limits, session.bridge)
     await new.write_record(meta=meta)
     session.board.sessions.add(new)
     return new
@@ -74,8 +73,7 @@ async def blind_transfer(session: "CallSession", leg: "Leg", frame: Frame) -> No
         raise
     session.detach(peer)
     peer.session, new.caller = new, peer
-    peer.held = leg.held = False
-    bridge.disconnect(peer.media)
+    session.bridge.disconnect(peer.media)  # neither holds the other any more
     await session.end_locked("transferred", transferred_to=number)
     session.board.spawn(new.start())
 
@@ -92,8 +90,7 @@ async def attended_transfer(session: "CallSession", leg: "Leg", frame: Frame) ->
         session.board.give_slot(session.tenant_id, leg.device.number)
         raise
     if not leg.held:
-        leg.held = True
-        bridge.hold(leg.media)
+        session.bridge.hold(leg.media)
         await leg.send("call.held", by="local")
         await peer.send("call.held", by="remote")
     consult_leg = session.board.new_leg(leg.device, "outgoing", consult)
@@ -133,8 +130,7 @@ async def complete_transfer(session: "CallSession", leg: "Leg", frame: Frame) ->
         consult.detach(target)
         peer.session = target.session = joined
         joined.caller, joined.callee = peer, target
-        peer.held = target.held = False
-        bridge.connect(peer.media, target.media)
+        session.bridge.connect(peer.media, target.media)  # a new pair: no one holds
         await joined.mark_answered()
         await consult.end_locked("transferred", transferred_to=peer.device.number)
     await session.end_locked("transferred", transferred_to=target.device.number)
@@ -148,8 +144,7 @@ async def resume_after_consult(session: "CallSession", agent: "Leg") -> None:
         peer = session.peer_of(agent)
         if session.state != CallState.ANSWERED or peer is None or not agent.held:
             return
-        agent.held = False
-        bridge.unhold(agent.media)
+        session.bridge.unhold(agent.media)
         await agent.send("call.resumed", by="local")
         await peer.send("call.resumed", by="remote")
 

@@ -2,8 +2,8 @@
 
 - ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
 - ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, DTMF to a leg (RFC 4733
-  events when negotiated, else in-band tones) (``bridge.py``);
-  the call layer uses its module-level functions (``bridge.connect(a, b)``...) on the process's bridge.
+  events when negotiated, else in-band tones) (``bridge.py``): an object, owned by the call layer's
+  switchboard; ``BridgedMedia`` is what it needs of a leg's media.
 - ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``).
 - ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
 - DTMF: RFC 4733 receive and send packets, a Goertzel in-band detector (``dtmf.py``).
@@ -18,7 +18,7 @@ Not done here: recording, playback of files, TTS, G.711 trunk legs.
 """
 
 from .aiortc_hook import AiortcInternalsChanged, ReceivedPacket, verify_aiortc_internals
-from .bridge import Bridge
+from .bridge import Bridge, BridgedMedia
 from .capacity import CallCapacity
 from .clips import preload_clips
 from .dtmf import GoertzelDetector, TelephoneEventReceiver, parse_telephone_event
@@ -30,6 +30,7 @@ __all__ = [
     "AiortcInternalsChanged",
     "BadSdp",
     "Bridge",
+    "BridgedMedia",
     "CallCapacity",
     "GoertzelDetector",
     "MediaLeg",
