@@ -1,10 +1,16 @@
-"""Under /api/ every failure is a JSON `{"code", "message"}`, never an HTML page."""
+"""Under /api/ every failure is a JSON `{"code", "message"}`, never an HTML page; codes, statuses and
+default messages come from the error catalogue."""
+
+import json
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import include, path
+
+from zorio_widget.api.errors import ApiError, error_response
+from zorio_widget.protocol.errors import REST_ERRORS
 
 
 def _raise_404(request: HttpRequest) -> HttpResponse:
@@ -74,3 +80,24 @@ def test_pages_outside_the_api_keep_html_errors(client: Client) -> None:
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("code", list(REST_ERRORS))
+def test_every_rest_code_answers_with_its_catalogue_status_and_message(code: str) -> None:
+    response = error_response(code)
+    assert response.status_code == REST_ERRORS[code].http_status
+    assert json.loads(response.content) == {"code": code, "message": REST_ERRORS[code].message}
+    assert json.loads(error_response(code, "More precise.").content)["message"] == "More precise."
+
+
+def test_an_api_error_takes_only_catalogue_codes() -> None:
+    assert ApiError("not_found").message == REST_ERRORS["not_found"].message
+    with pytest.raises(ValueError, match="not a REST error code"):
+        ApiError("no_such_code", "x")
+
+
+@pytest.mark.django_db
+def test_djangos_own_error_pages_get_the_catalogue_message(client: Client) -> None:
+    assert client.get("/api/nope").json() == {"code": "not_found", "message": REST_ERRORS["not_found"].message}
+    body = client.delete("/api/webphone/calls").json()
+    assert body == {"code": "method_not_allowed", "message": REST_ERRORS["method_not_allowed"].message}

@@ -1,30 +1,33 @@
-"""JSON error bodies of the REST API (DESIGN.md §3, §8): `{"code", "message"}`, never HTML."""
+"""JSON error bodies of the REST API (README.md, "Try the API with curl"): `{"code", "message"}`, never HTML.
+
+Codes, their HTTP statuses and default messages come from the one error catalogue
+(zorio_widget/protocol/errors.py, `REST_ERRORS`).
+"""
 
 from django.http import JsonResponse
 
-STATUS_BY_CODE = {
-    "bad_request": 400,
-    "unauthorized": 401,
-    "token_expired": 401,
-    "forbidden": 403,
-    "webphone_disabled": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "incomplete_sip_config": 422,
-    "rate_limited": 429,
-    "server_error": 500,
-}
+from zorio_widget.protocol.errors import REST_ERRORS
 
 
 class ApiError(Exception):
-    """An error reply; `headers` go on the response too (e.g. `Retry-After` with `rate_limited`)."""
+    """An error reply; `headers` go on the response too (e.g. `Retry-After` with `rate_limited`).
 
-    def __init__(self, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+    `code` must be a REST code of the catalogue (checked here, where the mistake is made, rather than
+    when the response is built); without `message` the catalogue's default text is sent.
+    """
+
+    def __init__(self, code: str, message: str | None = None, headers: dict[str, str] | None = None) -> None:
+        if code not in REST_ERRORS:
+            raise ValueError(f"{code!r} is not a REST error code (zorio_widget/protocol/errors.py)")
         self.code = code
-        self.message = message
+        self.message = message or REST_ERRORS[code].message
         self.headers = headers or {}
+        super().__init__(self.message)
 
 
-def error_response(code: str, message: str, headers: dict[str, str] | None = None) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message}, status=STATUS_BY_CODE[code], headers=headers)
+def error_response(code: str, message: str | None = None, headers: dict[str, str] | None = None) -> JsonResponse:
+    """The JSON reply for `code`, with the catalogue's status (and default message when none is given)."""
+    entry = REST_ERRORS[code]
+    status = entry.http_status
+    assert status is not None  # every REST entry has one (ErrorCode checks it)
+    return JsonResponse({"code": code, "message": message or entry.message}, status=status, headers=headers)

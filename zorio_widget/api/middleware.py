@@ -7,18 +7,15 @@ from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOpera
 from django.http import Http404, HttpRequest, HttpResponse
 
 from zorio_widget.api.errors import ApiError, error_response
+from zorio_widget.protocol.errors import REST_ERRORS
 
 logger = logging.getLogger(__name__)
 
-_CODE_BY_STATUS = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+#: The codes of the error pages Django itself makes (by their catalogue status); any other
+#: non-JSON failure under /api/ is a `server_error`.
+_CODE_BY_STATUS = {REST_ERRORS[code].http_status: code
+                   for code in ("bad_request", "forbidden", "not_found", "method_not_allowed")}
 _DJANGO_HANDLED = (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
-_MESSAGE_BY_CODE = {
-    "bad_request": "Bad request.",
-    "forbidden": "Forbidden.",
-    "not_found": "No such API endpoint.",
-    "method_not_allowed": "This method is not allowed here.",
-    "server_error": "Internal server error.",
-}
 
 
 class JsonErrorMiddleware:
@@ -29,7 +26,7 @@ class JsonErrorMiddleware:
         response = self.get_response(request)
         if request.path.startswith("/api/") and response.status_code >= 400 and not _is_json(response):
             code = _CODE_BY_STATUS.get(response.status_code, "server_error")
-            json_response = error_response(code, _MESSAGE_BY_CODE[code])
+            json_response = error_response(code)  # the catalogue's message: Django's page is not sent
             if "Allow" in response:  # a 405 must say what is allowed
                 json_response["Allow"] = response["Allow"]
             return json_response
@@ -43,7 +40,7 @@ class JsonErrorMiddleware:
         if isinstance(exception, _DJANGO_HANDLED):
             return None  # Django turns these into 400/403/404 responses; __call__ makes them JSON.
         logger.exception("unhandled API error on %s", request.path)
-        return error_response("server_error", "Internal server error.")
+        return error_response("server_error")
 
 
 def _is_json(response: HttpResponse) -> bool:

@@ -9,6 +9,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# The error tables live in the one catalogue; re-exported here for existing imports.
+from zorio_widget.protocol.errors import PROTOCOL_ERRORS as PROTOCOL_ERRORS
+from zorio_widget.protocol.errors import SDK_ERRORS as SDK_ERRORS
+from zorio_widget.protocol.errors import ErrorCode as ErrorCode
+
 MAX_FRAME_BYTES = 65536
 MAX_SDP_CHARS = 32768
 MAX_ID_CHARS = 64
@@ -123,65 +128,6 @@ SERVER_MESSAGES: dict[str, Message] = {
 
 END_REASONS = ("hangup", "busy", "no-answer", "failed", "transferred", "rejected", "cancelled",
                "answered-elsewhere")
-
-
-@dataclass(frozen=True)
-class ErrorCode:
-    code: str
-    message: str
-    what_to_do: str
-
-
-PROTOCOL_ERRORS: dict[str, ErrorCode] = {
-    e.code: e
-    for e in (
-        ErrorCode("invalid_json", "The frame is not a JSON object.", "Send one JSON object per text frame."),
-        ErrorCode("bad_request", "A field is missing, ill-typed or too long, or the frame is too big.",
-                  "Check the message against the protocol reference."),
-        ErrorCode("unknown_type", "No such message type.", "Use a type from the protocol reference."),
-        ErrorCode("unauthorized", "Not authenticated, or the token is invalid or expired.",
-                  "Send `auth` with a fresh token."),
-        ErrorCode("forbidden", "Not allowed: another tenant's call or a foreign origin.",
-                  "Only act on your own calls, from an allowed origin."),
-        ErrorCode("unknown_call", "No live call with this call_id on this connection.", "Use a call_id you were given."),
-        ErrorCode("invalid_target", "The destination or transfer target cannot be dialled.",
-                  "Use digits, `*`, `#` or a leading `+`."),
-        ErrorCode("invalid_dtmf", "DTMF digits must be 0-9, *, #, A-D.", "Remove other characters."),
-        ErrorCode("not_incoming", "Only an incoming, ringing call can be answered or rejected.",
-                  "Answer the `call.incoming` leg."),
-        ErrorCode("invalid_state", "The call is not in a state that allows this.", "Check the call's state."),
-        ErrorCode("busy", "The target is busy.", "Try again later."),
-        ErrorCode("capacity", "This server is at its call capacity.", "Retry later or on another server."),
-        ErrorCode("rate_limited", "Too many frames; this one was dropped.", "Slow down."),
-        ErrorCode("bad_sdp", "The SDP could not be used (unparseable or without Opus audio).",
-                  "Send the browser's own SDP."),
-        ErrorCode("server_error", "The server failed on this request (a bug); nothing else changed.",
-                  "Retry; report it if it happens again."),
-    )
-}
-
-#: Codes of `ZorioWebphoneError` in the SDK (DESIGN.md §5), with the same shape.
-SDK_ERRORS: dict[str, ErrorCode] = {
-    e.code: e
-    for e in (
-        ErrorCode("bootstrap_failed", "The webphone could not start (config, network or WebSocket).",
-                  "Check apiBase, the token and the network; see `details`."),
-        ErrorCode("webphone_disabled", "The webphone is disabled for this extension or tenant.",
-                  "Ask the administrator to enable it."),
-        ErrorCode("incomplete_sip_config", "The extension has no number yet.", "Ask the administrator."),
-        ErrorCode("invalid_target", "The number cannot be dialled.", "Use digits, *, # or a leading +."),
-        ErrorCode("not_incoming", "Only a ringing incoming call can be answered or rejected.",
-                  "Call answer() on incoming calls."),
-        ErrorCode("invalid_dtmf", "DTMF digits must be 0-9, *, #, A-D.", "Remove other characters."),
-        ErrorCode("audio_autoplay_blocked", "The browser blocked sound until the user interacts.",
-                  "Click the 'enable sound' control."),
-        ErrorCode("audio_device_not_found", "The selected audio device is not available.",
-                  "Pick a device listed by enumerateDevices(); the previous or default device is used meanwhile."),
-        ErrorCode("reconnect_failed", "The connection could not be re-established.", "Reload or call connect()."),
-        ErrorCode("not_implemented", "This feature is not available on this server.", "Upgrade the server."),
-        ErrorCode("not_bootstrapped", "Call connect() first.", "Await ZorioWebphone.connect()."),
-    )
-}
 
 
 class ProtocolError(Exception):
