@@ -166,6 +166,22 @@ WS_RATE_BURST = env.int("WS_RATE_BURST", default=60)
 #: Seconds between checks that open sockets' tokens are unexpired and their extensions enabled.
 WS_ACCESS_CHECK_S = env.float("WS_ACCESS_CHECK_S", default=5.0)
 
+# --- Scenario media: text-to-speech, playback (zorio_widget/media/speech, .../playback) ----------
+#: `espeak-ng` (Debian's espeak-ng, the default), `piper` (needs the two PIPER settings below), or
+#: the dotted path `pkg.module:factory` of a callable returning a SpeechEngine.
+TTS_ENGINE = env.str("TTS_ENGINE", default="espeak-ng")
+#: espeak-ng's executable (looked up on PATH).
+TTS_ESPEAK_BINARY = env.str("TTS_ESPEAK_BINARY", default="espeak-ng")
+#: Piper's executable and its voices, `language=/path/voice.onnx` (each with its .onnx.json beside it).
+TTS_PIPER_BINARY = env.str("TTS_PIPER_BINARY", default="")
+TTS_PIPER_VOICES = env.list("TTS_PIPER_VOICES", default=[])
+#: Synthesised prompts are kept here (Opus packets, keyed by engine, voice and text); empty: memory only.
+TTS_CACHE_DIR = env.str("TTS_CACHE_DIR", default=str(BASE_DIR / "cache" / "tts"))
+#: Folder of the static paths scenarios may play (default the project's static/).
+PLAYBACK_ROOT = Path(env.str("PLAYBACK_ROOT", default="") or BASE_DIR / "static")
+#: Hosts (`host` or `host:port`) whose http(s) URLs scenarios may play; empty: every URL is refused.
+PLAYBACK_ALLOWED_HOSTS = env.list("PLAYBACK_ALLOWED_HOSTS", default=[])
+
 # --- Cache and throttling ----------------------------------------------------------------------
 #: Django's cache holds the counters of zorio_widget/api/throttle.py: in Redis when REDIS_URL is set,
 #: so every server process counts the same failures; in process memory otherwise.
