@@ -39,14 +39,25 @@ def envelope(pcm: Samples, window_s: float = 0.01, rate: int = RATE) -> npt.NDAr
     return np.sqrt(np.mean(x * x, axis=1))
 
 
-def on_off_runs(pcm: Samples, window_s: float = 0.01, rate: int = RATE) -> list[tuple[bool, float]]:
-    """The signal as alternating (sounding, seconds) runs, at half the peak envelope."""
-    env = envelope(pcm, window_s, rate)
-    on = env > env.max() / 2
+def smoothed_power(pcm: Samples, hop_s: float = 0.005, window_s: float = 0.04,
+                   rate: int = RATE) -> npt.NDArray[np.float64]:
+    """Mean power over ``window_s`` (centred) every ``hop_s``: long enough to ride over the beats
+    of a dual tone (40-140 Hz here), so a sounding tone stays "on" between its edges."""
+    x = np.asarray(pcm, dtype=np.float64)
+    width = int(window_s * rate)
+    power = np.convolve(x * x, np.ones(width) / width, mode="same")
+    return power[:: int(hop_s * rate)]
+
+
+def on_off_runs(pcm: Samples, hop_s: float = 0.005, rate: int = RATE) -> list[tuple[bool, float]]:
+    """The signal as alternating (sounding, seconds) runs: sounding where the smoothed power is
+    above half its typical sounding level (which puts the edges where the bursts start and stop)."""
+    power = smoothed_power(pcm, hop_s, rate=rate)
+    on = power > 0.5 * np.percentile(power, 95)
     runs: list[tuple[bool, float]] = []
     for flag in on:
         if runs and runs[-1][0] == bool(flag):
-            runs[-1] = (runs[-1][0], runs[-1][1] + window_s)
+            runs[-1] = (runs[-1][0], runs[-1][1] + hop_s)
         else:
-            runs.append((bool(flag), window_s))
+            runs.append((bool(flag), hop_s))
     return runs
