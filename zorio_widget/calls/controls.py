@@ -1,65 +1,115 @@
-"""In-call controls of a connected call: hold, mute, DTMF (DESIGN.md §4).
+"""Requests on a leg of a call: answer, hang up, reject, hold, mute, DTMF, renegotiation (DESIGN.md §4).
 
-Each control runs under the session's lock (`CallSession.control`), checks the state first and
-raises `ProtocolError` before changing anything, so a refused request leaves the call as it was.
-The server is authoritative: a muted leg's audio is not relayed even if its client keeps
-sending, and hold is a server flag (no SDP re-offer, so no offer glare).
+Each runs under the session's lock (`CallSession.run`), checks the state first and raises
+`ProtocolError` before changing anything, so a refused request leaves the call as it was; the
+change itself is the session's (or, for who hears what, the bridge's). The server is
+authoritative: a muted leg's audio is not relayed even if its client keeps sending, and hold is
+a server flag (no SDP re-offer, so no offer glare). Transfers are in `transfer.py`; the table of
+every request is `switchboard.REQUESTS`.
 """
 
 import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
-from zorio_widget.calls import transfer
+from zorio_widget.calls.session import CallSession, Leg
 from zorio_widget.calls.states import CallState
 from zorio_widget.media import BadSdp
 from zorio_widget.signalling.protocol import Frame, ProtocolError
 
-if TYPE_CHECKING:
-    from zorio_widget.calls.session import CallSession, Leg
-
 DTMF_RE = re.compile(r"[0-9*#A-Da-d]+")
+REJECT_REASONS = {486: "busy", 603: "rejected"}
 
-Control = Callable[["CallSession", "Leg", Frame], Awaitable[None]]
 
-
-def _refuse(leg: "Leg", frame: Frame, message: str, code: str = "invalid_state") -> ProtocolError:
+def _refuse(leg: Leg, frame: Frame, message: str = "", code: str = "invalid_state") -> ProtocolError:
     return ProtocolError(code, message, req_id=frame.req_id, call_id=leg.call_id)
 
 
-async def hold(session: "CallSession", leg: "Leg", frame: Frame) -> None:
-    peer = transfer.connected_peer(session, leg, frame)
-    if leg.held:
-        raise _refuse(leg, frame, "The call is already on hold.")
-    session.bridge.hold(leg.media)
-    await leg.send("call.held", by="local")
+def connected_peer(session: CallSession, leg: Leg, frame: Frame) -> Leg:
+    """The other party of a connected call, or `invalid_state`."""
+    peer = session.peer_of(leg)
+    if session.state != CallState.ANSWERED or peer is None:
+        raise _refuse(leg, frame, "The call is not connected to another party.")
+    return peer
+
+
+async def answer(session: CallSession, leg: Leg, frame: Frame) -> None:
+    """A ringing callee answers with its SDP answer: it becomes the callee, the others stop."""
+    if leg.direction != "incoming":
+        raise _refuse(leg, frame, code="not_incoming")
+    if leg.call_id not in session.ringing or session.state != CallState.RINGING:
+        raise _refuse(leg, frame, "The call is no longer ringing.")
+    try:
+        await leg.media.accept_answer(frame.data["sdp"])
+    except BadSdp as exc:
+        raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
+    await session.answered_by(leg)
+
+
+async def hangup(session: CallSession, leg: Leg, frame: Frame) -> None:
+    """A rejection while the leg rings; else the end of the call, answered or not."""
+    if leg.call_id in session.ringing:
+        await session.end("rejected")
+    elif session.state == CallState.ANSWERED:
+        await session.end("hangup")
+    else:
+        await session.end("cancelled")
+
+
+async def reject(session: CallSession, leg: Leg, frame: Frame) -> None:
+    if leg.direction != "incoming" or leg.call_id not in session.ringing:
+        raise _refuse(leg, frame, code="not_incoming")
+    code = frame.data.get("code")
+    reason = REJECT_REASONS.get(603 if code is None else code)
+    if reason is None:
+        raise _refuse(leg, frame, "'code' must be 486 or 603.", code="bad_request")
+    await session.end(reason)
+
+
+async def put_on_hold(session: CallSession, holder: Leg) -> None:
+    """`holder` puts its connected peer on hold: the peer hears music; both are told."""
+    peer = session.peer_of(holder)
+    assert peer is not None
+    session.bridge.hold(holder.media)
+    await holder.send("call.held", by="local")
     await peer.send("call.held", by="remote")
 
 
-async def unhold(session: "CallSession", leg: "Leg", frame: Frame) -> None:
-    peer = transfer.connected_peer(session, leg, frame)
-    if not leg.held:
-        raise _refuse(leg, frame, "The call is not on hold.")
-    session.bridge.unhold(leg.media)
-    await leg.send("call.resumed", by="local")
+async def take_off_hold(session: CallSession, holder: Leg) -> None:
+    peer = session.peer_of(holder)
+    assert peer is not None
+    session.bridge.unhold(holder.media)
+    await holder.send("call.resumed", by="local")
     await peer.send("call.resumed", by="remote")
 
 
-async def mute(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def hold(session: CallSession, leg: Leg, frame: Frame) -> None:
+    connected_peer(session, leg, frame)
+    if leg.held:
+        raise _refuse(leg, frame, "The call is already on hold.")
+    await put_on_hold(session, leg)
+
+
+async def unhold(session: CallSession, leg: Leg, frame: Frame) -> None:
+    connected_peer(session, leg, frame)
+    if not leg.held:
+        raise _refuse(leg, frame, "The call is not on hold.")
+    await take_off_hold(session, leg)
+
+
+async def mute(session: CallSession, leg: Leg, frame: Frame) -> None:
     if leg.muted:
         raise _refuse(leg, frame, "The call is already muted.")
     session.bridge.mute(leg.media)
     await leg.send("call.muted")
 
 
-async def unmute(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def unmute(session: CallSession, leg: Leg, frame: Frame) -> None:
     if not leg.muted:
         raise _refuse(leg, frame, "The call is not muted.")
     session.bridge.unmute(leg.media)
     await leg.send("call.unmuted")
 
 
-async def dtmf(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def dtmf(session: CallSession, leg: Leg, frame: Frame) -> None:
     digits = frame.data["digits"]
     if not DTMF_RE.fullmatch(digits):
         raise _refuse(leg, frame, "DTMF digits must be 0-9, *, #, A-D.", code="invalid_dtmf")
@@ -68,7 +118,7 @@ async def dtmf(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     await session.relay_digits(leg, digits.upper())
 
 
-async def sdp_answer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def sdp_answer(session: CallSession, leg: Leg, frame: Frame) -> None:
     """The client's answer to a server `sdp.offer` (the consult leg of an attended transfer)."""
     try:
         await leg.media.accept_answer(frame.data["sdp"])
@@ -76,7 +126,7 @@ async def sdp_answer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
         raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
 
 
-async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def sdp_offer(session: CallSession, leg: Leg, frame: Frame) -> None:
     """A client offer for a live call: a re-offer on the same connection, or (`replace: true`) a
     fresh peer connection that replaces the leg's media.
 
@@ -90,18 +140,11 @@ async def sdp_offer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
     if not frame.data.get("replace"):
         await _reoffer(session, leg, frame)
         return
-    media = session.board.new_media(leg)
     try:
-        answer = await media.accept_offer(frame.data["sdp"])
+        answer_sdp = await session.replace_media(leg, frame.data["sdp"])
     except BadSdp as exc:
         raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
-    old, leg.media = leg.media, media
-    session.board.wire_media(leg)
-    session.board.expect_media(leg)
-    session.bridge.replace(old, media)  # the party keeps its peer, mute and hold
-    media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
-    await old.close()
-    await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)
+    await leg.send("sdp.answer", sdp=answer_sdp, req_id=frame.req_id)
 
 
 _DIRECTION_RE = re.compile(r"^a=(sendrecv|sendonly|recvonly|inactive)\s*$", re.MULTILINE)
@@ -115,31 +158,17 @@ def offered_direction(sdp: str) -> str:
     return match.group(1) if match else "sendrecv"
 
 
-async def _reoffer(session: "CallSession", leg: "Leg", frame: Frame) -> None:
+async def _reoffer(session: CallSession, leg: Leg, frame: Frame) -> None:
     sdp = frame.data["sdp"]
     wants_hold = offered_direction(sdp) in ("sendonly", "inactive")
     if wants_hold != leg.held:
-        transfer.connected_peer(session, leg, frame)  # hold/resume needs a connected call
+        connected_peer(session, leg, frame)  # hold/resume needs a connected call
     try:
-        answer = await leg.media.accept_offer(sdp)
+        answer_sdp = await leg.media.accept_offer(sdp)
     except BadSdp as exc:
         raise _refuse(leg, frame, str(exc), code="bad_sdp") from exc
-    await leg.send("sdp.answer", sdp=answer, req_id=frame.req_id)
+    await leg.send("sdp.answer", sdp=answer_sdp, req_id=frame.req_id)
     if wants_hold and not leg.held:
         await hold(session, leg, frame)
     elif not wants_hold and leg.held:
         await unhold(session, leg, frame)
-
-
-CONTROLS: dict[str, Control] = {
-    "call.hold": hold,
-    "call.unhold": unhold,
-    "call.mute": mute,
-    "call.unmute": unmute,
-    "call.dtmf": dtmf,
-    "call.transfer": transfer.blind_transfer,
-    "call.attended_transfer": transfer.attended_transfer,
-    "call.complete_transfer": transfer.complete_transfer,
-    "sdp.answer": sdp_answer,
-    "sdp.offer": sdp_offer,
-}

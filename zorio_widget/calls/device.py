@@ -1,14 +1,15 @@
-"""What the call layer needs of a connected client (one WebSocket: a tab or a device)."""
+"""A browser endpoint: one connected client (one WebSocket: a tab or a device) of an extension."""
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from zorio_widget.calls.legs import Endpoint
 
 
-class Device(Protocol):
-    device_id: str
-    tenant_id: int
-    extension_id: int
-    number: str
-    name: str
+class Device(Endpoint, Protocol):
+    """Implemented by the signalling consumer; the switchboard's presence is made of these."""
 
-    async def send_frame(self, frame: dict[str, Any]) -> None:
-        """Sends one server frame; must not raise when the socket is already gone."""
+    @property
+    def device_id(self) -> str: ...
+
+    @property
+    def extension_id(self) -> int: ...

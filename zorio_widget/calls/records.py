@@ -7,8 +7,10 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from zorio_widget.calls.models import CallRecord
+from zorio_widget.calls.legs import Endpoint
+from zorio_widget.calls.models import CallRecord, Direction
 from zorio_widget.calls.ownership import owner_fields
+from zorio_widget.calls.routing import Route, RouteKind
 
 OPTION_FIELDS = ("campaign_id", "lead_id", "customer_id", "caller_name")
 
@@ -21,6 +23,20 @@ def record_options(options: dict[str, Any]) -> dict[str, Any]:
     extra = {k: v for k, v in options.items() if k not in (*OPTION_FIELDS, "recording", "meta")}
     fields["meta"] = {**(meta if isinstance(meta, dict) else {}), **extra}
     return fields
+
+
+def call_fields(route: Route, origin: Endpoint) -> dict[str, Any]:
+    """Who calls whom, as a new call's record keeps it."""
+    return {
+        "tenant_id": origin.tenant_id,
+        "direction": Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
+        "from_extension_id": origin.extension_id,
+        "to_extension_id": route.extension_id,
+        "from_number": origin.number,
+        "from_name": origin.name,
+        "to_number": route.number,
+        "to_name": route.name,
+    }
 
 
 @database_sync_to_async

@@ -1,54 +1,62 @@
-"""One call: its legs, its state, its media wiring and its record.
+"""One call: its legs, its parties, its state and its record.
 
-`CallSession` alone changes the call's state (through the table in `states.py`) and every change
-happens under the session's lock, so signalling from two sockets (caller and callee) or a ring
-timer can never interleave half-way. aiortc's connection state is an input (`media_failed`), not
-our state.
+`CallSession` alone changes the call's state (through the table in `states.py`) and alone assigns
+its parties (caller, callee, the legs ringing, the consult link of an attended transfer); every
+change happens under the session's lock, so signalling from two sockets (caller and callee) or a
+ring timer can never interleave half-way. It drives its legs through their endpoint and media
+interfaces only (`legs.py`), tells the bridge who hears what, and asks its `Board` (the process's
+switchboard) for everything process-wide. Media state (ICE, DTLS) is an input (`media_failed`),
+never the call's state.
 """
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+import secrets
+import uuid as uuid_lib
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
-from uuid import UUID
+from typing import Any, Literal, Protocol
 
 from django.utils import timezone
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.legs import Endpoint, MediaPort
 from zorio_widget.calls.limits import CallLimits
-from zorio_widget.calls.models import Direction
-from zorio_widget.calls.routing import Route, RouteKind, ServiceNumber
+from zorio_widget.calls.routing import Route, RouteKind
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
-from zorio_widget.media import BadSdp, Bridge, MediaLeg
+from zorio_widget.media import Bridge
 from zorio_widget.signalling.protocol import Frame, ProtocolError
-
-if TYPE_CHECKING:
-    from zorio_widget.calls.switchboard import Switchboard
 
 logger = logging.getLogger(__name__)
 
 LegDirection = Literal["outgoing", "incoming"]
-REJECT_REASONS = {486: "busy", 603: "rejected"}
+Originator = Callable[["CallSession"], Awaitable[None]]
+"""How the callee side of one target kind is originated (`targets.py`); runs under the lock."""
+Control = Callable[["CallSession", "Leg", Frame], Awaitable[None]]
+"""A request on a leg (`controls.CONTROLS`); runs under the lock."""
+
+def new_call_id() -> str:
+    """A leg's `call_id`: what its party names it by, also its media's bridge id."""
+    return "c" + secrets.token_hex(8)
 
 
 @dataclass(eq=False)
 class Leg:
-    """One party's side of a call on one device; its `call_id` is what that client uses."""
+    """One party's side of a call: an endpoint and its media; its `call_id` is what that party uses.
+
+    Made and moved only by a `CallSession` (`session` is the call it is in now)."""
 
     call_id: str
-    device: Device
+    endpoint: Endpoint
     direction: LegDirection
-    media: MediaLeg
+    media: MediaPort
     session: "CallSession"
-    #: The device's socket closed; the leg waits for the extension to reconnect (re-attach).
-    detached: bool = False
-    #: The re-attach grace of the current drop (at most one: a new drop or a re-attach cancels it).
-    grace_timer: asyncio.TimerHandle | None = None
-    #: When the current media must have connected by (Switchboard.expect_media).
-    media_deadline: asyncio.TimerHandle | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: What the caller asked to be shown as (`call.create` options.caller_name).
+    caller_name: str = ""
+    #: Detect DTMF in the party's audio (options.inband_dtmf): tones travel in-band.
+    inband_dtmf: bool = False
 
     @property
     def held(self) -> bool:
@@ -60,48 +68,50 @@ class Leg:
         """The server does not relay this party's audio (the bridge's record)."""
         return self.session.bridge.is_muted(self.media)
 
-    def cancel_grace(self) -> None:
-        timer, self.grace_timer = self.grace_timer, None
-        if timer is not None:
-            timer.cancel()
-
-    def cancel_media_deadline(self) -> None:
-        timer, self.media_deadline = self.media_deadline, None
-        if timer is not None:
-            timer.cancel()
+    def reattach(self, endpoint: Endpoint) -> None:
+        """The party is back on a new endpoint (a reconnected device of the same extension)."""
+        self.endpoint = endpoint
 
     async def send(self, msg_type: str, **fields: Any) -> None:
-        await self.device.send_frame({"type": msg_type, "call_id": self.call_id, **fields})
+        await self.endpoint.send_frame({"type": msg_type, "call_id": self.call_id, **fields})
 
-    def summary(self) -> dict[str, Any]:
-        """What a re-attaching client needs to rebuild this call (`registered.calls`)."""
-        session = self.session
-        peer = session.peer_of(self)
-        remote = peer.device if peer is not None else None
-        return {
-            "call_id": self.call_id,
-            "uuid": str(session.uuid),
-            "state": session.state.value,
-            "direction": self.direction,
-            "number": remote.number if remote else session.route.number,
-            "name": remote.name if remote else session.route.name,
-            "held": self.held,
-            "remote_held": bool(peer and peer.held),
-            "muted": self.muted,
-            "answered_at": session.answered_at.isoformat() if session.answered_at else None,
-        }
+
+class Board(Protocol):
+    """What a call asks of the process it lives in (`switchboard.Switchboard` is the one): the
+    bridge, media for new legs, the originators of each target kind, the table of live legs
+    (`enlist`: a `call_id` now reaches its leg) and calls, presence and call slots."""
+
+    @property
+    def bridge(self) -> Bridge: ...
+    @property
+    def ring_timeout_s(self) -> float: ...
+    def new_media(self, media_id: str) -> MediaPort: ...
+    def originator_for(self, kind: RouteKind) -> Originator: ...
+    def enlist(self, leg: Leg) -> None: ...
+    def forget_leg(self, leg: Leg) -> None: ...
+    def expect_media(self, leg: Leg) -> None: ...
+    def add_session(self, session: "CallSession") -> None: ...
+    def forget_session(self, session: "CallSession") -> None: ...
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None: ...
+    def devices_of(self, tenant_id: int, number: str) -> list[Device]: ...
+    def is_busy(self, tenant_id: int, number: str, excluding: "CallSession | None" = None) -> bool: ...
+    def live_calls_of(self, tenant_id: int, number: str, excluding: "CallSession | None" = None) -> int: ...
+    def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None: ...
+    def give_slot(self, tenant_id: int, number: str) -> None: ...
 
 
 class CallSession:
-    def __init__(self, board: "Switchboard", uuid: UUID, caller_device: Device, route: Route,
-                 limits: CallLimits, bridge: Bridge) -> None:
+    """Made by `open` only. The party that placed the call (`origin`) holds its call slot,
+    taken before."""
+
+    def __init__(self, board: Board, bridge: Bridge, route: Route, origin: Endpoint, limits: CallLimits) -> None:
         self.board = board
         #: Who hears what in this call (the switchboard's, shared by the process's calls).
         self.bridge = bridge
         self.limits = limits
-        self.uuid = uuid
-        self.tenant_id = caller_device.tenant_id
-        self.origin = caller_device
+        self.uuid = uuid_lib.uuid4()
+        self.tenant_id = origin.tenant_id
+        self.origin = origin
         self.route = route
         self.state = CallState.ORIGINATING
         self.caller: Leg | None = None
@@ -110,12 +120,34 @@ class CallSession:
         self.answered_at: datetime | None = None
         self.lock = asyncio.Lock()
         self._ring_timer: asyncio.Task[None] | None = None
-        #: Attended transfer: the consult call this call's agent placed, and the reverse link.
+        #: Attended transfer: the consult call this call's agent placed.
         self.consult: CallSession | None = None
-        self.consult_of: tuple[CallSession, Leg] | None = None
+        self._when_ended: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     def __repr__(self) -> str:
         return f"<CallSession {self.uuid} {self.state}>"
+
+    # --- coming to exist ---------------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, board: Board, route: Route, origin: Endpoint, limits: CallLimits,
+                   **record_fields: Any) -> "CallSession":
+        """The one way a call comes to exist: its record is written (every call leaves one,
+        DESIGN.md §8) and the board knows it. Its parties come next (`admit_caller`,
+        `new_caller`, `take_caller`...), then `start`."""
+        session = cls(board, board.bridge, route, origin, limits)
+        await records.create_record(uuid=session.uuid, **records.call_fields(route, origin), **record_fields)
+        board.add_session(session)
+        return session
+
+    async def start(self) -> None:
+        """Originates the callee side, as the route's target kind does it (`Board.originator_for`)."""
+        originate = self.board.originator_for(self.route.kind)
+        async with self.lock:
+            if self.is_live:
+                await originate(self)
+
+    # --- legs and parties ----------------------------------------------------------------------
 
     @property
     def legs(self) -> list[Leg]:
@@ -133,164 +165,132 @@ class CallSession:
             return self.caller
         return None
 
-    def detach(self, leg: Leg) -> None:
-        """Takes a leg out of this call (it moves to another session in a transfer)."""
-        if leg is self.caller:
-            self.caller = None
-        elif leg is self.callee:
-            self.callee = None
-        self.ringing.pop(leg.call_id, None)
-
     def involves(self, tenant_id: int, number: str) -> bool:
-        return self.tenant_id == tenant_id and any(leg.device.number == number for leg in self.legs)
+        return self.tenant_id == tenant_id and any(leg.endpoint.number == number for leg in self.legs)
 
-    async def write_record(self, **fields: Any) -> None:
-        """Writes the call's record at creation: every call leaves one (DESIGN.md §8)."""
-        route, device = self.route, self.origin
-        await records.create_record(
-            uuid=self.uuid,
-            tenant_id=self.tenant_id,
-            direction=Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
-            from_extension_id=device.extension_id,
-            to_extension_id=route.extension_id,
-            from_number=device.number,
-            from_name=device.name,
-            to_number=route.number,
-            to_name=route.name,
-            **fields,
-        )
+    def _new_leg(self, endpoint: Endpoint, direction: LegDirection) -> Leg:
+        call_id = new_call_id()
+        return self._leg(call_id, endpoint, direction, self.board.new_media(call_id))
 
-    def _apply(self, event: CallEvent) -> None:
-        new_state = next_state(self.state, event)
-        logger.info("call %s: %s -> %s (%s)", self.uuid, self.state, new_state, event)
-        self.state = new_state
+    def _leg(self, call_id: str, endpoint: Endpoint, direction: LegDirection, media: MediaPort,
+             **details: Any) -> Leg:
+        leg = Leg(call_id, endpoint, direction, media, self, **details)
+        self._wire(leg)
+        leg.media.set_inband_dtmf_detection(leg.inband_dtmf)
+        self.board.enlist(leg)
+        return leg
 
-    # --- starting ---------------------------------------------------------------------------
+    def _wire(self, leg: Leg) -> None:
+        """Media events become session work; the leg's *current* session is looked up each time."""
+        spawn = self.board.spawn
+        leg.media.on_failed = lambda _media: spawn(leg.session.media_failed(leg))
+        leg.media.on_dtmf = lambda digit: spawn(leg.session.digit_from_media(leg, digit))
 
-    async def start(self) -> None:
-        """Routes the call once the caller's leg exists and has its answer."""
-        async with self.lock:
-            assert self.caller is not None
-            if self.route.kind == RouteKind.SERVICE:
-                await self._start_service(self.caller)
-            elif self.route.kind == RouteKind.UNKNOWN:
-                await self._end("failed")
-            else:
-                await self._start_ringing(self.caller)
+    def admit_caller(self, endpoint: Endpoint, media: MediaPort, **details: Any) -> Leg:
+        """The caller's leg around the media that answered its offer (its id is the `call_id`)."""
+        assert self.caller is None
+        self.caller = self._leg(media.id, endpoint, "outgoing", media, **details)
+        return self.caller
 
-    async def _start_service(self, caller: Leg) -> None:
-        if self.route.service == ServiceNumber.ECHO:
-            self.bridge.echo(caller.media)
-        else:
-            self.bridge.play(caller.media, "music")
-        await self.mark_answered()
-        await caller.send("call.answered")
+    def new_caller(self, endpoint: Endpoint) -> Leg:
+        """A fresh outgoing leg for the caller (the agent's side of a consult call)."""
+        assert self.caller is None
+        self.caller = self._new_leg(endpoint, "outgoing")
+        return self.caller
 
-    async def _start_ringing(self, caller: Leg) -> None:
-        route = self.route
-        if route.extension_id == caller.device.extension_id:
-            await self._end("failed")
-            return
-        devices = self.board.devices_of(self.tenant_id, route.number)
-        if not devices:
-            await self._end("failed")
-            return
-        if not route.call_waiting and self.board.is_busy(self.tenant_id, route.number, excluding=self):
-            await self._end("busy")
-            return
-        if self.board.live_calls_of(self.tenant_id, route.number, excluding=self) >= self.limits.per_extension:
-            await self._end("busy")  # call waiting, but the extension already has all it may hold
-            return
-        offers = await asyncio.gather(*(self._offer_to(device) for device in devices), return_exceptions=True)
-        for result in offers:
-            if isinstance(result, BaseException):
-                logger.warning("call %s: could not offer to a device: %r", self.uuid, result)
-        if not self.ringing:
-            await self._end("failed")
-            return
-        self._apply(CallEvent.RING)
-        self.bridge.play(caller.media, "ringback")
-        await caller.send("call.ringing")
-        self._ring_timer = asyncio.create_task(self._ring_timeout(), name=f"ring-timeout-{self.uuid}")
+    def take_caller(self, leg: Leg) -> None:
+        """`leg` (a party of another call, moved by a transfer) becomes this call's caller."""
+        self._take(leg)
+        self.caller = leg
 
-    async def _offer_to(self, device: Device) -> None:
-        leg = self.board.new_leg(device, "incoming", self)
+    def take_callee(self, leg: Leg) -> None:
+        """`leg` (answered in another call) becomes this call's callee."""
+        self._take(leg)
+        self.callee = leg
+
+    def _take(self, leg: Leg) -> None:
+        old = leg.session
+        if old.caller is leg:
+            old.caller = None
+        elif old.callee is leg:
+            old.callee = None
+        old.ringing.pop(leg.call_id, None)
+        leg.session = self
+
+    async def offer_to(self, endpoint: Endpoint) -> Leg:
+        """Rings `endpoint`: a new incoming leg offers it the call (`call.incoming` with the offer)."""
+        leg = self._new_leg(endpoint, "incoming")
         try:
             offer = await leg.media.create_offer()
         except BaseException:
             self.board.forget_leg(leg)
             await leg.media.close()
             raise
-        self.ringing[leg.call_id] = leg
         caller = self.caller
         assert caller is not None
-        leg.extra["inband_dtmf"] = caller.extra.get("inband_dtmf", False)
-        await leg.send(
-            "call.incoming",
-            uuid=str(self.uuid),
-            sdp=offer,
-            to=self.route.number,
-            **{"from": caller.device.number, "from_name": caller.extra.get("caller_name") or caller.device.name},
-        )
+        self.ringing[leg.call_id] = leg
+        leg.inband_dtmf = caller.inband_dtmf
+        await leg.send("call.incoming", uuid=str(self.uuid), sdp=offer, to=self.route.number,
+                       **{"from": caller.endpoint.number, "from_name": caller.caller_name or caller.endpoint.name})
+        return leg
+
+    async def ringing_started(self) -> None:
+        """The callee side is alerting: the caller hears ringback until an answer or the timeout."""
+        caller = self.caller
+        assert caller is not None
+        self._apply(CallEvent.RING)
+        self.bridge.play(caller.media, "ringback")
+        await caller.send("call.ringing")
+        self._ring_timer = asyncio.create_task(self._ring_timeout(), name=f"ring-timeout-{self.uuid}")
 
     async def _ring_timeout(self) -> None:
         await asyncio.sleep(self.board.ring_timeout_s)
         async with self.lock:
             if self.state == CallState.RINGING:
-                await self._end("no-answer")
+                await self.end("no-answer")
 
-    # --- requests from legs -------------------------------------------------------------------
+    async def answered_by(self, leg: Leg) -> None:
+        """A ringing leg answered (its media has the answer): it is the callee, the others stop."""
+        del self.ringing[leg.call_id]
+        self.callee = leg
+        await self._drop_ringing("answered-elsewhere")
+        self._cancel_ring_timer()
+        caller = self.caller
+        assert caller is not None
+        self.bridge.connect(caller.media, leg.media)
+        self.board.expect_media(leg)
+        leg.media.set_inband_dtmf_detection(leg.inband_dtmf)
+        await self.mark_answered()
+        await caller.send("call.answered")
+        await leg.send("call.answered")
 
-    async def answer(self, leg: Leg, sdp: str, req_id: str | None) -> None:
-        async with self.lock:
-            if leg.direction != "incoming":
-                raise ProtocolError("not_incoming", req_id=req_id, call_id=leg.call_id)
-            if leg.call_id not in self.ringing or self.state != CallState.RINGING:
-                raise ProtocolError("invalid_state", "The call is no longer ringing.", req_id=req_id,
-                                    call_id=leg.call_id)
-            try:
-                await leg.media.accept_answer(sdp)
-            except BadSdp as exc:
-                raise ProtocolError("bad_sdp", str(exc), req_id=req_id, call_id=leg.call_id) from exc
-            del self.ringing[leg.call_id]
-            self.callee = leg
-            await self._drop_ringing("answered-elsewhere")
-            self._cancel_ring_timer()
-            caller = self.caller
-            assert caller is not None
-            self.bridge.connect(caller.media, leg.media)
-            self.board.expect_media(leg)
-            leg.media.set_inband_dtmf_detection(bool(leg.extra.get("inband_dtmf")))
-            await self.mark_answered()
-            await caller.send("call.answered")
-            await leg.send("call.answered")
+    async def mark_answered(self) -> None:
+        self._apply(CallEvent.ANSWER)
+        self.answered_at = timezone.now()
+        await records.update_record(self.uuid, answered_at=self.answered_at)
 
-    async def hangup(self, leg: Leg, req_id: str | None) -> None:
-        async with self.lock:
-            if leg.call_id in self.ringing:
-                await self._end("rejected")
-            elif self.state == CallState.ANSWERED:
-                await self._end("hangup")
-            else:
-                await self._end("cancelled")
+    # --- requests ------------------------------------------------------------------------------
 
-    async def reject(self, leg: Leg, code: int | None, req_id: str | None) -> None:
-        async with self.lock:
-            if leg.direction != "incoming" or leg.call_id not in self.ringing:
-                raise ProtocolError("not_incoming", req_id=req_id, call_id=leg.call_id)
-            reason = REJECT_REASONS.get(603 if code is None else code)
-            if reason is None:
-                raise ProtocolError("bad_request", "'code' must be 486 or 603.", req_id=req_id, call_id=leg.call_id)
-            await self._end(reason)
-
-    async def control(self, leg: Leg, frame: Frame) -> None:
-        """An in-call request (hold, mute, DTMF, ...), applied under the call's lock."""
-        from zorio_widget.calls.controls import CONTROLS
-
+    async def run(self, control: Control, leg: Leg, frame: Frame) -> None:
+        """A request on `leg` (answer, hold, transfer...), applied under the call's lock."""
         async with self.lock:
             if leg not in self.legs:
                 raise ProtocolError("unknown_call", req_id=frame.req_id, call_id=leg.call_id)
-            await CONTROLS[frame.type](self, leg, frame)
+            await control(self, leg, frame)
+
+    async def replace_media(self, leg: Leg, offer: str) -> str:
+        """A fresh peer connection for `leg` from the party's offer (after a network change): it
+        takes the old one's place in the bridge, the old one closes. Returns the answer; raises
+        `BadSdp`, leaving the leg as it was."""
+        media = self.board.new_media(f"{leg.call_id}.{secrets.token_hex(2)}")
+        answer = await media.accept_offer(offer)
+        old, leg.media = leg.media, media
+        self._wire(leg)
+        self.board.expect_media(leg)
+        self.bridge.replace(old, media)  # the party keeps its peer, mute and hold
+        media.set_inband_dtmf_detection(leg.inband_dtmf)
+        await old.close()
+        return answer
 
     async def relay_digits(self, leg: Leg, digits: str, *, regenerate: bool = True) -> None:
         """Digits from `leg` (signalling or RFC 4733): tones to the far side, reports to both."""
@@ -302,12 +302,27 @@ class CallSession:
                 if party is not None:
                     await party.send("call.dtmf_received", digit=digit)
 
+    # --- attended transfer: the consult link ---------------------------------------------------
+
+    def begin_consult(self, consult: "CallSession") -> None:
+        """This call's agent placed `consult` (and holds this call's other party meanwhile)."""
+        self.consult = consult
+
+    def end_consult(self) -> None:
+        self.consult = None
+
+    def when_ended(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Runs `work()` (as a task of the board) once this call has ended."""
+        self._when_ended.append(work)
+
+    # --- media and endpoints going away ----------------------------------------------------------
+
     async def digit_from_media(self, leg: Leg, digit: str) -> None:
         """A digit the bridge detected in `leg`'s media (RFC 4733 event or in-band tone)."""
         async with self.lock:
             if self.state == CallState.ANSWERED and leg in self.legs:
                 # In-band tones already travel in the relayed audio; only events need regenerating.
-                await self.relay_digits(leg, digit, regenerate=not leg.extra.get("inband_dtmf"))
+                await self.relay_digits(leg, digit, regenerate=not leg.inband_dtmf)
 
     async def media_failed(self, leg: Leg, *, never_connected: bool = False) -> None:
         """ICE/DTLS failed or the peer closed its connection: the leg cannot carry audio. A leg
@@ -316,7 +331,7 @@ class CallSession:
         await self.leg_gone(leg, answered_reason="failed" if never_connected else "hangup")
 
     async def leg_gone(self, leg: Leg, answered_reason: str = "hangup") -> None:
-        """The leg's device disconnected (or its media failed): end what depends on it."""
+        """The leg's endpoint went away (or its media failed): end what depends on it."""
         async with self.lock:
             if not self.is_live or leg not in self.legs:
                 return
@@ -325,13 +340,18 @@ class CallSession:
                 self.board.forget_leg(leg)
                 await leg.media.close()
             elif self.state == CallState.ANSWERED:
-                await self._end(answered_reason)
+                await self.end(answered_reason)
             elif leg is self.caller:
-                await self._end("cancelled")
+                await self.end("cancelled")
             else:
-                await self._end("failed")
+                await self.end("failed")
 
     # --- ending -----------------------------------------------------------------------------------
+
+    def _apply(self, event: CallEvent) -> None:
+        new_state = next_state(self.state, event)
+        logger.info("call %s: %s -> %s (%s)", self.uuid, self.state, new_state, event)
+        self.state = new_state
 
     async def _drop_ringing(self, reason: str) -> None:
         dropped, self.ringing = list(self.ringing.values()), {}
@@ -345,17 +365,9 @@ class CallSession:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    async def mark_answered(self) -> None:
-        self._apply(CallEvent.ANSWER)
-        self.answered_at = timezone.now()
-        await records.update_record(self.uuid, answered_at=self.answered_at)
-
-    async def end_locked(self, reason: str, **record_fields: Any) -> None:
-        """`_end` for callers that already hold this session's lock (transfers)."""
-        await self._end(reason, **record_fields)
-
-    async def _end(self, reason: str, **record_fields: Any) -> None:
-        """Ends the call for every leg: each gets `call.ended`, media is freed, the record closed."""
+    async def end(self, reason: str, **record_fields: Any) -> None:
+        """Ends the call (the caller holds the lock): every leg gets `call.ended`, media is
+        freed, the record closed with `reason` and `record_fields`."""
         if not self.is_live:
             return
         self._apply(CallEvent.END)
@@ -368,12 +380,9 @@ class CallSession:
             await leg.send("call.ended", reason=reason)
         await asyncio.gather(*(leg.media.close() for leg in legs), return_exceptions=True)
         self.board.forget_session(self)
-        if self.consult_of is not None:
-            from zorio_widget.calls.transfer import resume_after_consult
-
-            original, agent = self.consult_of
-            self.consult_of = None
-            self.board.spawn(resume_after_consult(original, agent))
+        when_ended, self._when_ended = self._when_ended, []
+        for work in when_ended:
+            self.board.spawn(work())
         try:
             await records.finish_record(self.uuid, reason, self.answered_at, **record_fields)
         finally:

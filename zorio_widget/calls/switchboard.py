@@ -1,58 +1,71 @@
 """The process's calls: who is registered where (presence), every live leg, the capacity guard.
 
 Both legs of a call live in one process (DESIGN.md §4b), so this registry is per process. It is
-reached through `get_switchboard()`; tests may build their own.
+the calls floor's top: it owns the bridge, makes legs' media (`media_factory`), holds the
+originator of each target kind (`originators`) and dispatches every request on a leg
+(`REQUESTS`); each `CallSession` sees it as its `Board`. It is reached through
+`get_switchboard()`; tests build their own (with fakes for the media, tests/calls/fakes.py).
 """
 
 import asyncio
 import logging
-import re
-import secrets
-import uuid as uuid_lib
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from django.conf import settings
 
-from zorio_widget.calls import records
+from zorio_widget.calls import controls, transfer
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.legs import MediaFactory, MediaPort
 from zorio_widget.calls.limits import CallLimits, CallQuota, limits_of
 from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.ownership import RecordHeartbeat
-from zorio_widget.calls.routing import InvalidTarget, clean_destination, resolve_route
-from zorio_widget.calls.session import CallSession, Leg, LegDirection
+from zorio_widget.calls.placing import place_call
+from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.session import CallSession, Control, Leg, Originator
 from zorio_widget.calls.states import CallState
-from zorio_widget.media import BadSdp, Bridge, CallCapacity, MediaLeg
+from zorio_widget.calls.targets import BUILT_IN_ORIGINATORS
+from zorio_widget.media import Bridge, CallCapacity, MediaLeg
 from zorio_widget.signalling.protocol import PROTOCOL_ERRORS, Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
-
-_CANDIDATE_LINE = re.compile(r"^a=(candidate:.+)$", re.MULTILINE)
-_MID_LINE = re.compile(r"^a=mid:(\S+)$", re.MULTILINE)
-
-
-def candidates_in(sdp: str) -> list[dict[str, Any]]:
-    """The ICE candidates of an SDP, as `ice.candidate` fields (the server gathers before answering)."""
-    mid_match = _MID_LINE.search(sdp)
-    mid = mid_match.group(1) if mid_match else "0"
-    return [
-        {"candidate": line.strip(), "sdp_mid": mid, "sdp_m_line_index": 0} for line in _CANDIDATE_LINE.findall(sdp)
-    ]
-
 
 IDLE_RELEASE_DELAY_S = 2.0
 """Seconds without calls before memory is given back (``release_free_memory``)."""
 MEDIA_CONNECT_TIMEOUT_S = 15.0
 RECORD_HEARTBEAT_S = 30.0
 
+REQUESTS: dict[str, Control] = {
+    "call.answer": controls.answer,
+    "call.hangup": controls.hangup,
+    "call.reject": controls.reject,
+    "call.hold": controls.hold,
+    "call.unhold": controls.unhold,
+    "call.mute": controls.mute,
+    "call.unmute": controls.unmute,
+    "call.dtmf": controls.dtmf,
+    "call.transfer": transfer.blind_transfer,
+    "call.attended_transfer": transfer.attended_transfer,
+    "call.complete_transfer": transfer.complete_transfer,
+    "sdp.answer": controls.sdp_answer,
+    "sdp.offer": controls.sdp_offer,
+}
+"""Every request on an existing leg, by message type (`Switchboard.handle`)."""
+
 
 class Switchboard:
     def __init__(self, *, max_calls: int, ring_timeout_s: float, public_ip: str = "",
                  reattach_grace_s: float = 0.0, idle_release_delay_s: float = IDLE_RELEASE_DELAY_S,
                  media_connect_timeout_s: float = MEDIA_CONNECT_TIMEOUT_S,
-                 record_heartbeat_s: float = RECORD_HEARTBEAT_S, bridge: Bridge | None = None) -> None:
+                 record_heartbeat_s: float = RECORD_HEARTBEAT_S, bridge: Bridge | None = None,
+                 media_factory: MediaFactory | None = None,
+                 originators: Mapping[RouteKind, Originator] | None = None) -> None:
+        """`bridge`, `media_factory`: who hears what and how a leg's media is made (an aiortc
+        `MediaLeg` by default); `originators`: added to or replacing the built-in target kinds."""
         #: Who hears what, for every call of this process (each session is given it).
         self.bridge = bridge or Bridge()
+        self._media_factory = media_factory or self._aiortc_media
+        self.originators: dict[RouteKind, Originator] = {**BUILT_IN_ORIGINATORS, **(originators or {})}
         self.capacity = CallCapacity(max_calls)
         self.quota = CallQuota()
         self.media_connect_timeout_s = media_connect_timeout_s
@@ -65,6 +78,11 @@ class Switchboard:
         self.presence: dict[tuple[int, str], dict[str, Device]] = {}
         self.legs: dict[str, Leg] = {}
         self.sessions: set[CallSession] = set()
+        #: Legs whose device went away, with the re-attach grace of the current drop (at most
+        #: one per leg: a new drop or a re-attach cancels it).
+        self._detached: dict[Leg, asyncio.TimerHandle] = {}
+        #: When each leg's current media must have connected by (`expect_media`).
+        self._media_deadlines: dict[Leg, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Future[None]] = set()
 
     # --- presence -----------------------------------------------------------------------------
@@ -73,13 +91,13 @@ class Switchboard:
         """Adds a device to its extension's presence; returns the detached live legs it takes over."""
         self.presence.setdefault((device.tenant_id, device.number), {})[device.device_id] = device
         reattached = [
-            leg for leg in self.legs.values()
-            if leg.detached and leg.device.tenant_id == device.tenant_id and leg.device.number == device.number
+            leg for leg in self._detached
+            if leg.endpoint.tenant_id == device.tenant_id and leg.endpoint.number == device.number
         ]
         for leg in reattached:
             logger.info("call %s: leg %s re-attached to device %s", leg.session.uuid, leg.call_id, device.device_id)
-            leg.device, leg.detached = device, False
-            leg.cancel_grace()
+            self._detached.pop(leg).cancel()
+            leg.reattach(device)
         return reattached
 
     async def unregister(self, device: Device) -> None:
@@ -89,24 +107,23 @@ class Switchboard:
         devices.pop(device.device_id, None)
         if not devices:
             self.presence.pop((device.tenant_id, device.number), None)
-        for leg in [leg for leg in self.legs.values() if leg.device is device]:
+        for leg in self.calls_of(device):
             if leg.session.state == CallState.ANSWERED and self.reattach_grace_s > 0:
-                leg.detached = True
-                # Each drop has its own grace; a re-attach cancels it (Leg.cancel_grace), so an
-                # earlier drop's timer can never end the call after a later reconnect.
-                leg.cancel_grace()
-                leg.grace_timer = asyncio.get_running_loop().call_later(
+                # Each drop has its own grace; a re-attach cancels it, so an earlier drop's timer
+                # can never end the call after a later reconnect.
+                self._cancel(self._detached, leg)
+                self._detached[leg] = asyncio.get_running_loop().call_later(
                     self.reattach_grace_s, self._grace_over, leg)
             else:
                 await leg.session.leg_gone(leg)
         self._when_idle()
 
     def _grace_over(self, leg: Leg) -> None:
-        leg.grace_timer = None
-        self.spawn(self._end_if_still_detached(leg))
+        self.spawn(self._end_if_still_detached(leg, self._detached.get(leg)))
 
-    async def _end_if_still_detached(self, leg: Leg) -> None:
-        if leg.detached:
+    async def _end_if_still_detached(self, leg: Leg, grace: asyncio.TimerHandle | None) -> None:
+        if grace is not None and self._detached.get(leg) is grace:
+            del self._detached[leg]
             logger.info("call %s: leg %s not re-attached within %.0f s", leg.session.uuid, leg.call_id,
                         self.reattach_grace_s)
             await leg.session.leg_gone(leg)
@@ -120,23 +137,20 @@ class Switchboard:
     def live_calls_of(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
         return sum(1 for s in self.sessions if s.is_live and s is not excluding and s.involves(tenant_id, number))
 
-    # --- legs -----------------------------------------------------------------------------------
+    # --- legs and their media -------------------------------------------------------------------
 
-    def new_leg(self, device: Device, direction: LegDirection, session: CallSession) -> Leg:
-        call_id = "c" + secrets.token_hex(8)
-        leg = Leg(call_id, device, direction, MediaLeg(call_id, public_address=self.public_ip), session)
-        self.wire_media(leg)
-        self.legs[call_id] = leg
-        return leg
+    def _aiortc_media(self, media_id: str) -> MediaPort:
+        return MediaLeg(media_id, public_address=self.public_ip)
 
-    def new_media(self, leg: Leg) -> MediaLeg:
-        """A replacement peer connection for a live leg (its bridge id must be new)."""
-        return MediaLeg(f"{leg.call_id}.{secrets.token_hex(2)}", public_address=self.public_ip)
+    def new_media(self, media_id: str) -> MediaPort:
+        """The media of a new leg, or a party's replacement (its bridge id must be new)."""
+        return self._media_factory(media_id)
 
-    def wire_media(self, leg: Leg) -> None:
-        """Media events become session work; the leg's *current* session is looked up each time."""
-        leg.media.on_failed = lambda _media: self.spawn(leg.session.media_failed(leg))
-        leg.media.on_dtmf = lambda digit: self.spawn(leg.session.digit_from_media(leg, digit))
+    def originator_for(self, kind: RouteKind) -> Originator:
+        return self.originators[kind]
+
+    def enlist(self, leg: Leg) -> None:
+        self.legs[leg.call_id] = leg
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -144,24 +158,32 @@ class Switchboard:
         task.add_done_callback(self._tasks.discard)
 
     def forget_leg(self, leg: Leg) -> None:
-        leg.cancel_grace()
-        leg.cancel_media_deadline()
+        self._cancel(self._detached, leg)
+        self._cancel(self._media_deadlines, leg)
         self.legs.pop(leg.call_id, None)
+
+    @staticmethod
+    def _cancel(timers: dict[Leg, asyncio.TimerHandle], leg: Leg) -> None:
+        timer = timers.pop(leg, None)
+        if timer is not None:
+            timer.cancel()
 
     def expect_media(self, leg: Leg) -> None:
         """The leg's current media must connect (ICE + DTLS) within `media_connect_timeout_s`, or
         the leg fails: a client that never connects media cannot keep a call slot."""
         media = leg.media
-        leg.cancel_media_deadline()
+        self._cancel(self._media_deadlines, leg)
 
         def check() -> None:
-            leg.media_deadline = None
+            self._media_deadlines.pop(leg, None)
             if leg.media is media and media.state != "connected" and leg.call_id in self.legs:
                 logger.warning("call %s: media of leg %s did not connect within %.0f s", leg.session.uuid,
                                leg.call_id, self.media_connect_timeout_s)
                 self.spawn(leg.session.media_failed(leg, never_connected=True))
 
-        leg.media_deadline = asyncio.get_running_loop().call_later(self.media_connect_timeout_s, check)
+        self._media_deadlines[leg] = asyncio.get_running_loop().call_later(self.media_connect_timeout_s, check)
+
+    # --- calls and their slots -------------------------------------------------------------------
 
     def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         """A call slot for a session placed by `number`: the tenant's and the extension's
@@ -177,6 +199,10 @@ class Switchboard:
     def give_slot(self, tenant_id: int, number: str) -> None:
         self.capacity.release()
         self.quota.give_back(tenant_id, number)
+
+    def add_session(self, session: CallSession) -> None:
+        self.sessions.add(session)
+        self.heartbeat.ensure_running()
 
     def forget_session(self, session: CallSession) -> None:
         if session in self.sessions:
@@ -202,20 +228,24 @@ class Switchboard:
         if not self.sessions:
             self.spawn(asyncio.to_thread(release_free_memory))
 
+    # --- requests from devices ----------------------------------------------------------------
+
     def leg_for(self, device: Device, frame: Frame) -> Leg:
         """The live leg a frame names; `unknown_call` or `forbidden` when it is not this device's."""
         leg = self.legs.get(frame.call_id or "")
         if leg is None:
             raise ProtocolError("unknown_call", req_id=frame.req_id, call_id=frame.call_id)
-        if leg.device is not device:
+        if leg.endpoint is not device:
             raise ProtocolError("forbidden", "This call belongs to another device or tenant.",
                                 req_id=frame.req_id, call_id=frame.call_id)
         return leg
 
     def calls_of(self, device: Device) -> list[Leg]:
-        return [leg for leg in self.legs.values() if leg.device is device]
+        return [leg for leg in self.legs.values() if leg.endpoint is device]
 
-    # --- placing a call -----------------------------------------------------------------------
+    async def handle(self, leg: Leg, frame: Frame) -> None:
+        """A request on one of the device's legs (`REQUESTS`), under that call's lock."""
+        await leg.session.run(REQUESTS[frame.type], leg, frame)
 
     async def create_call(self, device: Device, frame: Frame) -> None:
         data, req_id = frame.data, frame.req_id
@@ -223,40 +253,36 @@ class Switchboard:
             destination = clean_destination(data["destination"])
         except InvalidTarget as exc:
             raise ProtocolError("invalid_target", str(exc), req_id=req_id) from exc
-        options = data.get("options") or {}
         limits = await limits_of(device.tenant_id)
         refused = self.take_slot(device.tenant_id, device.number, limits)
         if refused is not None:
             raise ProtocolError("capacity", refused, req_id=req_id)
-        session: CallSession | None = None
         try:
             route = await resolve_route(device.tenant_id, destination)
-            session = CallSession(self, uuid_lib.uuid4(), device, route, limits, self.bridge)
-            caller = self.new_leg(device, "outgoing", session)
-            session.caller = caller
-            caller.extra["caller_name"] = str(options.get("caller_name") or "")[:120]
-            caller.extra["inband_dtmf"] = bool(options.get("inband_dtmf"))
-            caller.media.set_inband_dtmf_detection(caller.extra["inband_dtmf"])
-            try:
-                answer = await caller.media.accept_offer(data["sdp"])
-            except BadSdp as exc:
-                raise ProtocolError("bad_sdp", str(exc), req_id=req_id) from exc
-            await session.write_record(**records.record_options(options))
+            session = await place_call(self, device, route, limits, data["sdp"], data.get("options") or {}, req_id)
         except BaseException:
-            if session is not None and session.caller is not None:
-                self.forget_leg(session.caller)
-                await session.caller.media.close()
             self.give_slot(device.tenant_id, device.number)
             raise
-        self.sessions.add(session)
-        self.heartbeat.ensure_running()
-        self.expect_media(caller)
-        logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, destination, route.kind)
-        await caller.send("call.trying", req_id=req_id, uuid=str(session.uuid))
-        await caller.send("sdp.answer", sdp=answer, req_id=req_id)
-        for candidate in candidates_in(answer):
-            await caller.send("ice.candidate", **candidate)
         await session.start()
+
+    @staticmethod
+    def summary(leg: Leg) -> dict[str, Any]:
+        """What a re-attaching client needs to rebuild a call (`registered.calls`)."""
+        session = leg.session
+        peer = session.peer_of(leg)
+        remote = peer.endpoint if peer is not None else None
+        return {
+            "call_id": leg.call_id,
+            "uuid": str(session.uuid),
+            "state": session.state.value,
+            "direction": leg.direction,
+            "number": remote.number if remote else session.route.number,
+            "name": remote.name if remote else session.route.name,
+            "held": leg.held,
+            "remote_held": bool(peer and peer.held),
+            "muted": leg.muted,
+            "answered_at": session.answered_at.isoformat() if session.answered_at else None,
+        }
 
 
 _switchboard: Switchboard | None = None

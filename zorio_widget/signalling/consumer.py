@@ -148,7 +148,7 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         user = {"username": extension.user.get_username() if extension.user else self.number,
                 "display_name": self.name}
         await self.send_frame({"type": "registered", "extension": self.number, "user": user,
-                               "calls": [leg.summary() for leg in reattached], "req_id": req_id})
+                               "calls": [self.board.summary(leg) for leg in reattached], "req_id": req_id})
 
     async def revoke(self, close_code: int, code: str, message: str) -> None:
         """The access watch found the token expired or the extension disabled: tell, then close.
@@ -166,18 +166,6 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
     async def on_call_create(self, frame: Frame) -> None:
         await self.board.create_call(self, frame)
 
-    async def on_call_answer(self, frame: Frame) -> None:
-        leg = self.board.leg_for(self, frame)
-        await leg.session.answer(leg, frame.data["sdp"], frame.req_id)
-
-    async def on_call_hangup(self, frame: Frame) -> None:
-        leg = self.board.leg_for(self, frame)
-        await leg.session.hangup(leg, frame.req_id)
-
-    async def on_call_reject(self, frame: Frame) -> None:
-        leg = self.board.leg_for(self, frame)
-        await leg.session.reject(leg, frame.data.get("code"), frame.req_id)
-
     async def on_ice_candidate(self, frame: Frame) -> None:
         leg = self.board.leg_for(self, frame)
         try:
@@ -192,17 +180,18 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         await leg.media.add_ice_candidate(None, None, None)
 
     async def on_in_call(self, frame: Frame) -> None:
+        """A request on one of this device's calls (answer, hang up, hold, transfer...)."""
         leg = self.board.leg_for(self, frame)
-        await leg.session.control(leg, frame)
+        await self.board.handle(leg, frame)
 
 
 HANDLERS: dict[str, Handler] = {
     "auth": WebphoneConsumer.on_auth,
     "ping": WebphoneConsumer.on_ping,
     "call.create": WebphoneConsumer.on_call_create,
-    "call.answer": WebphoneConsumer.on_call_answer,
-    "call.hangup": WebphoneConsumer.on_call_hangup,
-    "call.reject": WebphoneConsumer.on_call_reject,
+    "call.answer": WebphoneConsumer.on_in_call,
+    "call.hangup": WebphoneConsumer.on_in_call,
+    "call.reject": WebphoneConsumer.on_in_call,
     "ice.candidate": WebphoneConsumer.on_ice_candidate,
     "ice.done": WebphoneConsumer.on_ice_done,
     "call.hold": WebphoneConsumer.on_in_call,

@@ -1,0 +1,59 @@
+"""A device places a call: the caller's side, from its SDP offer to `call.trying` and the answer.
+
+The caller's media answers the offer first, so an unusable offer leaves nothing behind (no call,
+no record); then the call is opened (`CallSession.open`, its record written), admits the caller's
+leg around that media and tells the caller. Originating the callee side is `CallSession.start`.
+"""
+
+import logging
+import re
+from typing import Any
+
+from zorio_widget.calls import records
+from zorio_widget.calls.device import Device
+from zorio_widget.calls.limits import CallLimits
+from zorio_widget.calls.routing import Route
+from zorio_widget.calls.session import Board, CallSession, new_call_id
+from zorio_widget.media import BadSdp
+from zorio_widget.signalling.protocol import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+_CANDIDATE_LINE = re.compile(r"^a=(candidate:.+)$", re.MULTILINE)
+_MID_LINE = re.compile(r"^a=mid:(\S+)$", re.MULTILINE)
+
+
+def candidates_in(sdp: str) -> list[dict[str, Any]]:
+    """The ICE candidates of an SDP, as `ice.candidate` fields (the server gathers before answering)."""
+    mid_match = _MID_LINE.search(sdp)
+    mid = mid_match.group(1) if mid_match else "0"
+    return [
+        {"candidate": line.strip(), "sdp_mid": mid, "sdp_m_line_index": 0} for line in _CANDIDATE_LINE.findall(sdp)
+    ]
+
+
+async def place_call(board: Board, device: Device, route: Route, limits: CallLimits, offer: str,
+                     options: dict[str, Any], req_id: str | None) -> CallSession:
+    """The call `device` placed to `route` (its slot is taken), ready to `start`; raises
+    `bad_sdp` with nothing left behind."""
+    inband_dtmf = bool(options.get("inband_dtmf"))
+    media = board.new_media(new_call_id())
+    media.set_inband_dtmf_detection(inband_dtmf)
+    try:
+        try:
+            answer = await media.accept_offer(offer)
+        except BadSdp as exc:
+            raise ProtocolError("bad_sdp", str(exc), req_id=req_id) from exc
+        session = await CallSession.open(board, route, device, limits, **records.record_options(options))
+    except BaseException:
+        await media.close()
+        raise
+    caller = session.admit_caller(device, media, caller_name=str(options.get("caller_name") or "")[:120],
+                                  inband_dtmf=inband_dtmf)
+    board.expect_media(caller)
+    logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, route.number, route.kind)
+    await caller.send("call.trying", req_id=req_id, uuid=str(session.uuid))
+    await caller.send("sdp.answer", sdp=answer, req_id=req_id)
+    for candidate in candidates_in(answer):
+        await caller.send("ice.candidate", **candidate)
+    return session
