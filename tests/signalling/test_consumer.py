@@ -8,8 +8,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from zorio_widget.asgi import application
-from zorio_widget.calls import switchboard as switchboard_module
 from zorio_widget.calls.switchboard import Switchboard
+from zorio_widget.signalling.consumer import WebphoneConsumer
 from zorio_widget.tenants.models import Extension, Tenant
 from zorio_widget.tenants.tokens import WebphoneTokenGenerator
 
@@ -18,8 +18,8 @@ ALLOWED = (b"origin", b"http://127.0.0.1:5173")
 
 @pytest.fixture
 def board() -> Switchboard:
-    switchboard_module._switchboard = Switchboard(max_calls=10, ring_timeout_s=5)
-    return switchboard_module._switchboard
+    """The test's own switchboard, given to each consumer it opens (`as_asgi(board=...)`)."""
+    return Switchboard(max_calls=10, ring_timeout_s=5)
 
 
 _OPENED: list[WebsocketCommunicator] = []
@@ -38,8 +38,9 @@ async def _disconnect_every_socket() -> AsyncIterator[None]:
             pass
 
 
-async def _open(path: str = "/ws/webphone/", origin: tuple[bytes, bytes] | None = ALLOWED) -> WebsocketCommunicator:
-    ws = WebsocketCommunicator(application, path, headers=[origin] if origin else [])
+async def _open(board: Switchboard, path: str = "/ws/webphone/",
+                origin: tuple[bytes, bytes] | None = ALLOWED) -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(WebphoneConsumer.as_asgi(board=board), path, headers=[origin] if origin else [])
     connected, _ = await ws.connect()
     assert connected
     _OPENED.append(ws)
@@ -53,7 +54,7 @@ async def _send(ws: WebsocketCommunicator, frame: dict[str, Any] | str) -> dict[
 
 @pytest.fixture
 async def registered(token_for: Callable[..., str], board: Switchboard) -> AsyncIterator[WebsocketCommunicator]:
-    ws = await _open()
+    ws = await _open(board)
     reply = await _send(ws, {"type": "auth", "token": token_for("1001")})
     assert reply["type"] == "registered"
     yield ws
@@ -61,7 +62,7 @@ async def registered(token_for: Callable[..., str], board: Switchboard) -> Async
 
 
 async def test_auth_frame_registers(token_for: Callable[..., str], board: Switchboard) -> None:
-    ws = await _open()
+    ws = await _open(board)
     reply = await _send(ws, {"type": "auth", "token": token_for("1001"), "req_id": "a1"})
     assert reply == {"type": "registered", "extension": "1001", "req_id": "a1", "calls": [],
                      "user": {"username": "alice", "display_name": "Alice"}}
@@ -72,15 +73,23 @@ async def test_auth_frame_registers(token_for: Callable[..., str], board: Switch
 
 
 async def test_query_token_registers(token_for: Callable[..., str], board: Switchboard) -> None:
-    ws = await _open(f"/ws/webphone/?token={token_for('1002')}")
+    ws = await _open(board, f"/ws/webphone/?token={token_for('1002')}")
     reply = json.loads(await ws.receive_from(timeout=5))
     assert reply["type"] == "registered" and reply["extension"] == "1002"
     await ws.disconnect()
 
 
+async def test_the_asgi_application_serves_the_consumer_at_its_path(token_for: Callable[..., str]) -> None:
+    ws = WebsocketCommunicator(application, "/ws/webphone/", headers=[ALLOWED])
+    assert (await ws.connect())[0]
+    _OPENED.append(ws)
+    reply = await _send(ws, {"type": "auth", "token": token_for("1001")})
+    assert reply["type"] == "registered" and reply["extension"] == "1001"
+
+
 @pytest.mark.parametrize("token", ["garbage", ""])
 async def test_bad_token_is_unauthorized_and_closed(token: str, demo: None, board: Switchboard) -> None:
-    ws = await _open()
+    ws = await _open(board)
     await ws.send_to(text_data=json.dumps({"type": "auth", "token": token}))
     reply = json.loads(await ws.receive_from(timeout=5))
     assert reply["code"] == "unauthorized"
@@ -93,13 +102,13 @@ async def test_expired_token_is_unauthorized(demo: None, board: Switchboard) -> 
             return 1_000_000.0
 
     token, _ = Past().make_token(await Extension.objects.aget(number="1001"), 60)
-    ws = await _open()
+    ws = await _open(board)
     reply = await _send(ws, {"type": "auth", "token": token})
     assert reply["code"] == "unauthorized" and "expired" in reply["message"]
 
 
 async def test_foreign_origin_is_forbidden_with_4403(token_for: Callable[..., str], board: Switchboard) -> None:
-    ws = await _open(origin=(b"origin", b"https://evil.example"))
+    ws = await _open(board, origin=(b"origin", b"https://evil.example"))
     reply = await _send(ws, {"type": "auth", "token": token_for("1001")})
     assert reply["code"] == "forbidden"
     assert (await ws.receive_output(timeout=5))["code"] == 4403
@@ -108,13 +117,13 @@ async def test_foreign_origin_is_forbidden_with_4403(token_for: Callable[..., st
 async def test_disabled_extension_cannot_register(token_for: Callable[..., str], board: Switchboard) -> None:
     token = token_for("1003")
     await Extension.objects.filter(number="1003").aupdate(enabled=False)
-    ws = await _open()
+    ws = await _open(board)
     reply = await _send(ws, {"type": "auth", "token": token})
     assert reply["code"] == "unauthorized"
 
 
 async def test_frames_before_auth_are_unauthorized_but_connection_stays(demo: None, board: Switchboard) -> None:
-    ws = await _open()
+    ws = await _open(board)
     reply = await _send(ws, {"type": "call.hangup", "call_id": "c1", "req_id": "x"})
     assert reply["code"] == "unauthorized" and reply["req_id"] == "x"
     assert (await _send(ws, {"type": "ping", "req_id": "p"})) == {"type": "pong", "req_id": "p"}
@@ -193,7 +202,7 @@ async def test_another_tenants_call_id_is_forbidden_and_changes_nothing(
 
     other = await Tenant.objects.acreate(name="Globex", slug="globex", allowed_origins="http://127.0.0.1:*")
     intruder_ext = await Extension.objects.acreate(tenant=other, number="1001", display_name="Mallory")
-    intruder = await _open()
+    intruder = await _open(board)
     reply = await _send(intruder, {"type": "auth", "token": token_generator.make_token(intruder_ext, 60)[0]})
     assert reply["type"] == "registered"
     for frame in ({"type": "call.hangup", "call_id": call_id, "req_id": "x1"},
@@ -232,8 +241,6 @@ class _BrokenBoard(Switchboard):
 
 async def test_a_server_bug_is_reported_as_server_error_and_costs_only_that_request(
         token_for: Callable[..., str]) -> None:
-    from zorio_widget.signalling.consumer import WebphoneConsumer
-
     board = _BrokenBoard(max_calls=10, ring_timeout_s=5)
     ws = WebsocketCommunicator(WebphoneConsumer.as_asgi(board=board), "/ws/webphone/", headers=[ALLOWED])
     assert (await ws.connect())[0]
