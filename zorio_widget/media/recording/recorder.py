@@ -17,13 +17,13 @@ import asyncio
 import concurrent.futures
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from ..workers import shared_executor
 from .track import Packet, PartyTrack, TrackInfo
 
 logger = logging.getLogger(__name__)
@@ -34,17 +34,11 @@ CALLER: Final = "caller"
 CALLED: Final = "called"
 "The party heard on the right channel."
 
-_writer: concurrent.futures.ThreadPoolExecutor | None = None
-_writer_lock = threading.Lock()
 
 
 def writer_executor() -> concurrent.futures.ThreadPoolExecutor:
-    """The process's recording writer thread (started on first use)."""
-    global _writer
-    with _writer_lock:
-        if _writer is None:
-            _writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="recording-writer")
-        return _writer
+    """The process's recording writer thread (one: each recorder's jobs run in order)."""
+    return shared_executor("recording-writer", 1)
 
 
 class RecordingError(Exception):
