@@ -33,11 +33,19 @@ await build({ ...common, entryPoints: [resolve(here, "src/softphone/loader.ts")]
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/app.ts")], outfile: resolve(outDir, "softphone-app.js"),
   banner: { js: `/*! Zorio Softphone app ${version} */` } });
 
-const api = readFileSync(resolve(here, "src/public-api.ts"), "utf8");
+// webphone.d.ts is self-contained: the generated literal unions (public-types.ts) come first, then
+// public-api.ts without its file comment and without its imports of them. Any other import fails the
+// build, since a published .d.ts cannot import the SDK's sources.
+const GENERATED_IMPORT = /^(?:import|export) type \{[^}]*\} from "\.\/generated\/public-types";\n/gm;
+const fileComment = /^\/\*\*[\s\S]*?\*\/\n/;
+const unions = readFileSync(resolve(here, "src/generated/public-types.ts"), "utf8").replace(/^\/\/.*\n\n?/, "");
+const api = readFileSync(resolve(here, "src/public-api.ts"), "utf8").replace(fileComment, "").replace(GENERATED_IMPORT, "");
+if (/^\s*(?:import|export)\b[^\n]*\bfrom\b/m.test(api)) throw new Error("src/public-api.ts: only the generated public-types may be imported");
 writeFileSync(
   resolve(outDir, "webphone.d.ts"),
   `// Types of /static/zorio/webphone.js (Zorio Webphone ${version}). Generated from frontend/src/public-api.ts.\n` +
-    api.replace(/^\/\*\*[\s\S]*?\*\/\n\n/, "") +
+    unions +
+    api.replace(/^\n+/, "\n") +
     `\ndeclare global {\n  interface Window {\n    ZorioWebphone: ZorioWebphoneStatic;\n  }\n  const ZorioWebphone: ZorioWebphoneStatic;\n}\n`,
 );
 

@@ -6,16 +6,17 @@
 import type { AudioManager } from "./audio";
 import { Emitter } from "./emitter";
 import { ZorioWebphoneError, audioDeviceError, isMissingDevice } from "./errors";
-import { CALL_TRANSITIONS } from "./generated/protocol";
+import {
+  type FrameHandlers, type OutgoingFrame, type ServerMessage, type ServerMessageOf, type ServerType, dispatchFrame,
+  expectReply,
+} from "./frames";
+import { CALL_TRANSITIONS, type CallEventName } from "./generated/protocol";
 import { audioConstraints, gathered, stopStream } from "./media";
 import { normalizeDtmf, strictNumber } from "./numbers";
 import type {
   CallApi, CallDebug, CallDirection, CallState, EndReason, MediaLayer, PhoneEventName, PhoneEvents,
 } from "./public-api";
-import type { ServerFrame, ServerType, Transport } from "./transport";
-
-/** Inputs of the state machine (the server's CallEvent values). */
-type CallEventName = "ring" | "answer" | "transfer" | "end" | "close";
+import type { Transport } from "./transport";
 
 /** The public event emitted on entering a state. */
 const STATE_EVENTS: Partial<Record<CallState, PhoneEventName>> = {
@@ -71,7 +72,7 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   private sdpSent = false;
   private hangupRequested = false;
   private answering = false;
-  private readonly localCandidates: Record<string, unknown>[] = [];
+  private readonly localCandidates: OutgoingFrame[] = [];
   private readonly remoteCandidates: RTCIceCandidateInit[] = [];
   private wrapTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -133,10 +134,8 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   }
 
   /** A frame about this leg (dispatched by call_id). */
-  handle(frame: ServerFrame): void {
-    const handler = FRAME_HANDLERS[frame.type];
-    if (handler) handler(this, frame);
-    else this.host.log(`call ${this.id}: ignored ${frame.type}`);
+  handle(frame: ServerMessage): void {
+    if (!dispatchFrame(FRAME_HANDLERS, this, frame)) this.host.log(`call ${this.id}: ignored ${frame.type}`);
   }
 
   // -- outgoing --------------------------------------------------------------------------------
@@ -150,11 +149,11 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
       this.endLocally("cancelled");
       return;
     }
-    const frame: Record<string, unknown> = { type: "call.create", destination: this.number, sdp: pc.localDescription!.sdp };
+    const frame: OutgoingFrame = { type: "call.create", destination: this.number, sdp: pc.localDescription!.sdp };
     if (Object.keys(options).length) frame.options = options;
-    const trying = await this.host.transport.request(frame);
-    this.id = String(trying.call_id);
-    this.uuid = String(trying.uuid ?? "") || null;
+    const trying = expectReply(await this.host.transport.request(frame), "call.trying");
+    this.id = trying.call_id;
+    this.uuid = trying.uuid || null;
     this.notify();
     this.flushLocalCandidates();
     if (this.hangupRequested) void this.hangup();
@@ -254,8 +253,8 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     const number = strictNumber(target);
     if (!number) throw new ZorioWebphoneError("invalid_target", { target });
     this.requireLive("answered");
-    const trying = await this.request({ type: "call.attended_transfer", target: number });
-    return this.host.consult(this, String(trying.call_id), String(trying.uuid ?? ""), number);
+    const trying = expectReply(await this.request({ type: "call.attended_transfer", target: number }), "call.trying");
+    return this.host.consult(this, trying.call_id, trying.uuid, number);
   }
 
   async completeTransfer(): Promise<void> {
@@ -363,11 +362,11 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     }
   }
 
-  addRemoteCandidate(frame: ServerFrame): void {
+  addRemoteCandidate(frame: ServerMessageOf<"ice.candidate">): void {
     this.remoteCandidates.push({
-      candidate: String(frame.candidate),
-      sdpMid: (frame.sdp_mid as string | null) ?? null,
-      sdpMLineIndex: (frame.sdp_m_line_index as number | null) ?? null,
+      candidate: frame.candidate,
+      sdpMid: frame.sdp_mid ?? null,
+      sdpMLineIndex: frame.sdp_m_line_index ?? null,
     });
     void this.flushRemoteCandidates();
   }
@@ -416,33 +415,31 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   }
 
   /** A request about this leg; resolves on its reply or on the first `until` frame for this leg. */
-  private request(frame: Record<string, unknown>, until?: ServerType): Promise<ServerFrame> {
+  private request(frame: OutgoingFrame, until?: ServerType): Promise<ServerMessage> {
     const callId = this.id;
     return this.host.transport.request(
       { ...frame, call_id: callId },
-      until ? (reply) => reply.type === until && reply.call_id === callId : undefined,
+      until ? (reply) => reply.type === until && "call_id" in reply && reply.call_id === callId : undefined,
     );
   }
 }
 
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
-
 /** Server frames about a leg, by type (an explicit map, never a lookup on the frame's text). */
-const FRAME_HANDLERS: Partial<Record<ServerType, (call: Call, frame: ServerFrame) => void>> = {
-  "sdp.answer": (call, f) => void call.applyAnswer(str(f.sdp)).catch((err) => console.warn("[zorio] answer", err)),
-  "sdp.offer": (call, f) => void call.applyOffer(str(f.sdp)).catch((err) => console.warn("[zorio] offer", err)),
+const FRAME_HANDLERS: FrameHandlers<Call> = {
+  "sdp.answer": (call, f) => void call.applyAnswer(f.sdp).catch((err) => console.warn("[zorio] answer", err)),
+  "sdp.offer": (call, f) => void call.applyOffer(f.sdp).catch((err) => console.warn("[zorio] offer", err)),
   "ice.candidate": (call, f) => call.addRemoteCandidate(f),
   "call.ringing": (call) => call.setState(call.state === "answered" ? "transfer" : "ring"),
   "call.answered": (call) => call.setState("answer"),
-  "call.ended": (call, f) => call.setState("end", str(f.reason) || "hangup"),
+  "call.ended": (call, f) => call.setState("end", f.reason || "hangup"),
   "call.held": (call, f) => setHold(call, f, true),
   "call.resumed": (call, f) => setHold(call, f, false),
   "call.muted": (call) => setMuted(call, true),
   "call.unmuted": (call) => setMuted(call, false),
-  "call.dtmf_received": (call, f) => call.emit("dtmf", { digit: str(f.digit) }),
+  "call.dtmf_received": (call, f) => call.emit("dtmf", { digit: f.digit }),
 };
 
-function setHold(call: Call, frame: ServerFrame, held: boolean): void {
+function setHold(call: Call, frame: ServerMessageOf<"call.held" | "call.resumed">, held: boolean): void {
   const by = frame.by === "remote" ? "remote" : "local";
   if (by === "local") call.onHold = held;
   else call.remoteHold = held;

@@ -1,6 +1,9 @@
-/** `GET /api/webphone/sip-config`: the extension's configuration, with errors mapped to SDK codes. */
-import { ZorioWebphoneError } from "./errors";
-import type { ErrorCode, Layout, Locale, ThemeMode } from "./public-api";
+/**
+ * `GET /api/webphone/sip-config`: the extension's configuration, with REST errors mapped to SDK codes
+ * by the generated catalogue (`fromRestCode`).
+ */
+import { ZorioWebphoneError, fromRestCode } from "./errors";
+import type { Layout, Locale, ThemeMode } from "./public-api";
 
 export interface ThemeConfig {
   name?: string;
@@ -28,11 +31,6 @@ export interface SipConfig {
   token_expires_at: string;
 }
 
-const HTTP_CODES: Record<string, ErrorCode> = {
-  webphone_disabled: "webphone_disabled",
-  incomplete_sip_config: "incomplete_sip_config",
-};
-
 export function trimBase(apiBase: string): string {
   return apiBase.replace(/\/+$/, "");
 }
@@ -56,7 +54,7 @@ export async function fetchSipConfig(apiBase: string, token: string): Promise<Si
   }
   if (!response.ok) {
     const serverCode = typeof body.code === "string" ? body.code : "";
-    throw new ZorioWebphoneError(HTTP_CODES[serverCode] ?? "bootstrap_failed", {
+    throw new ZorioWebphoneError(fromRestCode(serverCode), {
       stage: "sip-config",
       status: response.status,
       server_code: serverCode,

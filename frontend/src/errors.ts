@@ -1,5 +1,6 @@
-/** ZorioWebphoneError: one class, its codes and messages from the generated SDK_ERRORS table. */
-import { PROTOCOL_ERROR_CODES, SDK_ERRORS } from "./generated/protocol";
+/** ZorioWebphoneError: one class, its codes and messages from the generated error catalogue. */
+import { PROTOCOL_ERROR_CODES, SDK_CODES_FROM_REST, SDK_ERRORS } from "./generated/errors";
+import type { ServerMessageOf } from "./generated/protocol";
 import type { ErrorCode, ProtocolErrorCode, SdkErrorCode, ZorioWebphoneError as ErrorApi } from "./public-api";
 
 export class ZorioWebphoneError extends Error implements ErrorApi {
@@ -9,7 +10,7 @@ export class ZorioWebphoneError extends Error implements ErrorApi {
   readonly whatToDo: string;
 
   constructor(code: ErrorCode, details: Record<string, unknown> = {}) {
-    const entry = (SDK_ERRORS as Record<string, { message: string; what_to_do: string }>)[code];
+    const entry = isSdkCode(code) ? SDK_ERRORS[code] : undefined;
     const serverMessage = typeof details.message === "string" ? details.message : "";
     super(entry ? entry.message : serverMessage || code);
     this.code = code;
@@ -22,11 +23,20 @@ export function isSdkCode(code: string): code is SdkErrorCode {
   return Object.prototype.hasOwnProperty.call(SDK_ERRORS, code);
 }
 
+function isProtocolCode(code: string): code is ProtocolErrorCode {
+  return (PROTOCOL_ERROR_CODES as readonly string[]).includes(code);
+}
+
 /** The error a method rejects with when the server refuses its request (`error` frame). */
-export function fromServerError(frame: { code: string; message: string; call_id?: string }): ZorioWebphoneError {
-  const known = (PROTOCOL_ERROR_CODES as readonly string[]).includes(frame.code) || isSdkCode(frame.code);
-  const code = (known ? frame.code : "bad_request") as ProtocolErrorCode;
+export function fromServerError(frame: ServerMessageOf<"error">): ZorioWebphoneError {
+  const code: ErrorCode = isProtocolCode(frame.code) || isSdkCode(frame.code) ? frame.code : "bad_request";
   return new ZorioWebphoneError(code, { server_code: frame.code, message: frame.message, call_id: frame.call_id });
+}
+
+/** The SDK code of a REST error body's `code`: the same code where the SDK has it, else `bootstrap_failed`. */
+export function fromRestCode(code: string): SdkErrorCode {
+  const shared = (SDK_CODES_FROM_REST as readonly string[]).includes(code);
+  return shared && isSdkCode(code) ? code : "bootstrap_failed";
 }
 
 /** getUserMedia / setSinkId refusing a device id that does not exist (any more). */

@@ -8,13 +8,14 @@ import { fetchSipConfig, type SipConfig } from "./config";
 import { runDiagnose } from "./diagnose";
 import { Emitter } from "./emitter";
 import { ZorioWebphoneError, audioDeviceError, fromServerError, isMissingDevice } from "./errors";
+import { type FrameHandlers, type ServerMessage, type ServerMessageOf, dispatchFrame } from "./frames";
 import { audioConstraints, browserMedia } from "./media";
 import { strictNumber } from "./numbers";
 import type {
-  AppearanceOptions, CallOptions, ConnectOptions, DiagnoseResult, MediaLayer, PhoneApi, PhoneDebug,
+  AppearanceOptions, CallDirection, CallOptions, ConnectOptions, DiagnoseResult, MediaLayer, PhoneApi, PhoneDebug,
   PhoneEventName, PhoneEvents, PhoneStatus, ResolvedToken, UnregisteredEvent,
 } from "./public-api";
-import { type ServerFrame, type ServerType, Transport } from "./transport";
+import { Transport } from "./transport";
 
 export const TOKEN_REFRESH_MARGIN_MS = 60000;
 const MIN_REFRESH_MS = 5000;
@@ -32,6 +33,27 @@ function unwrapToken(value: ResolvedToken): { token: string; expiresAt?: string 
   return typeof value === "string" ? { token: value } : value;
 }
 
+/** One entry of `registered.calls` (a live call the server kept through the drop). */
+interface ListedCall {
+  callId: string;
+  uuid: string | null;
+  state: string;
+  direction: CallDirection;
+  number: string;
+}
+
+/** `registered.calls` entries are objects (checked with the frame); their fields are read here. */
+function listedCall(entry: Record<string, unknown>): ListedCall | null {
+  if (typeof entry.call_id !== "string") return null;
+  return {
+    callId: entry.call_id,
+    uuid: typeof entry.uuid === "string" ? entry.uuid : null,
+    state: typeof entry.state === "string" ? entry.state : "",
+    direction: entry.direction === "incoming" ? "incoming" : "outgoing",
+    number: typeof entry.number === "string" ? entry.number : "",
+  };
+}
+
 export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   status: PhoneStatus = "connecting";
   extension = "";
@@ -47,7 +69,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   audioOutputDeviceId: string | undefined;
   private token: string;
   private callList: Call[] = [];
-  private readonly frames: Record<string, unknown>[] = [];
+  private readonly frames: ServerMessage[] = [];
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private torn = false;
 
@@ -148,7 +170,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     this.requireAlive();
     if (this.status === "registered") return;
     this.setStatus("connecting");
-    let frame: ServerFrame;
+    let frame: ServerMessageOf<"registered">;
     try {
       frame = await this.transport.open();
     } catch (err) {
@@ -164,19 +186,18 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   // -- registration and reconnection ------------------------------------------------------------
 
-  private onRegistered(frame: ServerFrame): void {
-    this.extension = String(frame.extension ?? this.extension);
-    if (frame.user && typeof frame.user === "object") this.user = frame.user as Record<string, unknown>;
+  private onRegistered(frame: ServerMessageOf<"registered">): void {
+    this.extension = frame.extension;
+    this.user = frame.user;
     this.setStatus("registered");
     this.emit("registered", { extension: this.extension, user: this.user });
-    void this.reattach(frame.calls);
+    void this.reattach(frame.calls ?? []);
   }
 
   /** After a reconnect: keep the calls the server still has, swap dead peer connections, end the rest. */
-  private async reattach(listed: unknown): Promise<void> {
-    const entries = (Array.isArray(listed) ? listed : listed && typeof listed === "object" ? Object.values(listed) : [])
-      .filter((e): e is Record<string, unknown> => !!e && typeof e === "object");
-    const byId = new Map(entries.map((e) => [String(e.call_id), e]));
+  private async reattach(listed: readonly Record<string, unknown>[]): Promise<void> {
+    const entries = listed.map(listedCall).filter((e): e is ListedCall => e !== null);
+    const byId = new Map(entries.map((e) => [e.callId, e]));
     for (const call of [...this.callList]) {
       if (!call.live) continue;
       const entry = call.id ? byId.get(call.id) : undefined;
@@ -192,9 +213,9 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     }
     for (const entry of byId.values()) {
       if (entry.state !== "answered") continue;
-      const call = new Call(this, entry.direction === "incoming" ? "incoming" : "outgoing", String(entry.number ?? ""), "answered");
-      call.id = String(entry.call_id);
-      call.uuid = typeof entry.uuid === "string" ? entry.uuid : null;
+      const call = new Call(this, entry.direction, entry.number, "answered");
+      call.id = entry.callId;
+      call.uuid = entry.uuid;
       call.answeredAt = new Date();
       this.add(call);
       await call.replacePeer().catch((err) => this.log("adopt failed", err));
@@ -311,27 +332,24 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return this.callList.find((c) => c.id === id);
   }
 
-  private onFrame(frame: ServerFrame): void {
+  private onFrame(frame: ServerMessage): void {
     if (this.debugEnabled) {
       this.frames.push(frame);
       if (this.frames.length > MAX_FRAMES_KEPT) this.frames.shift();
     }
-    const handler = PHONE_HANDLERS[frame.type];
-    if (handler) {
-      handler(this, frame);
-      return;
-    }
-    const call = typeof frame.call_id === "string" ? this.findCall(frame.call_id) : undefined;
+    if (dispatchFrame(PHONE_HANDLERS, this, frame)) return;
+    const callId = "call_id" in frame ? frame.call_id : undefined;
+    const call = callId !== undefined ? this.findCall(callId) : undefined;
     if (call) call.handle(frame);
-    else if (frame.type !== "call.trying") this.log(`dropped ${frame.type} for unknown call ${String(frame.call_id)}`);
+    else if (frame.type !== "call.trying") this.log(`dropped ${frame.type} for unknown call ${callId}`);
   }
 
-  onIncoming(frame: ServerFrame): void {
-    const call = new Call(this, "incoming", String(frame.from ?? ""), "ringing");
-    call.id = String(frame.call_id);
-    call.uuid = typeof frame.uuid === "string" ? frame.uuid : null;
-    call.name = typeof frame.from_name === "string" ? frame.from_name : "";
-    call.remoteOffer = String(frame.sdp ?? "");
+  onIncoming(frame: ServerMessageOf<"call.incoming">): void {
+    const call = new Call(this, "incoming", frame.from, "ringing");
+    call.id = frame.call_id;
+    call.uuid = frame.uuid;
+    call.name = frame.from_name;
+    call.remoteOffer = frame.sdp;
     this.add(call);
     this.emit("incoming_call", { call });
   }
@@ -396,7 +414,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return {
       socket: transport?.socket ?? null,
       frames: this.frames,
-      send: (frame) => transport.send(frame),
+      send: (frame) => transport.sendRaw(frame),
     };
   }
 
@@ -438,13 +456,13 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 }
 
 /** Frames the phone handles itself; the rest go to the call named by `call_id`. */
-const PHONE_HANDLERS: Partial<Record<ServerType, (phone: Phone, frame: ServerFrame) => void>> = {
+const PHONE_HANDLERS: FrameHandlers<Phone> = {
   "call.incoming": (phone, frame) => phone.onIncoming(frame),
   registered: () => undefined,
   error: (phone, frame) => {
-    const call = typeof frame.call_id === "string" ? phone.findCall(frame.call_id) : undefined;
+    const call = frame.call_id !== undefined ? phone.findCall(frame.call_id) : undefined;
     if (frame.req_id) return; // the request's promise rejects with it
-    const error = fromServerError(frame as unknown as { code: string; message: string; call_id?: string });
+    const error = fromServerError(frame);
     if (call) error.details.call = call;
     phone.report(error);
   },

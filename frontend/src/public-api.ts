@@ -1,31 +1,19 @@
 /**
- * The public surface of `window.ZorioWebphone` (DESIGN.md §5), as types only.
+ * The public surface of `window.ZorioWebphone` (README.md, "The `<script>` widget"), as types only.
  *
- * This file is copied into `static/zorio/webphone.d.ts` by the build; the implementation classes
- * `implements` these interfaces and `src/checks.ts` proves the literal unions equal the generated
- * protocol tables, so the published types cannot drift from the code.
+ * This file is copied into `static/zorio/webphone.d.ts` by the build, after the literal unions it
+ * imports from `generated/public-types.ts` (generated from the Python tables: call states, end reasons,
+ * error codes), so the published types cannot drift from the server. The implementation classes
+ * `implements` these interfaces, and `src/checks.ts` proves the unions equal the generated runtime tables.
  */
+import type { CallState, EndReason, ProtocolErrorCode, SdkErrorCode } from "./generated/public-types";
+export type { CallState, EndReason, ProtocolErrorCode, SdkErrorCode } from "./generated/public-types";
 
 export type Layout = "docked" | "overlay" | "fullscreen";
 export type ThemeMode = "light" | "dark" | "auto";
 export type Locale = "vi" | "en";
 export type PhoneStatus = "connecting" | "registered" | "unregistered" | "failed";
 export type CallDirection = "incoming" | "outgoing";
-/** Same values as the server's CALL_STATES table. */
-export type CallState = "originating" | "ringing" | "answered" | "wrap_up" | "closed";
-/** Same values as the server's END_REASONS table. */
-export type EndReason =
-  | "hangup" | "busy" | "no-answer" | "failed" | "transferred" | "rejected" | "cancelled" | "answered-elsewhere";
-/** Codes of ZorioWebphoneError (the SDK table); a server refusal not in this list keeps its protocol code. */
-export type SdkErrorCode =
-  | "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming"
-  | "invalid_dtmf" | "audio_autoplay_blocked" | "audio_device_not_found" | "reconnect_failed" | "not_implemented"
-  | "not_bootstrapped";
-/** Protocol error codes (DESIGN.md §4) that may reach `ZorioWebphoneError.code` when the server refuses a request. */
-export type ProtocolErrorCode =
-  | "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call"
-  | "invalid_target" | "invalid_dtmf" | "not_incoming" | "invalid_state" | "busy" | "capacity"
-  | "rate_limited" | "bad_sdp";
 export type ErrorCode = SdkErrorCode | ProtocolErrorCode;
 
 export interface ZorioWebphoneError extends Error {

@@ -2,17 +2,12 @@
  * The signalling connection: one WebSocket at a time, `auth` as the first frame, request/reply
  * correlation by `req_id`, keep-alive pings, and reconnection with exponential backoff and jitter.
  */
-import type { SERVER_TYPES } from "./generated/protocol";
 import { Emitter } from "./emitter";
 import { ZorioWebphoneError, fromServerError } from "./errors";
+import { type OutgoingFrame, type ServerMessage, type ServerMessageOf, parseServerFrame } from "./frames";
 import type { ReconnectOptions, WebSocketFactory } from "./public-api";
 
-export type ServerType = (typeof SERVER_TYPES)[number];
-/** A frame from the server; fields per the generated protocol interfaces. */
-export interface ServerFrame {
-  type: ServerType;
-  [field: string]: unknown;
-}
+type Registered = ServerMessageOf<"registered">;
 
 export const REQUEST_TIMEOUT_MS = 15000;
 export const AUTH_TIMEOUT_MS = 10000;
@@ -21,16 +16,16 @@ const CLOSE_NORMAL = 1000;
 const JITTER = 0.3;
 
 interface Pending {
-  resolve: (frame: ServerFrame) => void;
+  resolve: (frame: ServerMessage) => void;
   reject: (error: ZorioWebphoneError) => void;
-  match?: (frame: ServerFrame) => boolean;
+  match?: (frame: ServerMessage) => boolean;
   timer: ReturnType<typeof setTimeout>;
 }
 
 export interface TransportEvents {
-  frame: ServerFrame;
+  frame: ServerMessage;
   /** Registered again after a drop (payload: the `registered` frame). */
-  reregistered: ServerFrame;
+  reregistered: Registered;
   dropped: { code: number };
   reconnecting: { attempt: number; delayMs: number };
   failed: { attempts: number; cause: string };
@@ -64,7 +59,7 @@ export class Transport extends Emitter<TransportEvents> {
   }
 
   /** Opens the socket and authenticates; resolves with the `registered` frame. */
-  async open(freshToken = false): Promise<ServerFrame> {
+  async open(freshToken = false): Promise<Registered> {
     this.closedByUs = false;
     const token = await this.opts.token(freshToken);
     return new Promise((resolve, reject) => {
@@ -89,13 +84,12 @@ export class Transport extends Emitter<TransportEvents> {
       const timer = setTimeout(() => fail({ cause: "timeout" }), AUTH_TIMEOUT_MS);
       socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "auth", token })));
       socket.addEventListener("message", (event: MessageEvent) => {
-        let frame: ServerFrame;
-        try {
-          frame = JSON.parse(String(event.data)) as ServerFrame;
-        } catch {
-          this.opts.log("dropped a non-JSON frame");
+        const parsed = parseServerFrame(String(event.data));
+        if ("problem" in parsed) {
+          this.opts.log("dropped a frame:", parsed.problem);
           return;
         }
+        const frame = parsed.frame;
         if (!settled) {
           if (frame.type === "registered") {
             settled = registered = true;
@@ -131,16 +125,22 @@ export class Transport extends Emitter<TransportEvents> {
     return !!this.socket && this.socket.readyState === 1;
   }
 
-  send(frame: Record<string, unknown>): void {
-    if (!this.connected) throw new ZorioWebphoneError("bootstrap_failed", { stage: "send", cause: "not connected" });
-    this.socket!.send(JSON.stringify(frame));
+  send(frame: OutgoingFrame): void {
+    this.sendRaw(frame);
+  }
+
+  /** Sends any object as a frame (`phone.debug.send`, protocol tests); `send` is the typed way. */
+  sendRaw(frame: Record<string, unknown>): void {
+    const socket = this.socket;
+    if (!socket || !this.connected) throw new ZorioWebphoneError("bootstrap_failed", { stage: "send", cause: "not connected" });
+    socket.send(JSON.stringify(frame));
   }
 
   /**
    * Sends a frame with a fresh `req_id`; resolves with the first reply carrying it (or matching
    * `match`), rejects with the server's `error`.
    */
-  request(frame: Record<string, unknown>, match?: (reply: ServerFrame) => boolean): Promise<ServerFrame> {
+  request(frame: OutgoingFrame, match?: (reply: ServerMessage) => boolean): Promise<ServerMessage> {
     const reqId = `r${++this.seq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -168,19 +168,18 @@ export class Transport extends Emitter<TransportEvents> {
     if (socket && socket.readyState <= 1) socket.close(CLOSE_NORMAL, "bye");
   }
 
-  private dispatch(frame: ServerFrame): void {
+  private dispatch(frame: ServerMessage): void {
     if (frame.type === "pong") {
       this.awaitingPong = false;
       return;
     }
-    const reqId = typeof frame.req_id === "string" ? frame.req_id : undefined;
+    const reqId = "req_id" in frame ? frame.req_id : undefined;
     for (const [id, p] of this.pending) {
-      const isError = frame.type === "error";
       const byId = reqId === id;
-      if (byId || (!isError && p.match?.(frame))) {
+      if (byId || (frame.type !== "error" && p.match?.(frame))) {
         this.pending.delete(id);
         clearTimeout(p.timer);
-        if (isError) p.reject(fromServerError(frame as unknown as { code: string; message: string }));
+        if (frame.type === "error") p.reject(fromServerError(frame));
         else p.resolve(frame);
         break;
       }

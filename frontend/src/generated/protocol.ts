@@ -2,169 +2,169 @@
 
 export const CLIENT_TYPES = ["auth", "call.create", "call.answer", "call.hangup", "call.reject", "call.hold", "call.unhold", "call.mute", "call.unmute", "call.dtmf", "call.transfer", "call.attended_transfer", "call.complete_transfer", "sdp.offer", "sdp.answer", "ice.candidate", "ice.done", "ping"] as const;
 export const SERVER_TYPES = ["registered", "call.trying", "call.incoming", "sdp.answer", "sdp.offer", "ice.candidate", "call.ringing", "call.answered", "call.held", "call.resumed", "call.muted", "call.unmuted", "call.dtmf_received", "call.ended", "error", "pong"] as const;
+export type ClientType = (typeof CLIENT_TYPES)[number];
 export const END_REASONS = ["hangup", "busy", "no-answer", "failed", "transferred", "rejected", "cancelled", "answered-elsewhere"] as const;
 export type EndReason = (typeof END_REASONS)[number];
 export const CALL_STATES = ["originating", "ringing", "answered", "wrap_up", "closed"] as const;
 export type CallStateName = (typeof CALL_STATES)[number];
+/** Inputs of the call state machine. */
+export type CallEventName = "ring" | "answer" | "end" | "close" | "transfer";
 export const CALL_TRANSITIONS: Record<string, CallStateName> = {"originating:ring": "ringing", "originating:answer": "answered", "originating:end": "closed", "ringing:answer": "answered", "ringing:end": "closed", "answered:transfer": "ringing", "answered:end": "wrap_up", "wrap_up:close": "closed"};
-export const PROTOCOL_ERROR_CODES = ["invalid_json", "bad_request", "unknown_type", "unauthorized", "forbidden", "unknown_call", "invalid_target", "invalid_dtmf", "not_incoming", "invalid_state", "busy", "capacity", "rate_limited", "bad_sdp", "server_error"] as const;
-export const SDK_ERRORS = {"bootstrap_failed": {"message": "The webphone could not start (config, network or WebSocket).", "what_to_do": "Check apiBase, the token and the network; see `details`."}, "webphone_disabled": {"message": "The webphone is disabled for this extension or tenant.", "what_to_do": "Ask the administrator to enable it."}, "incomplete_sip_config": {"message": "The extension has no number yet.", "what_to_do": "Ask the administrator."}, "invalid_target": {"message": "The number cannot be dialled.", "what_to_do": "Use digits, *, # or a leading +."}, "not_incoming": {"message": "Only a ringing incoming call can be answered or rejected.", "what_to_do": "Call answer() on incoming calls."}, "invalid_dtmf": {"message": "DTMF digits must be 0-9, *, #, A-D.", "what_to_do": "Remove other characters."}, "audio_autoplay_blocked": {"message": "The browser blocked sound until the user interacts.", "what_to_do": "Click the 'enable sound' control."}, "audio_device_not_found": {"message": "The selected audio device is not available.", "what_to_do": "Pick a device listed by enumerateDevices(); the previous or default device is used meanwhile."}, "reconnect_failed": {"message": "The connection could not be re-established.", "what_to_do": "Reload or call connect()."}, "not_implemented": {"message": "This feature is not available on this server.", "what_to_do": "Upgrade the server."}, "not_bootstrapped": {"message": "Call connect() first.", "what_to_do": "Await ZorioWebphone.connect()."}} as const;
-export type SdkErrorCode = keyof typeof SDK_ERRORS;
 
 /** Authenticate with a token (first frame, unless `?token=` was on the URL). */
-export interface ClientAuth {
+export type ClientAuth = {
   type: "auth";
   token: string;
   req_id?: string;
-}
+};
 
 /** Place a call. Answered by `call.trying`, then `sdp.answer`. */
-export interface ClientCallCreate {
+export type ClientCallCreate = {
   type: "call.create";
   req_id?: string;
   destination: string;
   sdp: string;
   options?: Record<string, unknown>;
-}
+};
 
 /** Answer an incoming call with the SDP answer to `call.incoming.sdp`. */
-export interface ClientCallAnswer {
+export type ClientCallAnswer = {
   type: "call.answer";
   req_id?: string;
   call_id: string;
   sdp: string;
-}
+};
 
 /** End a call: cancel (outgoing, ringing), reject (incoming) or bye. */
-export interface ClientCallHangup {
+export type ClientCallHangup = {
   type: "call.hangup";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Reject an incoming call: 486 busy or 603 decline (default). */
-export interface ClientCallReject {
+export type ClientCallReject = {
   type: "call.reject";
   req_id?: string;
   call_id: string;
   code?: number;
-}
+};
 
 /** Put the call on hold (the other party hears music). */
-export interface ClientCallHold {
+export type ClientCallHold = {
   type: "call.hold";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Resume a held call. */
-export interface ClientCallUnhold {
+export type ClientCallUnhold = {
   type: "call.unhold";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Stop forwarding this side's audio (enforced by the server). */
-export interface ClientCallMute {
+export type ClientCallMute = {
   type: "call.mute";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Forward this side's audio again. */
-export interface ClientCallUnmute {
+export type ClientCallUnmute = {
   type: "call.unmute";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Send digits (0-9 * # A-D) to the other party. */
-export interface ClientCallDtmf {
+export type ClientCallDtmf = {
   type: "call.dtmf";
   req_id?: string;
   call_id: string;
   digits: string;
-}
+};
 
 /** Blind transfer: move the other party to `target`. */
-export interface ClientCallTransfer {
+export type ClientCallTransfer = {
   type: "call.transfer";
   req_id?: string;
   call_id: string;
   target: string;
-}
+};
 
 /** Hold this call and place a consult call to `target`. */
-export interface ClientCallAttendedTransfer {
+export type ClientCallAttendedTransfer = {
   type: "call.attended_transfer";
   req_id?: string;
   call_id: string;
   target: string;
-}
+};
 
 /** Join the held call's party with the consult target. */
-export interface ClientCallCompleteTransfer {
+export type ClientCallCompleteTransfer = {
   type: "call.complete_transfer";
   req_id?: string;
   call_id: string;
-}
+};
 
 /** Renegotiate; with `replace: true` swap the call's peer connection. */
-export interface ClientSdpOffer {
+export type ClientSdpOffer = {
   type: "sdp.offer";
   req_id?: string;
   call_id: string;
   sdp: string;
   replace?: boolean;
-}
+};
 
 /** Answer to a server `sdp.offer`. */
-export interface ClientSdpAnswer {
+export type ClientSdpAnswer = {
   type: "sdp.answer";
   req_id?: string;
   call_id: string;
   sdp: string;
-}
+};
 
 /** A trickled ICE candidate of the client. */
-export interface ClientIceCandidate {
+export type ClientIceCandidate = {
   type: "ice.candidate";
   call_id: string;
   candidate: string;
   sdp_mid?: string | null;
   sdp_m_line_index?: number | null;
-}
+};
 
 /** The client has no more candidates. */
-export interface ClientIceDone {
+export type ClientIceDone = {
   type: "ice.done";
   call_id: string;
-}
+};
 
 /** Keep-alive; answered by `pong`. */
-export interface ClientPing {
+export type ClientPing = {
   type: "ping";
   req_id?: string;
-}
+};
 
 /** Authentication succeeded. */
-export interface ServerRegistered {
+export type ServerRegistered = {
   type: "registered";
   extension: string;
   user: Record<string, unknown>;
   calls?: Record<string, unknown>[];
-}
+};
 
 /** The call exists: its `call_id` (this leg) and `uuid` (the call record). */
-export interface ServerCallTrying {
+export type ServerCallTrying = {
   type: "call.trying";
   req_id?: string;
   call_id: string;
   uuid: string;
-}
+};
 
 /** An incoming call; answer with `call.answer {sdp}`. */
-export interface ServerCallIncoming {
+export type ServerCallIncoming = {
   type: "call.incoming";
   call_id: string;
   uuid: string;
@@ -172,95 +172,138 @@ export interface ServerCallIncoming {
   from_name: string;
   to: string;
   sdp: string;
-}
+};
 
 /** The server's SDP answer. */
-export interface ServerSdpAnswer {
+export type ServerSdpAnswer = {
   type: "sdp.answer";
   call_id: string;
   sdp: string;
   req_id?: string;
-}
+};
 
 /** A server offer (renegotiation). */
-export interface ServerSdpOffer {
+export type ServerSdpOffer = {
   type: "sdp.offer";
   call_id: string;
   sdp: string;
-}
+};
 
 /** A server ICE candidate (also present in its SDP). */
-export interface ServerIceCandidate {
+export type ServerIceCandidate = {
   type: "ice.candidate";
   call_id: string;
   candidate: string;
-  sdp_mid: string | null;
-  sdp_m_line_index: number | null;
-}
+  sdp_mid?: string | null;
+  sdp_m_line_index?: number | null;
+};
 
 /** The far side is alerting. */
-export interface ServerCallRinging {
+export type ServerCallRinging = {
   type: "call.ringing";
   call_id: string;
-}
+};
 
 /** The call is connected. */
-export interface ServerCallAnswered {
+export type ServerCallAnswered = {
   type: "call.answered";
   call_id: string;
-}
+};
 
 /** The call is on hold. */
-export interface ServerCallHeld {
+export type ServerCallHeld = {
   type: "call.held";
   call_id: string;
   by: string;
-}
+};
 
 /** The call is off hold. */
-export interface ServerCallResumed {
+export type ServerCallResumed = {
   type: "call.resumed";
   call_id: string;
   by?: string;
-}
+};
 
 /** This side's audio is not forwarded. */
-export interface ServerCallMuted {
+export type ServerCallMuted = {
   type: "call.muted";
   call_id: string;
-}
+};
 
 /** This side's audio is forwarded again. */
-export interface ServerCallUnmuted {
+export type ServerCallUnmuted = {
   type: "call.unmuted";
   call_id: string;
-}
+};
 
 /** A digit went through the bridge (to both parties). */
-export interface ServerCallDtmfReceived {
+export type ServerCallDtmfReceived = {
   type: "call.dtmf_received";
   call_id: string;
   digit: string;
-}
+};
 
 /** The call is over for this leg. */
-export interface ServerCallEnded {
+export type ServerCallEnded = {
   type: "call.ended";
   call_id: string;
   reason: string;
-}
+};
 
 /** A request failed; nothing else changed. */
-export interface ServerError {
+export type ServerError = {
   type: "error";
   req_id?: string;
   call_id?: string;
   code: string;
   message: string;
-}
+};
 
 /** Reply to `ping`. */
-export interface ServerPong {
+export type ServerPong = {
   type: "pong";
   req_id?: string;
-}
+};
+
+/** Any frame the server sends, discriminated by `type`. */
+export type ServerMessage =
+  | ServerRegistered
+  | ServerCallTrying
+  | ServerCallIncoming
+  | ServerSdpAnswer
+  | ServerSdpOffer
+  | ServerIceCandidate
+  | ServerCallRinging
+  | ServerCallAnswered
+  | ServerCallHeld
+  | ServerCallResumed
+  | ServerCallMuted
+  | ServerCallUnmuted
+  | ServerCallDtmfReceived
+  | ServerCallEnded
+  | ServerError
+  | ServerPong;
+export type ServerType = ServerMessage["type"];
+export type ServerMessageOf<T extends ServerType> = Extract<ServerMessage, { type: T }>;
+/** The type of a field: its kind, `?` when it may be absent, `|null` when it may be null. */
+export type FieldKind = "str" | "int" | "bool" | "object" | "list";
+export type FieldSpec = `${FieldKind}${"" | "?"}${"" | "|null"}`;
+/** The fields of each server message, checked by the SDK before a frame is used (frames.ts). */
+export const SERVER_FIELDS: Record<ServerType, Readonly<Record<string, FieldSpec>>> = {
+  "registered": {"extension": "str", "user": "object", "calls": "list?"},
+  "call.trying": {"req_id": "str?", "call_id": "str", "uuid": "str"},
+  "call.incoming": {"call_id": "str", "uuid": "str", "from": "str", "from_name": "str", "to": "str", "sdp": "str"},
+  "sdp.answer": {"call_id": "str", "sdp": "str", "req_id": "str?"},
+  "sdp.offer": {"call_id": "str", "sdp": "str"},
+  "ice.candidate": {"call_id": "str", "candidate": "str", "sdp_mid": "str?|null", "sdp_m_line_index": "int?|null"},
+  "call.ringing": {"call_id": "str"},
+  "call.answered": {"call_id": "str"},
+  "call.held": {"call_id": "str", "by": "str"},
+  "call.resumed": {"call_id": "str", "by": "str?"},
+  "call.muted": {"call_id": "str"},
+  "call.unmuted": {"call_id": "str"},
+  "call.dtmf_received": {"call_id": "str", "digit": "str"},
+  "call.ended": {"call_id": "str", "reason": "str"},
+  "error": {"req_id": "str?", "call_id": "str?", "code": "str", "message": "str"},
+  "pong": {"req_id": "str?"},
+};
