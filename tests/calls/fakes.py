@@ -23,7 +23,7 @@ from zorio_widget.calls.session import Leg, Originator
 from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.media import BadSdp, OutboundAudio
 from zorio_widget.media.dtmf import DTMF_DIGITS, EventPacket, parse_telephone_event
-from zorio_widget.signalling.protocol import SERVER_MESSAGES, Frame, parse_frame
+from zorio_widget.protocol.messages import SERVER_MESSAGES, Frame, parse_frame
 
 BAD_SDP = "v=0 unusable"
 """An offer or answer every `FakeMedia` refuses with `BadSdp`."""

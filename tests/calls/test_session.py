@@ -17,7 +17,7 @@ from zorio_widget.calls.routing import RouteKind
 from zorio_widget.calls.session import CallSession
 from zorio_widget.calls.states import CallState
 from zorio_widget.calls.switchboard import Switchboard
-from zorio_widget.signalling.protocol import ProtocolError
+from zorio_widget.protocol.messages import ProtocolError
 from zorio_widget.tenants.models import Extension
 
 pytestmark = pytest.mark.timeout(60)

@@ -7,7 +7,7 @@ import pytest
 
 from zorio_widget.protocol import errors
 from zorio_widget.protocol.errors import ERRORS, PROTOCOL_ERRORS, REST_ERRORS, SDK_ERRORS, ErrorCode
-from zorio_widget.signalling import protocol as signalling_protocol
+from zorio_widget.protocol.messages import ProtocolError
 
 PACKAGE_DIR = Path(errors.__file__).parent
 
@@ -45,10 +45,8 @@ def test_a_malformed_entry_is_refused_when_the_table_is_built(kwargs: dict, prob
         ErrorCode(**kwargs)
 
 
-def test_signalling_keeps_exporting_the_same_tables() -> None:
-    assert signalling_protocol.PROTOCOL_ERRORS is PROTOCOL_ERRORS
-    assert signalling_protocol.SDK_ERRORS is SDK_ERRORS
-    error = signalling_protocol.ProtocolError("capacity")
+def test_protocol_errors_take_their_messages_from_the_catalogue() -> None:
+    error = ProtocolError("capacity")
     assert error.message == PROTOCOL_ERRORS["capacity"].message
     assert error.as_frame() == {"type": "error", "code": "capacity", "message": PROTOCOL_ERRORS["capacity"].message}
 

@@ -4,13 +4,8 @@ import json
 
 import pytest
 
-from zorio_widget.signalling.protocol import (
-    CLIENT_MESSAGES,
-    MAX_FRAME_BYTES,
-    PROTOCOL_ERRORS,
-    ProtocolError,
-    parse_frame,
-)
+from zorio_widget.protocol.errors import PROTOCOL_ERRORS
+from zorio_widget.protocol.messages import CLIENT_MESSAGES, MAX_FRAME_BYTES, ProtocolError, parse_frame
 
 
 def _minimal(msg_type: str) -> dict:

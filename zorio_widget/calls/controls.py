@@ -13,7 +13,7 @@ import re
 from zorio_widget.calls.session import CallSession, Leg
 from zorio_widget.calls.states import CallState
 from zorio_widget.media import BadSdp
-from zorio_widget.signalling.protocol import Frame, ProtocolError
+from zorio_widget.protocol.messages import Frame, ProtocolError
 
 DTMF_RE = re.compile(r"[0-9*#A-Da-d]+")
 REJECT_REASONS = {486: "busy", 603: "rejected"}

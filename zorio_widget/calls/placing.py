@@ -15,7 +15,7 @@ from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.routing import Route
 from zorio_widget.calls.session import Board, CallSession, new_call_id
 from zorio_widget.media import BadSdp
-from zorio_widget.signalling.protocol import ProtocolError
+from zorio_widget.protocol.messages import ProtocolError
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.routing import Route, RouteKind
 from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
 from zorio_widget.media import Bridge
-from zorio_widget.signalling.protocol import Frame, ProtocolError
+from zorio_widget.protocol.messages import Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from zorio_widget.calls.session import CallSession, Control, Leg, Originator
 from zorio_widget.calls.states import CallState
 from zorio_widget.calls.targets import BUILT_IN_ORIGINATORS
 from zorio_widget.media import Bridge, CallCapacity, MediaLeg
-from zorio_widget.signalling.protocol import PROTOCOL_ERRORS, Frame, ProtocolError
+from zorio_widget.protocol.errors import PROTOCOL_ERRORS
+from zorio_widget.protocol.messages import Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from zorio_widget.calls.controls import connected_peer, put_on_hold, take_off_ho
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg
 from zorio_widget.calls.states import CallState
-from zorio_widget.signalling.protocol import Frame, ProtocolError
+from zorio_widget.protocol.messages import Frame, ProtocolError
 
 
 async def _target_route(session: CallSession, leg: Leg, peer: Leg, frame: Frame,

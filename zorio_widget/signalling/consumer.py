@@ -20,8 +20,8 @@ from django.conf import settings
 
 from zorio_widget.calls.switchboard import Switchboard, get_switchboard
 from zorio_widget.media import BadSdp
+from zorio_widget.protocol.messages import Frame, ProtocolError, parse_frame
 from zorio_widget.signalling.access import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, AccessWatch, get_access_watch
-from zorio_widget.signalling.protocol import Frame, ProtocolError, parse_frame
 from zorio_widget.signalling.ratelimit import TokenBucket
 from zorio_widget.tenants.models import Extension
 from zorio_widget.tenants.tokens import TokenClaims, TokenError, token_generator
