@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck bundle bundle-check native clean
+.PHONY: run test test-frontend lint typecheck bundle bundle-check native clean
 
 # The native relay (zorio_widget/media/_fastrelay.c, see setup.py): built in place, needs gcc and
 # the Python headers. Without it every packet takes the Python path (slower, same behaviour).
@@ -34,11 +34,26 @@ run: $(VENV)/.runtime
 	@echo "Serving http://$(HOST):$(PORT)/demo/  (admin: /admin/)"
 	PYTHONMALLOC=malloc $(PY) -m zorio_widget.serve -b $(HOST) -p $(PORT)
 
-test: $(VENV)/.test $(NATIVE)
+test: $(VENV)/.test $(NATIVE) test-frontend
 	bash .ci/system-packages
 	$(PY) -m pytest
 
-lint: $(VENV)/.test
+# The widget's dev tools (esbuild, TypeScript, Node's types) from frontend/package-lock.json, installed
+# when node_modules is missing or older than the lock file. Needs Node.js 20+ with npm (not skipped).
+FRONTEND_DEPS := frontend/node_modules/.package-lock.json
+$(FRONTEND_DEPS): frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "ERROR: Node.js 20+ with npm is needed for the widget's tests and type check" >&2; exit 1; }
+	cd frontend && npm ci --no-audit --no-fund
+
+# The SDK's Node tier: frontend/test/*.test.ts (transport, call, frames) against fakes, with `node --test`.
+test-frontend: $(FRONTEND_DEPS)
+	cd frontend && npm test
+
+# tsc --noEmit, strict: the SDK's sources, its tests, and the published .d.ts files in static/zorio/.
+typecheck: $(FRONTEND_DEPS)
+	cd frontend && npm run --silent typecheck
+
+lint: $(VENV)/.test typecheck
 	$(VENV)/bin/ruff check zorio_widget tests bench
 	$(VENV)/bin/mypy zorio_widget
 

@@ -1,4 +1,5 @@
-"""The protocol reference in README.md, generated from the tables of `protocol.py`.
+"""The protocol reference in README.md, generated from the message tables of `protocol.py` and the
+error catalogue (zorio_widget/protocol/errors.py: WebSocket, REST and SDK codes).
 
 `python -m zorio_widget.signalling.docs` rewrites the block between the markers below;
 `tests/signalling/test_docs.py` fails when the README is out of date.
@@ -8,10 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+from zorio_widget.protocol.errors import PROTOCOL_ERRORS, REST_ERRORS, SDK_ERRORS
 from zorio_widget.signalling.protocol import (
     CLIENT_MESSAGES,
     END_REASONS,
-    PROTOCOL_ERRORS,
     SERVER_MESSAGES,
     Message,
 )
@@ -38,7 +39,14 @@ def render() -> str:
     lines += [f"| `{m.type}` | {_fields(m)} | {m.doc} |" for m in SERVER_MESSAGES.values()]
     lines += ["", "Error codes (`error.code`):", "", "| code | meaning | what to do |", "| --- | --- | --- |"]
     lines += [f"| `{e.code}` | {e.message} | {e.what_to_do} |" for e in PROTOCOL_ERRORS.values()]
-    lines += ["", "End reasons (`call.ended.reason`): " + ", ".join(f"`{r}`" for r in END_REASONS) + ".", "", END]
+    lines += ["", "End reasons (`call.ended.reason`): " + ", ".join(f"`{r}`" for r in END_REASONS) + "."]
+    lines += ["", "REST error codes (the `code` of a JSON error body `{\"code\", \"message\"}` under `/api/`):", "",
+              "| code | HTTP status | meaning | what to do |", "| --- | --- | --- | --- |"]
+    lines += [f"| `{e.code}` | {e.http_status} | {e.message} | {e.what_to_do} |" for e in REST_ERRORS.values()]
+    lines += ["", "SDK error codes (`ZorioWebphoneError.code`; a server refusal not listed here keeps its "
+              "`error.code`):", "", "| code | meaning | what to do |", "| --- | --- | --- |"]
+    lines += [f"| `{e.code}` | {e.message} | {e.what_to_do} |" for e in SDK_ERRORS.values()]
+    lines += ["", "Every error code comes from one catalogue, `zorio_widget/protocol/errors.py`.", "", END]
     return "\n".join(lines)
 
 
