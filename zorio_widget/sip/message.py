@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import weakref
 from typing import Final
 
 from sipmessage import URI, Address, CSeq, Headers, Message, Request, Response, Via
@@ -199,6 +200,21 @@ def make_response(
     added when it has none (and the code is not 100). Record-Route is copied for dialog-forming codes."""
     response = Response(code, reason or reason_phrase(code))
     return _copy_reply_headers(response, request.headers, request.method, code, to_tag)
+
+
+_LOCAL: Final[weakref.WeakSet[Response]] = weakref.WeakSet()
+
+
+def local_response(request: Request, code: int) -> Response:
+    """A response our side makes up for its TU (RFC 3261 §8.1.3.1: 408 on a timeout, 503 when the
+    transport fails): it never came from the network, ``is_local`` says so."""
+    response = make_response(request, code)
+    _LOCAL.add(response)
+    return response
+
+
+def is_local(response: Response) -> bool:
+    return response in _LOCAL
 
 
 def make_response_from_headers(headers: Headers, code: int, reason: str | None = None) -> Response:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from sipmessage import Request, Response
 
-from .message import encode, make_non2xx_ack, make_response, sent_by, top_via
+from .message import encode, local_response, make_non2xx_ack, make_response, sent_by, top_via
 from .transport import Peer
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class ClientTransaction(_Transaction):
             self.terminate()
 
     def _local_final(self, code: int) -> None:
-        response = make_response(self.request, code)
+        response = local_response(self.request, code)
         self.terminate()
         self.on_response(response)
 
