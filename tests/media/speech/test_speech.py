@@ -258,7 +258,7 @@ async def test_synthesis_does_not_block_the_event_loop(tmp_path: Path) -> None:
     await speaker.prompt(PROMPTS["en"] * 3, "en")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert gaps and max(gaps) < 0.25, max(gaps)
+    assert gaps and max(gaps) < 0.3, max(gaps)  # encoding this in the loop would stop it for ~1 s
 
 
 async def test_the_speaker_of_the_settings(settings, tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ class OggOpusWriter:
         self._serial = serial & 0xFFFFFFFF
         self._sequence = 0
         self._packets: list[bytes] = []
+        self._segments = 0
         self.granule = 0
         "Samples written so far (48 kHz)."
         self._write_page([opus_head(channels)], granule=0, flags=0x02)
@@ -80,21 +81,22 @@ class OggOpusWriter:
     def write(self, payload: bytes, samples: int) -> None:
         """Append one packet of ``samples`` (its duration at 48 kHz)."""
         self._packets.append(payload)
+        self._segments += len(payload) // 255 + 1
         self.granule += samples
-        if len(self._packets) >= PAGE_MAX_PACKETS or sum(len(p) // 255 + 1 for p in self._packets) > 200:
+        if len(self._packets) >= PAGE_MAX_PACKETS or self._segments > 200:
             self.flush()
 
     def flush(self) -> None:
         """Write the packets so far as a page (and the file's buffer to the OS)."""
         if self._packets:
             self._write_page(self._packets, self.granule)
-            self._packets = []
+            self._packets, self._segments = [], 0
         self._file.flush()
 
     def close(self) -> None:
         """Write the last page with the end-of-stream flag."""
         self._write_page(self._packets, self.granule, flags=0x04)
-        self._packets = []
+        self._packets, self._segments = [], 0
         self._file.flush()
 
     def _write_page(self, packets: list[bytes], granule: int, flags: int = 0) -> None:
