@@ -44,8 +44,8 @@ def opus_packets(freq: float, seconds: float) -> list[bytes]:
     return list(encoder.finish())
 
 
-def pcmu_packets(freq: float, seconds: float) -> list[bytes]:
-    codec = av.CodecContext.create("pcm_mulaw", "w")
+def g711_packets(codec_name: str, freq: float, seconds: float) -> list[bytes]:
+    codec = av.CodecContext.create({"pcmu": "pcm_mulaw", "pcma": "pcm_alaw"}[codec_name], "w")
     codec.format, codec.layout, codec.sample_rate = "s16", "mono", 8000
     codec.time_base = fractions.Fraction(1, 8000)
     pcm = sine(freq, seconds, 8000)
@@ -164,20 +164,21 @@ async def test_a_440_caller_and_an_880_called_party_render_left_and_right_with_p
     assert samples / RATE == pytest.approx(7.0, abs=0.03)
 
 
-async def test_a_g711_trunk_party_is_stored_as_wav_and_rendered_right(store: RecordingStore) -> None:
+@pytest.mark.parametrize("codec", ["pcmu", "pcma"])
+async def test_a_g711_trunk_party_is_stored_as_wav_and_rendered_right(store: RecordingStore, codec: str) -> None:
     paths = store.paths("acme", uuid.uuid4())
     clock = ManualClock()
-    recorder = CallRecorder(paths.tracks({CALLER: "opus", CALLED: "pcmu"}), clock=clock)
+    recorder = CallRecorder(paths.tracks({CALLER: "opus", CALLED: codec}), clock=clock)
     await tap_call(recorder, clock, {
         CALLER: (opus_packets(440, 1.0), 12345, 960),
-        CALLED: (pcmu_packets(880, 1.0), 777, 160),
+        CALLED: (g711_packets(codec, 880, 1.0), 777, 160),
     }, seconds=3.0, lost={CALLED: (1.0, 1.4)})
     recorded = await recorder.stop()
     wav = recorded.tracks[CALLED].path
     assert wav.suffix == ".wav" and recorded.tracks[CALLED].silence_s == pytest.approx(0.4, abs=0.035)
     with av.open(str(wav)) as container:
         stream = container.streams.audio[0]
-        assert stream.codec_context.name == "pcm_mulaw" and stream.rate == 8000
+        assert stream.codec_context.name == {"pcmu": "pcm_mulaw", "pcma": "pcm_alaw"}[codec] and stream.rate == 8000
         samples = sum(f.samples for f in container.decode(stream))
     # the call's 3 s, shifted by the first packet's network delay (the anchor: at most 30 ms here)
     assert 3 * 8000 <= samples <= 3 * 8000 + 240
