@@ -1,6 +1,6 @@
 # The web image: Django + Channels on Daphne, with the aiortc media bridge. See docker-compose.yml.
 
-# The native relay (zorio_widget/media/_fastrelay.c, setup.py) is compiled in a throw-away stage,
+# The native relay (zorio_widget/media/native/_fastrelay.c, setup.py) is compiled in a throw-away stage,
 # so the image carries the .so and no compiler.
 FROM python:3.11-slim AS native
 RUN apt-get update \
@@ -8,7 +8,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY setup.py ./
-COPY zorio_widget/media/_fastrelay.c ./zorio_widget/media/
+COPY zorio_widget/media/native/_fastrelay.c ./zorio_widget/media/native/
 RUN python setup.py --quiet build_ext --inplace
 
 FROM python:3.11-slim
@@ -28,7 +28,7 @@ RUN pip install -r requirements.txt
 
 COPY manage.py ./
 COPY zorio_widget ./zorio_widget
-COPY --from=native /build/zorio_widget/media/_fastrelay.*.so ./zorio_widget/media/
+COPY --from=native /build/zorio_widget/media/native/_fastrelay.*.so ./zorio_widget/media/native/
 COPY templates ./templates
 COPY static ./static
 

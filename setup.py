@@ -1,4 +1,4 @@
-"""Builds the one native module, the relay's steady state (zorio_widget/media/_fastrelay.c).
+"""Builds the one native module, the relay's steady state (zorio_widget/media/native/_fastrelay.c).
 
 ``make`` runs ``python setup.py build_ext --inplace``; there is nothing else to package.
 """
@@ -11,8 +11,8 @@ setup(
     packages=[],
     ext_modules=[
         Extension(
-            "zorio_widget.media._fastrelay",
-            ["zorio_widget/media/_fastrelay.c"],
+            "zorio_widget.media.native._fastrelay",
+            ["zorio_widget/media/native/_fastrelay.c"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
         )
     ],

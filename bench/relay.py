@@ -22,8 +22,10 @@ from typing import Any
 from aiortc.rtp import RtpPacket
 
 from zorio_widget.media import MediaLeg, aiortc_hook, native
+from zorio_widget.media.aiortc_hook import receive as receive_module
 from zorio_widget.media.bridge import Bridge
 from zorio_widget.media.clips import FRAME_SAMPLES, load_clip
+from zorio_widget.media.native import routes as native_routes
 
 from .loadclient import LightLeg, Pacer, StampedOpusTrack
 
@@ -62,7 +64,7 @@ async def measure(packets: int) -> tuple[float, int, int]:
         codecs = aiortc_hook.sender_codecs(sender)
         payload_type = codecs[0].payloadType if codecs else 111
         receive: Any = leg_a._pc.getReceivers()[0].transport.transport._connection.data_received
-        if not isinstance(getattr(receive, "fallback", receive), aiortc_hook._FastReceive):
+        if not isinstance(getattr(receive, "fallback", receive), receive_module._FastReceive):
             raise RuntimeError("leg A has no fast receive path")
 
         def packet(seq: int) -> bytes:
@@ -82,7 +84,7 @@ async def measure(packets: int) -> tuple[float, int, int]:
             receive(data, 1)
         elapsed = time.process_time() - start
         relayed = leg_b.outbound.forwarded - sent_before
-        return elapsed / len(wire) * 1e6, relayed, native.counters(leg_a)["relayed"]
+        return elapsed / len(wire) * 1e6, relayed, native_routes.counters(leg_a)["relayed"]
     finally:
         for leg in (leg_a, leg_b):
             await leg.close()

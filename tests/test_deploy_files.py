@@ -112,12 +112,12 @@ def test_image_carries_the_native_relay() -> None:
     """The image compiles _fastrelay.c in a build stage and copies the module next to the code
     it accelerates (without it every packet takes the Python path: 2-3x the CPU per call)."""
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "COPY zorio_widget/media/_fastrelay.c" in dockerfile
+    assert "COPY zorio_widget/media/native/_fastrelay.c" in dockerfile
     assert "setup.py --quiet build_ext --inplace" in dockerfile
-    assert "COPY --from=native /build/zorio_widget/media/_fastrelay.*.so ./zorio_widget/media/" in dockerfile
+    assert "COPY --from=native /build/zorio_widget/media/native/_fastrelay.*.so ./zorio_widget/media/native/" in dockerfile
     assert dockerfile.index("COPY zorio_widget ./zorio_widget") < dockerfile.index("COPY --from=native")
     setup = (ROOT / "setup.py").read_text()
-    assert '"zorio_widget.media._fastrelay"' in setup and '"zorio_widget/media/_fastrelay.c"' in setup
+    assert '"zorio_widget.media.native._fastrelay"' in setup and '"zorio_widget/media/native/_fastrelay.c"' in setup
 
 
 

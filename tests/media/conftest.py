@@ -206,9 +206,9 @@ class MediaFactory:
 
 @pytest.fixture(params=["native", "python"])
 def relay_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the test once with the native relay (``_fastrelay.c``) and once with the Python path."""
+    """Run the test once with the native relay (``native/_fastrelay.c``) and once with the Python path."""
     if request.param == "native":
-        assert native.available(), "the native relay is not built: `make` builds it (setup.py build_ext)"
+        assert native.available(), "the native relay is not built: `make native` builds it (setup.py build_ext)"
     monkeypatch.setattr(native, "enabled", request.param == "native")
     return str(request.param)
 

@@ -1,4 +1,4 @@
-"""The native relay (``_fastrelay.c``, ``native.py``): same packets, same bookkeeping as Python.
+"""The native relay (``native/_fastrelay.c``, ``native.routes``): same packets, same bookkeeping as Python.
 
 The packets of these tests are crafted and handed to leg A's ICE connection exactly as its socket
 callback does, so the sequence (loss, reordering, a sequence-number wrap, a timestamp jump) is
@@ -16,7 +16,8 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from aiortc.rtp import RtpPacket
 
 from zorio_widget.media import MediaLeg, aiortc_hook, native
-from zorio_widget.media.outbound import MAX_FORWARD_JUMP
+from zorio_widget.media.native import routes as native_routes
+from zorio_widget.media.timeline import MAX_FORWARD_JUMP, Timeline
 
 from .conftest import Client, MediaFactory, wait_until, wire_spy
 
@@ -95,10 +96,10 @@ async def test_relayed_stream_and_statistics_match_the_rules(media: MediaFactory
     assert (stats.base_seq, stats.max_seq, stats.cycles) == (START_SEQ, (START_SEQ + 25) & 0xFFFF, 1 << 16)
     assert stats.packets_lost == 0 and stats._last_timestamp == frames[25][1] & 0xFFFFFFFF
     assert leg_b.outbound.forwarded - forwarded_before == len(order)
-    relayed = native.counters(leg_a)["relayed"]
+    relayed = native_routes.counters(leg_a)["relayed"]
     if relay_path == "native":
         # all but the first (routing), the one that armed the route and the timestamp jump
-        assert relayed >= len(order) - 3, native.counters(leg_a)
+        assert relayed >= len(order) - 3, native_routes.counters(leg_a)
     else:
         assert relayed == 0
 
@@ -114,16 +115,16 @@ async def test_changes_send_packets_back_to_python_and_it_rearms(media: MediaFac
 
     async def relays_natively(yes: bool) -> None:
         await asyncio.sleep(0.1)  # packets in flight
-        start = native.counters(leg_a)
+        start = native_routes.counters(leg_a)
         await asyncio.sleep(0.4)
-        now = native.counters(leg_a)
+        now = native_routes.counters(leg_a)
         relayed, fallbacks = now["relayed"] - start["relayed"], now["fallbacks"] - start["fallbacks"]
         if yes:
             assert relayed >= 15 and fallbacks <= 2, (start, now)
         else:
             assert relayed == 0 and fallbacks >= 15, (start, now)
 
-    await wait_until(lambda: native.route_of(leg_a) is not None)
+    await wait_until(lambda: native_routes.route_of(leg_a) is not None)
     await relays_natively(True)
 
     leg_a.set_inband_dtmf_detection(True)  # audio must reach the detector: Python only
@@ -141,53 +142,56 @@ async def test_changes_send_packets_back_to_python_and_it_rearms(media: MediaFac
     await relays_natively(True)
 
     await leg_a.close()
-    assert native.route_of(leg_a) is None
+    assert native_routes.route_of(leg_a) is None
 
 
 async def test_route_refuses_what_it_cannot_send_to(media: MediaFactory) -> None:
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
     media.bridge.connect(leg_a, leg_b)
-    await wait_until(lambda: native.route_of(leg_a) is not None)
-    route = native.route_of(leg_a)
+    await wait_until(lambda: native_routes.route_of(leg_a) is not None)
+    route = native_routes.route_of(leg_a)
     direct = route.direct
     opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
     parts = aiortc_hook.native_route_parts(leg_a.receiver, route.ssrc, opus, direct)
     assert parts is not None
-    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "track": leg_b.outbound.__dict__,
-           "source": leg_b.outbound.source, "key": leg_b.outbound._last_key,
-           "delays_append": leg_b.outbound.recent_forward_delays_s.append, "max_reorder": 1, "max_jump": 1}
+    timeline = leg_b.outbound.timeline
+    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "timeline": timeline, "source": timeline.source,
+           "key": timeline.last_key, "delays_append": leg_b.outbound.recent_forward_delays_s.append,
+           "max_reorder": 1, "max_jump": 1}
     with pytest.raises(ValueError, match="not a numeric address"):
-        aiortc_hook._fastrelay.Route(**(parts | {"remote_host": "localhost"}), **own)
+        native.fastrelay.Route(**(parts | {"remote_host": "localhost"}), **own)
     with pytest.raises(ValueError, match="null pointer"):
-        aiortc_hook._fastrelay.Route(**(parts | {"tx_ctx": 0}), **own)
+        native.fastrelay.Route(**(parts | {"tx_ctx": 0}), **own)
     with pytest.raises(TypeError):
-        aiortc_hook._fastrelay.Route(**(parts | {"receiver": None}), **own)
-    spare = aiortc_hook._fastrelay.Route(**parts, **own)
+        native.fastrelay.Route(**(parts | {"receiver": None}), **own)
+    with pytest.raises(TypeError, match="must be a Timeline"):
+        native.fastrelay.Route(**parts, **(own | {"timeline": leg_b.outbound}))
+    spare = native.fastrelay.Route(**parts, **own)
     assert spare.armed
     spare.disarm()
     assert not spare.armed and spare.direct is None
 
 
 async def test_every_attribute_the_route_uses_exists(media: MediaFactory) -> None:
-    """The names compiled into _fastrelay.c are attributes of the live objects it is given."""
+    """The names compiled into _fastrelay.c are attributes of the live objects it is given, and its
+    view of the listener is exactly the ``Timeline`` (every field, nothing else of the track)."""
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
     media.bridge.connect(leg_a, leg_b)
-    await wait_until(lambda: native.route_of(leg_a) is not None)
+    await wait_until(lambda: native_routes.route_of(leg_a) is not None)
     receiver, direct = leg_a.receiver, leg_b.outbound.direct_send
     assert direct is not None
     stats = next(iter(receiver._RTCRtpReceiver__remote_streams.values()))
-    objects = [leg_a, leg_b.outbound, receiver, receiver.transport, direct._sender, direct._dtls, stats]
-    for name in aiortc_hook._fastrelay.ATTRIBUTE_NAMES:
+    assert native.fastrelay.TIMELINE_FIELDS == Timeline.__slots__
+    objects = [leg_a, receiver, receiver.transport, direct._sender, direct._dtls, stats]
+    for name in native.fastrelay.ATTRIBUTE_NAMES:
         if name == "fileno":
             continue
         holders = [o for o in objects if name in getattr(o, "__dict__", {})] + ([direct] if name == "sequence_number" else [])
         assert holders, f"no object has {name}"
-    for cls, names in native.ATTRIBUTES.items():
-        obj = leg_a if cls == "MediaLeg" else leg_b.outbound
-        for name in names:
-            assert name in obj.__dict__, f"{cls}.{name}"
+    for name in native_routes.LEG_ATTRIBUTES:
+        assert name in leg_a.__dict__, f"MediaLeg.{name}"
 
 
 def test_native_module_is_built() -> None:
@@ -202,16 +206,16 @@ async def test_armed_connection_sockets_are_read_natively(media: MediaFactory) -
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
     media.bridge.connect(leg_a, leg_b)
-    await wait_until(lambda: native.route_of(leg_a) is not None)
+    await wait_until(lambda: native_routes.route_of(leg_a) is not None)
     loop: Any = asyncio.get_running_loop()
     connection = leg_a.receiver.transport.transport._connection
     fds = [protocol.transport._sock_fd for protocol in connection._protocols]
     readers = [loop._selector.get_key(fd).data[0]._callback for fd in fds]
-    assert readers and all(isinstance(r, aiortc_hook._fastrelay.Reader) for r in readers)
-    reads, relayed = sum(r.reads for r in readers), native.counters(leg_a)["relayed"]
+    assert readers and all(isinstance(r, native.fastrelay.Reader) for r in readers)
+    reads, relayed = sum(r.reads for r in readers), native_routes.counters(leg_a)["relayed"]
     await asyncio.sleep(0.4)
     assert sum(r.reads for r in readers) - reads >= 15
-    assert native.counters(leg_a)["relayed"] - relayed >= 15
+    assert native_routes.counters(leg_a)["relayed"] - relayed >= 15
     assert leg_a.state == "connected" and leg_b.state == "connected"
 
     await leg_a.close()
@@ -233,8 +237,8 @@ async def test_a_route_that_fails_is_dropped_and_python_carries_on(media: MediaF
     a, leg_a = await media.pair(500.0)
     b, leg_b = await media.pair(1100.0)
     media.bridge.connect(leg_a, leg_b)
-    await wait_until(lambda: native.route_of(leg_a) is not None)
-    good = native.route_of(leg_a)
+    await wait_until(lambda: native_routes.route_of(leg_a) is not None)
+    good = native_routes.route_of(leg_a)
     opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
     parts = aiortc_hook.native_route_parts(leg_a.receiver, good.ssrc, opus, good.direct)
     assert parts is not None
@@ -242,13 +246,13 @@ async def test_a_route_that_fails_is_dropped_and_python_carries_on(media: MediaF
     def broken(_delay: float) -> None:
         raise RuntimeError("bug in a route")
 
-    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "track": leg_b.outbound.__dict__,
-           "source": leg_b.outbound.source, "key": leg_b.outbound._last_key, "delays_append": broken,
-           "max_reorder": 48000, "max_jump": 480000}
-    bad = aiortc_hook._fastrelay.Route(**parts, **own)
+    timeline = leg_b.outbound.timeline
+    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "timeline": timeline, "source": timeline.source,
+           "key": timeline.last_key, "delays_append": broken, "max_reorder": 48000, "max_jump": 480000}
+    bad = native.fastrelay.Route(**parts, **own)
     aiortc_hook.native_receive(leg_a.receiver).route = bad
     forwarded = leg_b.outbound.forwarded
     await wait_until(lambda: not bad.armed)
-    await wait_until(lambda: (route := native.route_of(leg_a)) is not None and route is not bad)
+    await wait_until(lambda: (route := native_routes.route_of(leg_a)) is not None and route is not bad)
     await wait_until(lambda: leg_b.outbound.forwarded >= forwarded + 20)
     assert reported and isinstance(reported[0].exc_value, RuntimeError)

@@ -7,7 +7,8 @@ import statistics
 
 import pytest
 
-from zorio_widget.media import MediaLeg, native
+from zorio_widget.media import MediaLeg
+from zorio_widget.media.native import routes as native_routes
 
 from .conftest import MediaFactory, dominant_hz, rms
 
@@ -44,10 +45,10 @@ async def test_connected_clients_hear_each_other(media: MediaFactory, b_incoming
 async def assert_relayed_by(relay_path: str, *legs: MediaLeg) -> None:
     """Over the next 0.4 s, the relayed packets take the path under test: all natively (RTCP
     excepted) once the relay is steady, or none."""
-    before = [native.counters(leg) for leg in legs]
+    before = [native_routes.counters(leg) for leg in legs]
     await asyncio.sleep(0.4)
     for leg, start in zip(legs, before, strict=True):
-        now = native.counters(leg)
+        now = native_routes.counters(leg)
         relayed, fallbacks = now["relayed"] - start["relayed"], now["fallbacks"] - start["fallbacks"]
         if relay_path == "native":
             assert relayed >= 15 and fallbacks <= 2, (start, now)

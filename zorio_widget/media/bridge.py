@@ -31,12 +31,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from . import native
 from .aiortc_hook import ReceivedPacket
 from .clips import DTMF_DIGITS, FRAME_S, load_clip
 from .dtmf import telephone_event_packets
 from .leg import MediaLeg
-from .outbound import SILENCE, OutboundAudio, Source
+from .native import routes as native_routes
+from .outbound import OutboundAudio
+from .timeline import SILENCE, Source
 
 logger = logging.getLogger(__name__)
 
@@ -272,4 +273,4 @@ class Bridge:
         target = leg if state.mode == "echo" else state.peer
         if (target is not None and target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)
                 and isinstance(leg, MediaLeg)):  # the native path knows aiortc legs only
-            native.arm(leg, packet, target.outbound)  # the following packets may skip Python
+            native_routes.arm(leg, packet, target.outbound)  # the following packets may skip Python

@@ -1,7 +1,7 @@
 """Per-process cap on concurrent calls.
 
 Why: one Python process saturates near one core and overload fails silently (packets slow down,
-nothing is logged — MEDIA-NOTES.md), so the call layer refuses new calls with the ``capacity``
+nothing is logged — docs/MEDIA-NOTES.md), so the call layer refuses new calls with the ``capacity``
 error once the limit is reached instead of degrading every call in progress.
 """
 

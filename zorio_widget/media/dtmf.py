@@ -23,7 +23,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from .clips import DTMF_COLS_HZ, DTMF_DIGITS, DTMF_OFF_S, DTMF_ON_S, DTMF_ROWS_HZ, FRAME_S
+from .clips import DTMF_COLS_HZ, DTMF_DIGITS, DTMF_OFF_S, DTMF_ON_S, DTMF_ROWS_HZ, FRAME_S, KEYPAD
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,6 @@ MAX_TWIST: Final = 10.0
 "Row/column power ratio tolerated either way (10 dB; Opus and real lines tilt the spectrum)."
 MIN_PEAK_RATIO: Final = 4.0
 "The strongest row (column) beats the runner-up by 6 dB."
-_KEYPAD: Final = ("123A", "456B", "789C", "*0#D")
 _FREQS: Final = np.array(DTMF_ROWS_HZ + DTMF_COLS_HZ)
 
 
@@ -191,7 +190,7 @@ class GoertzelDetector:
         # A pure sine of amplitude A gives power (A N / 2)^2 and energy A^2 N / 2.
         if (row_p + col_p) / (energy * len(block) / 2) < MIN_TONE_SHARE:
             return None
-        return _KEYPAD[r][c]
+        return KEYPAD[r][c]
 
     def _debounce(self, digit: str | None) -> list[str]:
         """Report a digit after two equal blocks; a repeat needs two tone-free blocks between."""

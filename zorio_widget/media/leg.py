@@ -18,9 +18,10 @@ from typing import Any, Final
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
-from . import aiortc_hook, native
+from . import aiortc_hook
 from .aiortc_hook import ReceivedPacket
 from .dtmf import InbandDtmfDecoder, TelephoneEventReceiver
+from .native import routes as native_routes
 from .outbound import OutboundAudio
 from .sdputil import (
     BadSdp,
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
 TELEPHONE_EVENT_SEND_RATES: Final = (8000, 48000)
 """Clock rates we send RFC 4733 events on, preferred first: 8000 Hz is what Chrome itself sends
-(MEDIA-NOTES.md); 48000 Hz when that is all the remote accepted."""
+(docs/MEDIA-NOTES.md); 48000 Hz when that is all the remote accepted."""
 
 
 class _LegLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -120,7 +121,7 @@ class MediaLeg:
             raise BadSdp(f"cannot take an offer in signalling state {self._pc.signalingState}")
         parse_offer_or_answer(sdp, "offer")
         sdp = restrict_audio_codecs(sdp)
-        native.disarm(self)  # payload types or directions may change: the Python path re-arms
+        native_routes.disarm(self)  # payload types or directions may change: the Python path re-arms
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             await self._pc.setLocalDescription(await self._pc.createAnswer())
@@ -252,7 +253,7 @@ class MediaLeg:
                 self.log.exception("close listener failed")
         self.on_packet = None
         self.set_inband_dtmf_detection(False)
-        native.disarm(self)
+        native_routes.disarm(self)
         if self._transceiver is not None:
             aiortc_hook.set_packet_sink(self._transceiver.receiver, None)
         self.outbound.stop()

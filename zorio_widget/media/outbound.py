@@ -7,23 +7,22 @@ timeline: it assigns every ``pts`` itself (the sender adds its random origin and
 sequence numbers), so the browser sees one continuous stream whatever plays.
 
 ``recv()`` returns ``av.Packet`` objects, which ``RTCRtpSender`` only packetizes (no encoder,
-MEDIA-NOTES.md). Sources:
+docs/MEDIA-NOTES.md). Sources:
 
 - forwarded: Opus payloads pushed by the bridge from another leg (or this leg, for echo), paced
   by their arrival; their own timestamp deltas are kept so upstream loss stays a gap for NetEq;
 - a clip (ringback, music, silence), looped and paced by a 20 ms clock;
 - a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back;
 - RFC 4733 events (``play_events``): each event packet pre-empts the source for one 20 ms slot
-  and is relabelled by the sender through ``take_rtp_override`` (``aiortc_hook._run_rtp``):
+  and is relabelled by the sender through ``take_rtp_override`` (``aiortc_hook.send._run_rtp``):
   telephone-event payload type, marker on an event's first packet, and as RTP timestamp the
   event's start on this same timeline. Each slot still advances the timeline by 20 ms, so the
   audio after an event continues where the wall clock is (no jump). Between two digits the
   current source plays for the event's ``gap_after_s``.
 
-Timeline rule (``_next_pts``): a packet that continues the previous packet's stream advances by
-its own delta; any other packet (source switch, overlay, new SSRC, absurd jump) advances by one
-20 ms frame, or by the wall-clock time elapsed when the stream really paused (> 60 ms), so
-NetEq sees a true gap rather than compressed time.
+The state the relay reads and writes (what plays, what is queued, the timeline, the counters)
+lives in one ``timeline.Timeline``, shared with the native route (``native/_fastrelay.c``); its
+timeline rule (``Timeline.next_pts``) is documented there.
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ import fractions
 import logging
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Final
 
 import av
@@ -42,42 +40,15 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from .aiortc_hook import DirectSend, RtpOverride
 from .clips import FRAME_S, FRAME_SAMPLES, SAMPLE_RATE_HZ, Clip, cached_clip, load_clip
 from .dtmf import EventPacket
+from .timeline import SILENCE, Source, Timeline
 
 logger = logging.getLogger(__name__)
 
 TIME_BASE: Final = fractions.Fraction(1, SAMPLE_RATE_HZ)
-FORWARD_QUEUE_PACKETS: Final = 8
-"At most 160 ms of forwarded audio waits for the sender; older packets are dropped."
-MAX_FORWARD_JUMP: Final = 10 * SAMPLE_RATE_HZ
-"A forwarded timestamp jump beyond 10 s (or backwards beyond 1 s) is a new stream, not a gap."
-MAX_FORWARD_REORDER: Final = SAMPLE_RATE_HZ
 PAUSE_S: Final = 0.060
 "A silence longer than this between two packets is reported to the far end as a gap."
 MAX_LAG_S: Final = 0.100
 "A generated source this far behind its clock skips ahead instead of bursting."
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """What a leg's outbound track plays."""
-
-    kind: str
-    "``forward`` or ``clip``."
-    origin: str = ""
-    "For ``forward``: the id of the leg whose packets are relayed (itself for echo)."
-    clip: str = ""
-    "For ``clip``: the clip name (``ringback``, ``music``, ``silence``)."
-
-    def __str__(self) -> str:
-        return f"forward<{self.origin}>" if self.kind == "forward" else self.clip
-
-
-SILENCE: Final = Source("clip", clip="silence")
-
-
-def _signed32(delta: int) -> int:
-    delta &= 0xFFFFFFFF
-    return delta - (1 << 32) if delta & 0x80000000 else delta
 
 
 class OutboundAudio(MediaStreamTrack):
@@ -91,56 +62,59 @@ class OutboundAudio(MediaStreamTrack):
         "Id of the leg that sends this track (for logs)."
         self.pause_s = PAUSE_S
         "Silences longer than this become timestamp gaps (see ``PAUSE_S``)."
+        self.timeline = Timeline(source=source)
+        "What plays, what is queued, the RTP timeline: shared with the native route (``timeline.py``)."
         self._clock_loop = asyncio.get_event_loop()
-        self._source = source
-        self._forwarded: deque[tuple[str, int, int, bytes, float]] = deque(maxlen=FORWARD_QUEUE_PACKETS)
-        self._overlay: deque[bytes] = deque()
-        self._dtmf_events: deque[tuple[EventPacket, int]] = deque()
-        self._in_event = False
         self._event_pts = 0
         self._gap_until: float | None = None
         self._gap_until_pts = 0
         self._override: RtpOverride | None = None
         self._clip_index = 0
-        self._waiter: asyncio.Future[None] | None = None
-        self._gen_deadline: float | None = None
-        # Timeline state (see module docstring).
-        self._high_pts: int | None = None
-        self._last_key: tuple[str, int] | None = None
-        self._last_src_ts = 0
-        self._last_pts = 0
-        self._last_sent_at = 0.0
-        self.packets_sent = 0
-        "Packets handed to the sender so far."
         self.events_sent = 0
-        "Of which RFC 4733 event packets (end retransmissions included)."
-        self.forwarded = 0
-        "Of which relayed from a leg."
+        "RFC 4733 event packets sent (end retransmissions included)."
         self.forward_dropped = 0
         "Relayed packets dropped because the sender fell 160 ms behind."
-        self.direct_send: DirectSend | None = None
-        "Set by ``aiortc_hook``'s sender loop while it runs this track (``DIRECT_SEND_ATTR``)."
         self.forward_delay_max_s = 0.0
         "Longest time a relayed packet waited in this track (the relay's added latency)."
         self.forward_delay_total_s = 0.0
         self.recent_forward_delays_s: deque[float] = deque(maxlen=250)
         "The last 5 s of per-packet relay delays (diagnostics; tests take the median)."
         self.native_routes: list[Any] = []
-        "Native relay routes feeding this track (``native.arm``); released when it switches or stops."
+        "Native relay routes feeding this track (``native.routes.arm``); released when it switches or stops."
 
     # -- control (called by the bridge, any time) -------------------------------------------
 
     @property
     def source(self) -> Source:
-        return self._source
+        return self.timeline.source
+
+    @property
+    def packets_sent(self) -> int:
+        """Packets handed to the sender so far."""
+        return self.timeline.packets_sent
+
+    @property
+    def forwarded(self) -> int:
+        """Of which relayed from a leg."""
+        return self.timeline.forwarded
+
+    @property
+    def direct_send(self) -> DirectSend | None:
+        """Set by ``aiortc_hook``'s sender loop while it runs this track (``DIRECT_SEND_ATTR``)."""
+        return self.timeline.direct
+
+    @direct_send.setter
+    def direct_send(self, direct: DirectSend | None) -> None:
+        self.timeline.direct = direct
 
     def set_source(self, source: Source) -> None:
         """Switch what plays next; takes effect within one packet."""
-        if source == self._source:
+        t = self.timeline
+        if source == t.source:
             return
-        logger.debug("[leg %s] outbound %s -> %s", self.owner, self._source, source)
-        self._source = source
-        self._forwarded.clear()
+        logger.debug("[leg %s] outbound %s -> %s", self.owner, t.source, source)
+        t.source = source
+        t.queued.clear()
         self._clip_index = 0
         self._release_routes()
         self._wake()
@@ -154,24 +128,24 @@ class OutboundAudio(MediaStreamTrack):
 
     def play_once(self, packets: Iterable[bytes]) -> None:
         """Play these Opus payloads once, pre-empting the current source (in-band DTMF)."""
-        self._overlay.extend(packets)
-        self._forwarded.clear()
+        self.timeline.overlay.extend(packets)
+        self.timeline.queued.clear()
         self._wake()
 
     @property
     def overlay_pending(self) -> int:
         """Packets of one-shot audio (DTMF) still to play."""
-        return len(self._overlay)
+        return len(self.timeline.overlay)
 
     def play_events(self, packets: Iterable[EventPacket], payload_type: int) -> None:
         """Send these RFC 4733 packets with ``payload_type`` (needs ``aiortc_hook.install()``)."""
-        self._dtmf_events.extend((packet, payload_type) for packet in packets)
+        self.timeline.events.extend((packet, payload_type) for packet in packets)
         self._wake()
 
     @property
     def events_pending(self) -> int:
         """RFC 4733 packets still to send."""
-        return len(self._dtmf_events)
+        return len(self.timeline.events)
 
     def take_rtp_override(self) -> RtpOverride | None:
         """For ``aiortc_hook``'s sender: how to send the packet ``recv()`` just returned."""
@@ -183,36 +157,40 @@ class OutboundAudio(MediaStreamTrack):
 
         When the sender is idle waiting for exactly this, the packet goes out at once through
         ``direct_send`` (no task wake-up, no queueing: the relay's cost per packet, DESIGN §4b)
-        and ``True`` is returned (the bridge may then arm the native route, ``native.py``);
-        otherwise it is queued for the sender loop.
+        and ``True`` is returned (the bridge may then arm the native route, ``native.routes``);
+        otherwise it is queued for the sender loop. The native route checks the same conditions
+        on the same ``Timeline`` (``guards_pass`` in ``native/_fastrelay.c``).
         """
-        src = self._source
-        if src.kind != "forward" or src.origin != origin or self._overlay or self._in_event:
+        t = self.timeline
+        src = t.source
+        if src.kind != "forward" or src.origin != origin or t.overlay or t.in_event:
             return False
-        direct = self.direct_send
+        direct = t.direct
         if (
             direct is not None
-            and self._waiter is not None
-            and not self._forwarded
-            and not self._dtmf_events
-            and self.readyState == "live"
+            and t.waiter is not None
+            and not t.queued
+            and not t.events
+            and t.live
             and direct.ready()
         ):
             self._count_forwarded(0.0)
             direct.send(*self._emit(payload, key=(origin, ssrc), src_ts=timestamp))
             return True
-        if len(self._forwarded) == self._forwarded.maxlen:
+        if len(t.queued) == t.queued.maxlen:
             self.forward_dropped += 1
-        self._forwarded.append((origin, ssrc, timestamp, payload, self._clock_loop.time()))
+        t.queued.append((origin, ssrc, timestamp, payload, self._clock_loop.time()))
         self._wake()
         return False
 
     def stop(self) -> None:
         super().stop()
+        t = self.timeline
+        t.live = False
         self._release_routes()
-        self._forwarded.clear()
-        self._overlay.clear()
-        self._dtmf_events.clear()
+        t.queued.clear()
+        t.overlay.clear()
+        t.events.clear()
         self._wake()
 
     # -- the sender's side ----------------------------------------------------------------------
@@ -228,34 +206,35 @@ class OutboundAudio(MediaStreamTrack):
     async def recv_opus_payload(self) -> tuple[bytes, int]:
         """What ``recv()`` returns, as ``(Opus payload, pts at 48 kHz)``: aiortc_hook's sender loop
         takes this directly (``aiortc_hook.RAW_RECV_METHOD``), without an ``av.Packet``."""
+        t = self.timeline
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
-            if self._dtmf_events and self._event_due():
-                item = self._dtmf_events[0]
+            if t.events and self._event_due():
+                item = t.events[0]
                 if not item[0].repeat:
                     await self._pace()
-                if self._dtmf_events and self._dtmf_events[0] is item:
-                    self._dtmf_events.popleft()
-                    last = not self._dtmf_events or self._dtmf_events[0][0].start
+                if t.events and t.events[0] is item:
+                    t.events.popleft()
+                    last = not t.events or t.events[0][0].start
                     return self._emit_event(*item, last=last)
                 continue
-            if self._overlay:
+            if t.overlay:
                 await self._pace()
-                if self._overlay:
-                    return self._emit(self._overlay.popleft(), key=None, src_ts=None)
+                if t.overlay:
+                    return self._emit(t.overlay.popleft(), key=None, src_ts=None)
                 continue
-            src = self._source
+            src = t.source
             if src.kind == "forward":
-                if self._forwarded:
-                    origin, ssrc, ts, payload, pushed_at = self._forwarded.popleft()
+                if t.queued:
+                    origin, ssrc, ts, payload, pushed_at = t.queued.popleft()
                     self._count_forwarded(self._clock_loop.time() - pushed_at)
                     return self._emit(payload, key=(origin, ssrc), src_ts=ts)
                 await self._wait()
                 continue
             clip = cached_clip(src.clip) or await load_clip(src.clip)
             await self._pace()
-            if self._source != src or self._overlay:
+            if t.source != src or t.overlay:
                 continue
             payload = self._next_clip_packet(clip)
             return self._emit(payload, key=None, src_ts=None)
@@ -269,11 +248,12 @@ class OutboundAudio(MediaStreamTrack):
 
     def _count_forwarded(self, delay_s: float) -> None:
         """A relayed packet leaves now, ``delay_s`` after it was pushed (0 when sent directly)."""
-        self._gen_deadline = None
+        t = self.timeline
+        t.gen_deadline = None
         self.forward_delay_max_s = max(self.forward_delay_max_s, delay_s)
         self.forward_delay_total_s += delay_s
         self.recent_forward_delays_s.append(delay_s)
-        self.forwarded += 1
+        t.forwarded += 1
 
     def _next_clip_packet(self, clip: Clip) -> bytes:
         payload = clip.packets[self._clip_index % len(clip.packets)]
@@ -282,24 +262,26 @@ class OutboundAudio(MediaStreamTrack):
 
     async def _pace(self) -> None:
         """Wait for the next tick of the 20 ms clock used by generated audio."""
+        t = self.timeline
         now = self._clock_loop.time()
-        if self._gen_deadline is None:
-            self._gen_deadline = max(now, self._last_sent_at + FRAME_S) if self.packets_sent else now
-        elif now - self._gen_deadline > MAX_LAG_S:
-            self._gen_deadline = now
-        delay = self._gen_deadline - now
-        self._gen_deadline += FRAME_S
+        if t.gen_deadline is None:
+            t.gen_deadline = max(now, t.last_sent_at + FRAME_S) if t.packets_sent else now
+        elif now - t.gen_deadline > MAX_LAG_S:
+            t.gen_deadline = now
+        delay = t.gen_deadline - now
+        t.gen_deadline += FRAME_S
         if delay > 0:
             await asyncio.sleep(delay)
 
     async def _wait(self) -> None:
-        self._waiter = self._clock_loop.create_future()
+        t = self.timeline
+        t.waiter = self._clock_loop.create_future()
         # Between two events, the next one must start even if no forwarded packet arrives.
-        timer = self._clock_loop.call_at(self._gap_until, self._wake) if self._dtmf_events and self._gap_until else None
+        timer = self._clock_loop.call_at(self._gap_until, self._wake) if t.events and self._gap_until else None
         try:
-            await self._waiter
+            await t.waiter
         finally:
-            self._waiter = None
+            t.waiter = None
             if timer is not None:
                 timer.cancel()
 
@@ -307,54 +289,39 @@ class OutboundAudio(MediaStreamTrack):
         """Whether the next event may start: the audio gap after the previous one has played."""
         if self._gap_until is None:
             return True
-        played = self._high_pts is not None and self._high_pts >= self._gap_until_pts
+        high = self.timeline.high_pts
+        played = high is not None and high >= self._gap_until_pts
         if played or self._clock_loop.time() >= self._gap_until:
             self._gap_until = None
             return True
         return False
 
     def _emit_event(self, item: EventPacket, payload_type: int, last: bool) -> tuple[bytes, int]:
+        t = self.timeline
         now = self._clock_loop.time()
         if item.start:
-            self._event_pts = self._next_pts(None, None, now)
-            self._high_pts = self._event_pts if self._high_pts is None else max(self._high_pts, self._event_pts)
-            self._in_event = True
-            self._forwarded.clear()
+            self._event_pts = t.next_pts(None, None, now, self.pause_s)
+            t.high_pts = self._event_pts if t.high_pts is None else max(t.high_pts, self._event_pts)
+            t.in_event = True
+            t.queued.clear()
         elif not item.repeat:
             # one more 20 ms slot of the event: the timeline moves on, the packet keeps its start
-            self._high_pts = (self._event_pts if self._high_pts is None else self._high_pts) + FRAME_SAMPLES
-        self._last_key, self._last_sent_at = None, now
+            t.high_pts = (self._event_pts if t.high_pts is None else t.high_pts) + FRAME_SAMPLES
+        t.last_key, t.last_sent_at = None, now
         if last:
-            self._in_event = False
+            t.in_event = False
         if item.gap_after_s:
             self._gap_until = now + item.gap_after_s
-            self._gap_until_pts = (self._high_pts or 0) + round(item.gap_after_s / FRAME_S) * FRAME_SAMPLES
+            self._gap_until_pts = (t.high_pts or 0) + round(item.gap_after_s / FRAME_S) * FRAME_SAMPLES
         self._override = RtpOverride(payload_type=payload_type, marker=item.start, payload=item.payload)
-        self.packets_sent += 1
+        t.packets_sent += 1
         self.events_sent += 1
         return item.payload, self._event_pts
 
     def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    def _next_pts(self, key: tuple[str, int] | None, src_ts: int | None, now: float) -> int:
-        if self._high_pts is None:
-            return 0
-        if key is not None and key == self._last_key and src_ts is not None:
-            delta = _signed32(src_ts - self._last_src_ts)
-            if -MAX_FORWARD_REORDER <= delta <= MAX_FORWARD_JUMP and delta != 0:
-                return self._last_pts + delta
-        elapsed = now - self._last_sent_at
-        frames = round(elapsed / FRAME_S) if elapsed > self.pause_s else 1
-        return self._high_pts + frames * FRAME_SAMPLES
+        waiter = self.timeline.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _emit(self, payload: bytes, key: tuple[str, int] | None, src_ts: int | None) -> tuple[bytes, int]:
-        now = self._clock_loop.time()
-        pts = self._next_pts(key, src_ts, now)
-        self._high_pts = pts if self._high_pts is None else max(self._high_pts, pts)
-        self._last_key, self._last_pts, self._last_sent_at = key, pts, now
-        if src_ts is not None:
-            self._last_src_ts = src_ts
-        self.packets_sent += 1
-        return payload, pts
+        return payload, self.timeline.advance(key, src_ts, self._clock_loop.time(), self.pause_s)

@@ -4,68 +4,70 @@ Why: issue #3's budget is 0.7% of a core per call; the Python relay path costs ~
 loaded server (bench/RESULTS.md). A plain relay does the same work for every packet, so once the
 Python path has relayed a packet of ``leg``'s SSRC *directly* (``OutboundAudio.push`` returned
 ``True``: the listener's sender was parked waiting for exactly this), ``arm`` hands the next ones
-to a ``_fastrelay.Route`` on ``leg``'s connection. The route reads and writes the attributes the
-Python path uses (``ATTRIBUTES`` below, plus aiortc's in ``aiortc_hook.native_route_parts``) and
-checks before every packet that the Python path would do exactly what it does; any change
-(mute, hold, a DTMF event or tone, a source switch, in-band detection, a timestamp jump, a new SSRC,
-renegotiation, closing) sends packets back to the Python path, which arms again when it relays
-directly again. ``disarm`` only releases references early.
+to a ``fastrelay.Route`` on ``leg``'s connection. The route reads and writes what the Python path
+uses: the listener's ``Timeline`` (``media/timeline.py``), the leg's ``LEG_ATTRIBUTES`` below and
+aiortc's attributes (``aiortc_hook.native_route_parts``). It checks before every packet that the
+Python path would do exactly what it does; any change (mute, hold, a DTMF event or tone, a source
+switch, in-band detection, a timestamp jump, a new SSRC, renegotiation, closing) sends packets back
+to the Python path, which arms again when it relays directly again. ``disarm`` only releases
+references early.
 
-``ZORIO_NATIVE_RELAY=off`` (or an unbuilt extension) keeps every packet on the Python path.
+``native.enabled`` (``ZORIO_NATIVE_RELAY=off``, or an unbuilt extension) keeps every packet on the
+Python path.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable
+from typing import Any, Final, Protocol
 
-from . import aiortc_hook
-from .aiortc_hook import ReceivedPacket
-from .outbound import MAX_FORWARD_JUMP, MAX_FORWARD_REORDER, OutboundAudio
-
-if TYPE_CHECKING:
-    from .leg import MediaLeg
+from .. import aiortc_hook, native
+from ..aiortc_hook import ReceivedPacket
+from ..outbound import OutboundAudio
+from ..timeline import MAX_FORWARD_JUMP, MAX_FORWARD_REORDER
+from . import fastrelay
 
 logger = logging.getLogger(__name__)
 
-ENV_SWITCH: Final = "ZORIO_NATIVE_RELAY"
-ATTRIBUTES: Final = {
-    "MediaLeg": ("on_packet", "_inband", "packets_received"),
-    "OutboundAudio": (
-        "_source", "_waiter", "_forwarded", "_overlay", "_dtmf_events", "_in_event", "direct_send",
-        "_last_key", "_last_src_ts", "_last_pts", "_high_pts", "_last_sent_at", "_gen_deadline",
-        "packets_sent", "forwarded", "recent_forward_delays_s",
-    ),
-}
-"""Our own attributes the native route reads or writes (tests check they exist)."""
-
-def available() -> bool:
-    """Whether the native module is built (``make`` builds it; see setup.py)."""
-    return aiortc_hook._fastrelay is not None
+LEG_ATTRIBUTES: Final = ("on_packet", "_inband", "packets_received")
+"""What the native route reads or writes of the receiving ``MediaLeg``'s ``__dict__`` (tests check
+they exist): its packet callback, its in-band DTMF decoder (``None``: off), its packet count."""
 
 
-enabled: bool = available() and os.environ.get(ENV_SWITCH, "on").lower() not in ("0", "off", "false", "no")
-"""Whether ``arm`` creates routes (tests switch it off to exercise the Python path)."""
+class RelayedLeg(Protocol):
+    """What arming needs of a leg (a ``leg.MediaLeg``); the route itself uses its ``__dict__``."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def on_packet(self) -> Callable[..., None] | None: ...
+
+    @property
+    def receiver(self) -> Any: ...
+
+    @property
+    def inband_dtmf_detection(self) -> bool: ...
 
 
-def _receive_of(leg: MediaLeg) -> Any:
+def _receive_of(leg: RelayedLeg) -> Any:
     """The native ``Receive`` on ``leg``'s connection, or ``None``."""
     receiver = leg.receiver
     return aiortc_hook.native_receive(receiver) if receiver is not None else None
 
 
-def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
+def arm(leg: RelayedLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
     """After ``packet`` of ``leg`` went straight out on ``listener``: let a native route carry
     the following ones. Returns whether a route is armed (new or already there)."""
-    if not enabled or packet.mime_type != "audio/opus":
+    if not native.enabled or packet.mime_type != "audio/opus":
         return False
     receiver = leg.receiver
     direct = listener.direct_send
     if receiver is None or direct is None or leg.on_packet is None or leg.inband_dtmf_detection:
         return False
     receive = aiortc_hook.native_receive(receiver)
-    if receive is None:
+    if receive is None or fastrelay is None:
         return False
     current = receive.route
     if (
@@ -79,14 +81,15 @@ def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
     parts = aiortc_hook.native_route_parts(receiver, packet.ssrc, packet.payload_type, direct)
     if parts is None:
         return False
+    timeline = listener.timeline
     try:
-        route = aiortc_hook._fastrelay.Route(
+        route = fastrelay.Route(
             **parts,
             leg=leg.__dict__,
             on_packet=leg.on_packet,
-            track=listener.__dict__,
-            source=listener.source,
-            key=listener._last_key,
+            timeline=timeline,
+            source=timeline.source,
+            key=timeline.last_key,
             delays_append=listener.recent_forward_delays_s.append,
             max_reorder=MAX_FORWARD_REORDER,
             max_jump=MAX_FORWARD_JUMP,
@@ -103,7 +106,7 @@ def arm(leg: MediaLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
     return True
 
 
-def disarm(leg: MediaLeg) -> None:
+def disarm(leg: RelayedLeg) -> None:
     """Release the route on ``leg``'s connection, if any (closing, renegotiation)."""
     receive = _receive_of(leg)
     if receive is not None and receive.route is not None:
@@ -111,7 +114,7 @@ def disarm(leg: MediaLeg) -> None:
         receive.route = None
 
 
-def counters(leg: MediaLeg) -> dict[str, int]:
+def counters(leg: RelayedLeg) -> dict[str, int]:
     """Packets ``leg``'s connection relayed natively, gave to Python, dropped, failed to send."""
     receive = _receive_of(leg)
     if receive is None:
@@ -124,7 +127,7 @@ def counters(leg: MediaLeg) -> dict[str, int]:
     }
 
 
-def route_of(leg: MediaLeg) -> Any:
+def route_of(leg: RelayedLeg) -> Any:
     """The route armed on ``leg``'s connection, or ``None`` (tests, diagnostics)."""
     receive = _receive_of(leg)
     route = receive.route if receive is not None else None

@@ -2,8 +2,8 @@
 
 Why a pre-encoded file: the bridge relays encoded packets, so holding a call must not start an
 encoder. The file's Opus packets (20 ms each) are demuxed — never decoded — and looped by the
-leg's outbound track. `python -m zorio_widget.media.holdmusic` re-composes and re-writes the file
-(the tune is generated here, so its licence is ours: CC0).
+leg's outbound track. `python -m zorio_widget.media.clips.holdmusic` re-composes and re-writes
+the file (the tune is generated here, so its licence is ours: CC0).
 """
 
 import fractions
@@ -13,9 +13,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .clips import FRAME_SAMPLES, OPUS_BITRATE_BPS, SAMPLE_RATE_HZ, Pcm
+from .format import FRAME_SAMPLES, OPUS_BITRATE_BPS, SAMPLE_RATE_HZ, Pcm
 
-HOLD_MUSIC_PATH = Path(__file__).resolve().parents[2] / "static" / "sounds" / "hold-music.opus"
+HOLD_MUSIC_PATH = Path(__file__).resolve().parents[3] / "static" / "sounds" / "hold-music.opus"
 BEAT_S = 0.25
 # A I-vi-IV-V progression in C with a simple arpeggiated melody, two bars per chord.
 PROGRESSION = ((261.63, 329.63, 392.00), (220.00, 261.63, 329.63), (174.61, 220.00, 261.63), (196.00, 246.94, 293.66))

@@ -1,19 +1,25 @@
 /*
- * zorio_widget.media._fastrelay: the relay's steady state in native code (bench/RESULTS.md).
+ * zorio_widget.media.native._fastrelay: the relay's steady state in native code (bench/RESULTS.md).
  *
- * Why: one relayed Opus packet through the Python path (aiortc_hook._FastReceive -> MediaLeg ->
- * Bridge -> OutboundAudio.push -> DirectSend.send) costs ~100 us of CPU on a loaded server, twice
+ * Why: one relayed Opus packet through the Python path (aiortc_hook.receive._FastReceive -> MediaLeg
+ * -> Bridge -> OutboundAudio.push -> DirectSend.send) costs ~100 us of CPU on a loaded server, twice
  * the 0.7 %-of-a-core-per-call budget of issue #3. Once a pair of legs relays plainly (same SSRC,
  * Opus payload type, listener parked on the relay, nothing else playing), every packet does exactly
  * the same work; a `Route` does that work here, in one C call from the socket callback.
  *
  * The rule that keeps this safe: a `Route` never owns state. It reads and writes the very Python
- * attributes the Python path uses (receiver statistics, the listener's timeline, the sender's
- * sequence counter and RTCP counters, the DTLS transports' counters), per packet, so the two paths
- * are interchangeable packet by packet. Before touching anything it checks, on the cleartext SRTP
- * header and on those attributes, that the Python path would do exactly this (the guards below);
- * if not, the datagram goes to the Python path untouched (`Receive.fallback`). What aiortc and
- * aioice attributes it relies on is checked by aiortc_hook.verify_aiortc_internals().
+ * objects the Python path uses, per packet, so the two paths are interchangeable packet by packet:
+ * - the listener's side is ONE object, its outbound track's `Timeline` (media/timeline.py): what
+ *   plays, what is queued, the RTP timeline and the counters a relayed packet moves. The fields are
+ *   TIMELINE_FIELDS below (exported; a test checks them against Timeline.__slots__), read and
+ *   written as attributes of a slots object;
+ * - the sender's sequence counter is the `DirectSend`'s (aiortc_hook/send.py), also a slots object;
+ * - aiortc's own state (receiver statistics, RTCP and DTLS counters) is read and written in the
+ *   objects' __dict__s, under the names of ATTRIBUTES below (aiortc_hook/inventory.py lists them).
+ * Before touching anything it checks, on the cleartext SRTP header and on those objects, that the
+ * Python path would do exactly this (the guards below, OutboundAudio.push's conditions); if not,
+ * the datagram goes to the Python path untouched (`Receive.fallback`). What aiortc and aioice
+ * attributes it relies on is checked by aiortc_hook.verify_aiortc_internals().
  *
  * The SRTP sessions are pylibsrtp's: their libsrtp `srtp_t` and the `srtp_protect` /
  * `srtp_unprotect` entry points are handed over as addresses (pylibsrtp's cffi `ffi.addressof`).
@@ -38,15 +44,31 @@
 typedef int (*srtp_fn)(void *ctx, void *hdr, int *len);
 
 /* Interned attribute names (module state would be cleaner; the module is never re-initialised). */
-static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_inband, *k_source,
-    *k_waiter, *k_forwarded_q, *k_overlay, *k_dtmf_events, *k_in_event, *k_ended, *k_direct_send,
-    *k_sequence_number, *k_last_key, *k_last_src_ts, *k_last_pts, *k_high_pts, *k_last_sent_at,
-    *k_gen_deadline, *k_packets_sent, *k_forwarded, *k_packets_received, *k_rx_bytes, *k_rx_packets,
-    *k_tx_bytes, *k_tx_packets, *k_ntp_timestamp, *k_rtp_timestamp, *k_octet_count, *k_packet_count,
-    *k_base_seq, *k_max_seq, *k_cycles, *k_jitter_q4, *k_last_arrival, *k_last_timestamp, *k_fileno,
-    *k_one, *k_zero_float;
+static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_inband,
+    *k_sequence_number, *k_packets_received, *k_rx_bytes, *k_rx_packets, *k_tx_bytes, *k_tx_packets,
+    *k_ntp_timestamp, *k_rtp_timestamp, *k_octet_count, *k_packet_count, *k_base_seq, *k_max_seq,
+    *k_cycles, *k_jitter_q4, *k_last_arrival, *k_last_timestamp, *k_fileno, *k_one, *k_zero_float;
 
-/* (variable name, attribute name): exported as ATTRIBUTE_NAMES so Python can check them. */
+/* The fields of media/timeline.py's Timeline a route reads and writes, exported as TIMELINE_FIELDS
+ * (a test checks them against Timeline.__slots__). Guards: SOURCE (identity), WAITER (not None:
+ * the sender loop is parked), QUEUED / OVERLAY / EVENTS (empty), IN_EVENT (False), LIVE (True),
+ * DIRECT (identity). Timeline: HIGH_PTS, LAST_KEY, LAST_SRC_TS, LAST_PTS read; HIGH_PTS, LAST_PTS,
+ * LAST_SRC_TS, LAST_SENT_AT, GEN_DEADLINE written. Counters: PACKETS_SENT, FORWARDED. */
+#define TIMELINE_FIELDS(X)                                                                        \
+    X(SOURCE, "source") X(WAITER, "waiter") X(QUEUED, "queued") X(OVERLAY, "overlay")             \
+    X(EVENTS, "events") X(IN_EVENT, "in_event") X(LIVE, "live") X(DIRECT, "direct")               \
+    X(HIGH_PTS, "high_pts") X(LAST_KEY, "last_key") X(LAST_SRC_TS, "last_src_ts")                 \
+    X(LAST_PTS, "last_pts") X(LAST_SENT_AT, "last_sent_at") X(GEN_DEADLINE, "gen_deadline")       \
+    X(PACKETS_SENT, "packets_sent") X(FORWARDED, "forwarded")
+#define FIELD_ID(id, text) F_##id,
+#define FIELD_TEXT(id, text) text,
+enum timeline_field { TIMELINE_FIELDS(FIELD_ID) TIMELINE_FIELD_COUNT };
+static const char *const timeline_field_names[] = {TIMELINE_FIELDS(FIELD_TEXT)};
+#undef FIELD_ID
+#undef FIELD_TEXT
+
+/* (variable name, attribute name) of the __dict__ entries and other attributes a route uses:
+ * exported as ATTRIBUTE_NAMES so Python can check them. */
 #define ATTRIBUTES(X)                                                     \
     X(k_rx_srtp, "_rx_srtp")                                              \
     X(k_tx_srtp, "_tx_srtp")                                              \
@@ -54,23 +76,7 @@ static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_i
     X(k_enabled, "_enabled")                                              \
     X(k_on_packet, "on_packet")                                           \
     X(k_inband, "_inband")                                                \
-    X(k_source, "_source")                                                \
-    X(k_waiter, "_waiter")                                                \
-    X(k_forwarded_q, "_forwarded")                                        \
-    X(k_overlay, "_overlay")                                              \
-    X(k_dtmf_events, "_dtmf_events")                                      \
-    X(k_in_event, "_in_event")                                            \
-    X(k_ended, "_MediaStreamTrack__ended")                                \
-    X(k_direct_send, "direct_send")                                       \
     X(k_sequence_number, "sequence_number")                               \
-    X(k_last_key, "_last_key")                                            \
-    X(k_last_src_ts, "_last_src_ts")                                      \
-    X(k_last_pts, "_last_pts")                                            \
-    X(k_high_pts, "_high_pts")                                            \
-    X(k_last_sent_at, "_last_sent_at")                                    \
-    X(k_gen_deadline, "_gen_deadline")                                    \
-    X(k_packets_sent, "packets_sent")                                     \
-    X(k_forwarded, "forwarded")                                           \
     X(k_packets_received, "packets_received")                             \
     X(k_rx_bytes, "_RTCDtlsTransport__rx_bytes")                          \
     X(k_rx_packets, "_RTCDtlsTransport__rx_packets")                      \
@@ -110,11 +116,13 @@ typedef struct {
     int payload_type;
     double clock_rate;
     /* listening leg's track (OutboundAudio) */
-    PyObject *track;          /* __dict__ */
-    PyObject *source;         /* track["_source"] must be this */
-    PyObject *key;            /* track["_last_key"] must equal this: (origin, ssrc) */
+    PyObject *timeline;       /* its Timeline (TIMELINE_FIELDS) */
+    PyTypeObject *timeline_type;                   /* its type, when the offsets were taken */
+    Py_ssize_t field_offset[TIMELINE_FIELD_COUNT]; /* where each field's slot is in the object */
+    PyObject *source;         /* timeline.source must be this */
+    PyObject *key;            /* timeline.last_key must equal this: (origin, ssrc) */
     PyObject *delays_append;  /* track.recent_forward_delays_s.append */
-    PyObject *direct;         /* the DirectSend; track["direct_send"] must be this */
+    PyObject *direct;         /* the DirectSend; timeline.direct must be this */
     long long max_reorder, max_jump;
     /* sending side */
     PyObject *sender;         /* __dict__ of the RTCRtpSender */
@@ -152,7 +160,7 @@ static PyTypeObject RouteType;
 /* Every object a Route holds a reference to (traverse, clear and init walk this one list). */
 #define ROUTE_REFS(X)                                                                             \
     X(dtls_rx) X(rx_session) X(receiver) X(sink_key) X(sink) X(leg) X(on_packet) X(stats)         \
-    X(seen_ms) X(active) X(current_datetime) X(track) X(source) X(key) X(delays_append) X(direct) \
+    X(seen_ms) X(active) X(current_datetime) X(timeline) X(source) X(key) X(delays_append) X(direct) \
     X(sender) X(dtls_tx) X(tx_session) X(connected) X(nominated) X(pair) X(sock)
 #define ADDRESS_OF(field) &self->field,
 #define VISIT(field) Py_VISIT(self->field);
@@ -200,9 +208,72 @@ static inline int set_ull(PyObject *d, PyObject *k, unsigned long long v) {
     return r;
 }
 
-static inline int empty_container(PyObject *d, PyObject *k) {
-    PyObject *v = item(d, k);
-    return v != NULL && PyObject_Length(v) == 0;
+/* A Timeline field, in place: its slot in the object, found once per route from the member
+ * descriptors `__slots__` created (find_timeline_slots). Reading and writing the slot is exactly
+ * what those descriptors do for a T_OBJECT_EX member (PyMember_GetOne / PyMember_SetOne), without
+ * the attribute lookup. A field read is borrowed, NULL if the slot is unset. */
+static inline PyObject **field(Route *r, enum timeline_field f) {
+    return (PyObject **)((char *)r->timeline + r->field_offset[f]);
+}
+
+static inline long long int_field(Route *r, enum timeline_field f, int *ok) {
+    PyObject *v = *field(r, f);
+    if (v == NULL || !PyLong_CheckExact(v)) { *ok = 0; return 0; }
+    long long x = PyLong_AsLongLong(v);
+    if (x == -1 && PyErr_Occurred()) { *ok = 0; return 0; }
+    return x;
+}
+
+static inline void set_field(Route *r, enum timeline_field f, PyObject *value /* stolen */) {
+    PyObject **slot = field(r, f);
+    PyObject *old = *slot;
+    *slot = value;
+    Py_XDECREF(old);
+}
+
+static inline int set_field_ll(Route *r, enum timeline_field f, long long v) {
+    PyObject *o = PyLong_FromLongLong(v);
+    if (o == NULL) return -1;
+    set_field(r, f, o);
+    return 0;
+}
+
+static int add_to_field(Route *r, enum timeline_field f, long long delta) {
+    int ok = 1;
+    long long x = int_field(r, f, &ok);
+    if (!ok) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "Timeline.%s is not an int", timeline_field_names[f]);
+        return -1;
+    }
+    return set_field_ll(r, f, x + delta);
+}
+
+static inline int is_empty(PyObject *v) { return v != NULL && PyObject_Length(v) == 0; }
+
+/* Where each TIMELINE_FIELDS slot is in `timeline` (Route_init): every field must be a plain,
+ * writable object slot of its type, set, and the type must use the generic attribute access, so
+ * that a Python reader of the object sees what the route wrote. */
+static int find_timeline_slots(Route *self) {
+    PyTypeObject *type = Py_TYPE(self->timeline);
+    if (type->tp_getattro != PyObject_GenericGetAttr || type->tp_setattro != PyObject_GenericSetAttr) {
+        PyErr_SetString(PyExc_TypeError, "timeline must be a Timeline (plain attribute access)");
+        return -1;
+    }
+    for (int f = 0; f < TIMELINE_FIELD_COUNT; f++) {
+        PyObject *descr = PyObject_GetAttrString((PyObject *)type, timeline_field_names[f]);
+        if (descr == NULL) PyErr_Clear();
+        int slot = descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type) &&
+                   ((PyMemberDescrObject *)descr)->d_member->type == T_OBJECT_EX &&
+                   !(((PyMemberDescrObject *)descr)->d_member->flags & READONLY);
+        if (slot) self->field_offset[f] = ((PyMemberDescrObject *)descr)->d_member->offset;
+        Py_XDECREF(descr);
+        if (!slot || *field(self, f) == NULL) {
+            PyErr_Format(PyExc_TypeError, "timeline must be a Timeline (%s is not a set slot)", timeline_field_names[f]);
+            return -1;
+        }
+    }
+    self->timeline_type = type;
+    return 0;
 }
 
 static inline int uint16_gt(long long a, long long b) {
@@ -230,7 +301,7 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {
         "dtls_rx", "rx_session", "rx_ctx", "unprotect", "receiver", "sink_key", "sink", "leg",
         "on_packet", "stats", "seen_ms", "active", "current_datetime", "ssrc", "payload_type",
-        "clock_rate", "track", "source", "key", "delays_append", "direct", "max_reorder", "max_jump",
+        "clock_rate", "timeline", "source", "key", "delays_append", "direct", "max_reorder", "max_jump",
         "sender", "dtls_tx", "tx_session", "tx_ctx", "protect", "connected", "nominated", "pair",
         "sock", "remote_host", "remote_port", "out_ssrc", "out_payload_type", "timestamp_origin",
         "block", NULL};
@@ -247,13 +318,13 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
     Py_buffer block;
     if (!PyArg_ParseTupleAndKeywords(
             args, kwds,
-            "O!OOOO!UOO!OO!O!O!OkidO!OOOOLLO!O!OOOOO!OOsikiky*:Route", kwlist,
+            "O!OOOO!UOO!OO!O!O!OkidOOOOOLLO!O!OOOOO!OOsikiky*:Route", kwlist,
             &PyDict_Type, &self->dtls_rx, &self->rx_session, &rx_ctx, &unprotect,
             &PyDict_Type, &self->receiver, &self->sink_key, &self->sink,
             &PyDict_Type, &self->leg, &self->on_packet,
             &PyDict_Type, &self->stats, &PyDict_Type, &self->seen_ms, &PyDict_Type, &self->active,
             &self->current_datetime, &ssrc, &self->payload_type, &self->clock_rate,
-            &PyDict_Type, &self->track, &self->source, &self->key, &self->delays_append,
+            &self->timeline, &self->source, &self->key, &self->delays_append,
             &self->direct, &self->max_reorder, &self->max_jump,
             &PyDict_Type, &self->sender, &PyDict_Type, &self->dtls_tx, &self->tx_session, &tx_ctx,
             &protect, &self->connected, &PyDict_Type, &self->nominated, &self->pair, &self->sock,
@@ -272,6 +343,7 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
     if ((self->tx_ctx = address_of(tx_ctx, "tx_ctx")) == NULL) goto done;
     if ((self->unprotect = (srtp_fn)address_of(unprotect, "unprotect")) == NULL) goto done;
     if ((self->protect = (srtp_fn)address_of(protect, "protect")) == NULL) goto done;
+    if (find_timeline_slots(self) < 0) goto done;
     if (!PyCallable_Check(self->current_datetime) || !PyCallable_Check(self->delays_append)) {
         PyErr_SetString(PyExc_TypeError, "current_datetime and delays_append must be callable");
         goto done;
@@ -365,7 +437,7 @@ static PyGetSetDef Route_getset[] = {
 
 static PyTypeObject RouteType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zorio_widget.media._fastrelay.Route",
+    .tp_name = "zorio_widget.media.native._fastrelay.Route",
     .tp_basicsize = sizeof(Route),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "One plain relay: a receiver's Opus SSRC to a listener's sender (see the module comment).",
@@ -391,21 +463,21 @@ typedef struct {
 } Seen;
 
 static int guards_pass(Route *r) {
-    PyObject *v;
     if (item(r->dtls_rx, k_rx_srtp) != r->rx_session) return 0;
     if (item(r->receiver, k_enabled) != Py_True) return 0;
     if (item(r->receiver, r->sink_key) != r->sink) return 0;
     if (item(r->leg, k_on_packet) != r->on_packet) return 0;
     if (item(r->leg, k_inband) != Py_None) return 0;
-    if (item(r->track, k_source) != r->source) return 0;
-    v = item(r->track, k_waiter);
-    if (v == NULL || v == Py_None) return 0;                 /* the sender loop is parked */
-    if (!empty_container(r->track, k_forwarded_q)) return 0;
-    if (!empty_container(r->track, k_overlay)) return 0;
-    if (!empty_container(r->track, k_dtmf_events)) return 0;
-    if (item(r->track, k_in_event) != Py_False) return 0;
-    if (item(r->track, k_ended) != Py_False) return 0;
-    if (item(r->track, k_direct_send) != r->direct) return 0;
+    if (Py_TYPE(r->timeline) != r->timeline_type) return 0;
+    if (*field(r, F_SOURCE) != r->source) return 0;
+    PyObject *waiter = *field(r, F_WAITER);
+    if (waiter == NULL || waiter == Py_None) return 0;      /* the sender loop is parked */
+    if (!is_empty(*field(r, F_QUEUED))) return 0;
+    if (!is_empty(*field(r, F_OVERLAY))) return 0;
+    if (!is_empty(*field(r, F_EVENTS))) return 0;
+    if (*field(r, F_IN_EVENT) != Py_False) return 0;
+    if (*field(r, F_LIVE) != Py_True) return 0;
+    if (*field(r, F_DIRECT) != r->direct) return 0;
     if (item(r->sender, k_enabled) != Py_True) return 0;
     if (item(r->dtls_tx, k_tx_srtp) != r->tx_session) return 0;
     if (item(r->dtls_tx, k_state) != r->connected) return 0;
@@ -415,15 +487,15 @@ static int guards_pass(Route *r) {
 
 static int read_state(Route *r, uint32_t ts, Seen *s) {
     int ok = 1;
-    PyObject *last_key = item(r->track, k_last_key);
+    PyObject *last_key = *field(r, F_LAST_KEY);
     if (last_key == NULL) return 0;
+    Py_INCREF(last_key);  /* an __eq__ of ours never runs Python, but hold what is compared */
     int same = PyObject_RichCompareBool(last_key, r->key, Py_EQ);
+    Py_DECREF(last_key);
     if (same != 1) return 0;
-    PyObject *high = item(r->track, k_high_pts);
-    if (high == NULL || high == Py_None) return 0;
-    s->high_pts = int_item(r->track, k_high_pts, &ok);
-    s->last_src_ts = int_item(r->track, k_last_src_ts, &ok);
-    s->last_pts = int_item(r->track, k_last_pts, &ok);
+    s->high_pts = int_field(r, F_HIGH_PTS, &ok);             /* None before the first packet: no */
+    s->last_src_ts = int_field(r, F_LAST_SRC_TS, &ok);
+    s->last_pts = int_field(r, F_LAST_PTS, &ok);
     if (!ok) return 0;
     long long delta = signed32((long long)ts - s->last_src_ts);
     if (delta < -r->max_reorder || delta > r->max_jump || delta == 0) return 0;  /* Python decides */
@@ -554,23 +626,24 @@ static enum outcome Route_relay(Route *r, Receive *rx, const unsigned char *data
     if (pos > end) return DROPPED;
     Py_ssize_t payload_len = end - pos;
 
-    /* receiver bookkeeping (aiortc_hook._divert): active SSRC, statistics; then the leg's count */
+    /* receiver bookkeeping (aiortc_hook.receive._divert): active SSRC, statistics; then the leg's count */
     long long arrival_ms = realtime_ns / 1000000 + (long long)NTP_EPOCH_OFFSET_S * 1000;
     if (refresh_active(r, arrival_ms) < 0) return FAILED;
     if (add_statistics(r, &seen, seq_in, ts_in, realtime_ns) < 0) return FAILED;
     if (add_to(r->leg, k_packets_received, 1) < 0) return FAILED;
 
-    /* the listener's timeline (OutboundAudio._count_forwarded and _emit for a continuing stream) */
+    /* the listener's timeline (OutboundAudio._count_forwarded, then Timeline.advance for a
+     * continuing stream) */
     long long pts = seen.last_pts + signed32((long long)ts_in - seen.last_src_ts);
     double now = (double)mono.tv_sec + (double)mono.tv_nsec * 1e-9;
     PyObject *now_obj = PyFloat_FromDouble(now);
     if (now_obj == NULL) return FAILED;
-    int st = PyDict_SetItem(r->track, k_last_sent_at, now_obj);
-    Py_DECREF(now_obj);
-    if (st < 0 || PyDict_SetItem(r->track, k_gen_deadline, Py_None) < 0 ||
-        set_ll(r->track, k_high_pts, pts > seen.high_pts ? pts : seen.high_pts) < 0 ||
-        set_ll(r->track, k_last_pts, pts) < 0 || set_ll(r->track, k_last_src_ts, ts_in) < 0 ||
-        add_to(r->track, k_forwarded, 1) < 0 || add_to(r->track, k_packets_sent, 1) < 0)
+    set_field(r, F_LAST_SENT_AT, now_obj);
+    Py_INCREF(Py_None);
+    set_field(r, F_GEN_DEADLINE, Py_None);
+    if (set_field_ll(r, F_HIGH_PTS, pts > seen.high_pts ? pts : seen.high_pts) < 0 ||
+        set_field_ll(r, F_LAST_PTS, pts) < 0 || set_field_ll(r, F_LAST_SRC_TS, ts_in) < 0 ||
+        add_to_field(r, F_FORWARDED, 1) < 0 || add_to_field(r, F_PACKETS_SENT, 1) < 0)
         return FAILED;
     PyObject *appended = PyObject_CallOneArg(r->delays_append, k_zero_float);
     if (appended == NULL) return FAILED;
@@ -581,7 +654,7 @@ static enum outcome Route_relay(Route *r, Receive *rx, const unsigned char *data
     uint16_t seq_out = (uint16_t)seen.sequence_number;
     PyObject *next_seq = PyLong_FromLong((seq_out + 1) & 0xFFFF);
     if (next_seq == NULL) return FAILED;
-    st = PyObject_SetAttr(r->direct, k_sequence_number, next_seq);
+    int st = PyObject_SetAttr(r->direct, k_sequence_number, next_seq);
     Py_DECREF(next_seq);
     if (st < 0) return FAILED;
     unsigned long long us = (unsigned long long)realtime_ns / 1000ULL;
@@ -718,7 +791,7 @@ static PyGetSetDef Receive_getset[] = {
 
 static PyTypeObject ReceiveType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zorio_widget.media._fastrelay.Receive",
+    .tp_name = "zorio_widget.media.native._fastrelay.Receive",
     .tp_basicsize = sizeof(Receive),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "An aioice connection's data_received: the route's packets here, the rest to fallback.",
@@ -858,7 +931,7 @@ static PyMemberDef Reader_members[] = {
 
 static PyTypeObject ReaderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "zorio_widget.media._fastrelay.Reader",
+    .tp_name = "zorio_widget.media.native._fastrelay.Reader",
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     .tp_doc = "A UDP socket's read callback: the route's packets in C, the rest to the protocol.",
@@ -887,10 +960,15 @@ PyMODINIT_FUNC PyInit__fastrelay(void) {
 #define INTERN(var, text)                                                          \
     if ((var = PyUnicode_InternFromString(text)) == NULL || PyList_Append(list, var) < 0) return NULL;
     ATTRIBUTES(INTERN)
-#undef INTERN
-    PyObject *names = PyList_AsTuple(list);
+    PyObject *fields, *names = PyList_AsTuple(list);
     Py_DECREF(list);
-    if (names == NULL) return NULL;
+#undef INTERN
+    if (names == NULL || (fields = PyTuple_New(TIMELINE_FIELD_COUNT)) == NULL) return NULL;
+    for (int f = 0; f < TIMELINE_FIELD_COUNT; f++) {
+        PyObject *text = PyUnicode_InternFromString(timeline_field_names[f]);
+        if (text == NULL) return NULL;
+        PyTuple_SET_ITEM(fields, f, text);
+    }
     if ((k_one = PyLong_FromLong(1)) == NULL || (k_zero_float = PyFloat_FromDouble(0.0)) == NULL)
         return NULL;
     PyObject *m = PyModule_Create(&fastrelay_module);
@@ -902,6 +980,7 @@ PyMODINIT_FUNC PyInit__fastrelay(void) {
         PyModule_AddObject(m, "Reader", (PyObject *)&ReaderType) < 0 ||
         PyModule_AddObject(m, "Receive", (PyObject *)&ReceiveType) < 0 ||
         PyModule_AddObject(m, "ATTRIBUTE_NAMES", names) < 0 ||
+        PyModule_AddObject(m, "TIMELINE_FIELDS", fields) < 0 ||
         PyModule_AddIntConstant(m, "ACTIVE_SSRC_REFRESH_MS", ACTIVE_SSRC_REFRESH_MS) < 0 ||
         PyModule_AddIntConstant(m, "MAX_PACKET", MAX_PACKET) < 0)
         return NULL;
