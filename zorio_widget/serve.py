@@ -6,8 +6,12 @@ would be printed in full) but sent as INFO records of the logger `zorio_widget.a
 settings.LOGGING passes through `zorio_widget.logging_filters.RedactTokens`. The lines keep
 Daphne's format; `-v 0` still turns them off. `--access-log FILE` is refused: point a handler of
 `zorio_widget.access` at a file instead.
+
+It also starts the process's background tasks once the loop runs (zorio_widget/ops/lifecycle.py:
+event-loop lag, webhook delivery) and counts open WebSockets for `/metrics`.
 """
 
+import asyncio
 import logging
 import os
 import socket
@@ -18,7 +22,10 @@ from typing import Any
 from daphne.access import AccessLogGenerator
 from daphne.cli import CommandLineInterface
 from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
+
+from zorio_widget.ops import lifecycle, metrics
 
 APPLICATION = "zorio_widget.asgi:application"
 ACCESS_LOGGER = "zorio_widget.access"
@@ -52,9 +59,25 @@ class LoggedAccessServer(Server):
             action_logger = LoggingAccessLog(logging.getLogger(ACCESS_LOGGER))
         super().__init__(*args, action_logger=action_logger, **kwargs)
         reactor.callWhenRunning(self._tell_clients_about_limits)  # run() has built ws_factory by then
+        reactor.callWhenRunning(self._start_background_tasks)
 
     def _tell_clients_about_limits(self) -> None:
         self.ws_factory.setProtocolOptions(failByDrop=False)
+
+    def _start_background_tasks(self) -> None:
+        # Daphne's reactor runs on asyncio's loop: the tasks start on its first turn.
+        asyncio.get_event_loop().call_soon(lifecycle.start_background_tasks)
+
+    def protocol_connected(self, protocol: Any) -> None:
+        super().protocol_connected(protocol)
+        if isinstance(protocol, WebSocketProtocol):
+            metrics.socket_opened()
+
+    def protocol_disconnected(self, protocol: Any) -> None:
+        first = "disconnected" not in self.connections.get(protocol, {})  # Daphne may be told twice
+        super().protocol_disconnected(protocol)
+        if first and isinstance(protocol, WebSocketProtocol):
+            metrics.socket_closed()
 
 
 class ZorioCommandLine(CommandLineInterface):

@@ -13,7 +13,8 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+if (BASE_DIR / ".env").exists():  # else django-environ logs a line that is not JSON (LOG_FORMAT=json)
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 #: Used only when SECRET_KEY is unset; the deploy check `zorio_widget.E001` rejects it.
 INSECURE_DEFAULT_SECRET_KEY = "zorio-insecure-development-key-do-not-use-in-production"
@@ -37,6 +38,7 @@ INSTALLED_APPS = [
     "zorio_widget.tenants",
     "zorio_widget.calls",
     "zorio_widget.web",
+    "zorio_widget.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +184,12 @@ PLAYBACK_ROOT = Path(env.str("PLAYBACK_ROOT", default="") or BASE_DIR / "static"
 #: Hosts (`host` or `host:port`) whose http(s) URLs scenarios may play; empty: every URL is refused.
 PLAYBACK_ALLOWED_HOSTS = env.list("PLAYBACK_ALLOWED_HOSTS", default=[])
 
+# --- Webhooks (zorio_widget/webhooks) -------------------------------------------------------------
+#: Seconds one delivery attempt (connect, send, the receiver's answer) may take.
+WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
+#: Seconds before each retry of an undelivered event; after the last one the event is `failed`.
+WEBHOOK_RETRY_DELAYS_S = env.list("WEBHOOK_RETRY_DELAYS_S", cast=float, default=[10.0, 30.0, 120.0, 600.0, 3600.0])
+
 # --- Cache and throttling ----------------------------------------------------------------------
 #: Django's cache holds the counters of zorio_widget/api/throttle.py: in Redis when REDIS_URL is set,
 #: so every server process counts the same failures; in process memory otherwise.
@@ -195,13 +203,28 @@ else:
 API_KEY_FAILURES_PER_MINUTE = env.int("API_KEY_FAILURES_PER_MINUTE", default=30)
 API_KEY_FAILURES_PER_IP_PER_MINUTE = env.int("API_KEY_FAILURES_PER_IP_PER_MINUTE", default=20)
 
-#: Every record goes through RedactTokens (tokens, API keys, Authorization credentials), Daphne's
-#: access log included: zorio_widget/serve.py sends it to the `zorio_widget.access` logger.
+# --- Logs, health, metrics (zorio_widget/ops) ----------------------------------------------------
+#: `text` (readable, the default) or `json` (one object per line: timestamp, level, logger, message,
+#: process = NODE_NAME, call_uuid and tenant on call lines) for production log shippers.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOG_FORMATTERS = {"text": "zorio_widget.ops.jsonlog.TextFormatter", "json": "zorio_widget.ops.jsonlog.JsonFormatter"}
+if LOG_FORMAT not in LOG_FORMATTERS:
+    raise ValueError(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+#: When set, `GET /metrics` needs `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+
+#: Every record goes through RedactTokens (tokens, API keys, Authorization credentials) on every
+#: handler, Daphne's access log included: zorio_widget/serve.py sends it to `zorio_widget.access`.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "zorio_widget.logging_filters.RedactTokens"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
+    "filters": {
+        "redact_tokens": {"()": "zorio_widget.logging_filters.RedactTokens"},
+        "call_context": {"()": "zorio_widget.ops.logcontext.CallContextFilter"},
+    },
+    "formatters": {LOG_FORMAT: {"()": LOG_FORMATTERS[LOG_FORMAT]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens", "call_context"],
+                             "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "aioice": {"level": "WARNING"},
