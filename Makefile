@@ -56,6 +56,7 @@ typecheck: $(FRONTEND_DEPS)
 lint: $(VENV)/.test typecheck
 	$(VENV)/bin/ruff check zorio_widget tests bench
 	$(VENV)/bin/mypy zorio_widget
+	$(VENV)/bin/lint-imports --no-cache  # the floors and their contracts: .importlinter
 
 # The widget bundle (needs Node; the built files are committed so `make run` does not).
 bundle:

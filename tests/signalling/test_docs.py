@@ -1,8 +1,8 @@
 """The README's protocol reference is generated from the protocol tables and the error catalogue and must be current."""
 
 from zorio_widget.protocol.errors import PROTOCOL_ERRORS, REST_ERRORS, SDK_ERRORS
+from zorio_widget.protocol.messages import CLIENT_MESSAGES, SERVER_MESSAGES
 from zorio_widget.signalling import docs
-from zorio_widget.signalling.protocol import CLIENT_MESSAGES, SERVER_MESSAGES
 
 
 def test_readme_protocol_reference_is_current() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.live import LiveServer
 from zorio_widget.client import PhoneClient
-from zorio_widget.signalling.protocol import SERVER_MESSAGES, Field
+from zorio_widget.protocol.messages import SERVER_MESSAGES, Field
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(90)]
 

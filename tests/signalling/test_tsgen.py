@@ -6,8 +6,8 @@ import re
 import pytest
 
 from zorio_widget.protocol.errors import PROTOCOL_ERRORS, REST_ERRORS, SDK_ERRORS
+from zorio_widget.protocol.messages import SERVER_MESSAGES
 from zorio_widget.signalling import tsgen
-from zorio_widget.signalling.protocol import SERVER_MESSAGES
 
 
 @pytest.mark.parametrize("path", list(tsgen.OUTPUTS), ids=lambda p: p.name)

@@ -1,4 +1,4 @@
-"""Requests on a leg of a call: answer, hang up, reject, hold, mute, DTMF, renegotiation (DESIGN.md §4).
+"""Requests on a leg of a call: answer, hang up, reject, hold, mute, DTMF, renegotiation.
 
 Each runs under the session's lock (`CallSession.run`), checks the state first and raises
 `ProtocolError` before changing anything, so a refused request leaves the call as it was; the

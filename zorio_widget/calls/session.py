@@ -35,7 +35,8 @@ LegDirection = Literal["outgoing", "incoming"]
 Originator = Callable[["CallSession"], Awaitable[None]]
 """How the callee side of one target kind is originated (`targets.py`); runs under the lock."""
 Control = Callable[["CallSession", "Leg", Frame], Awaitable[None]]
-"""A request on a leg (`controls.CONTROLS`); runs under the lock."""
+"""A request on a leg (`switchboard.REQUESTS`); runs under the lock."""
+
 
 def new_call_id() -> str:
     """A leg's `call_id`: what its party names it by, also its media's bridge id."""
@@ -133,7 +134,7 @@ class CallSession:
     async def open(cls, board: Board, route: Route, origin: Endpoint, limits: CallLimits,
                    **record_fields: Any) -> "CallSession":
         """The one way a call comes to exist: its record is written (every call leaves one,
-        DESIGN.md §8) and the board knows it. Its parties come next (`admit_caller`,
+        also when it fails at once) and the board knows it. Its parties come next (`admit_caller`,
         `new_caller`, `take_caller`...), then `start`."""
         session = cls(board, board.bridge, route, origin, limits)
         await records.create_record(uuid=session.uuid, **records.call_fields(route, origin), **record_fields)

@@ -1,6 +1,6 @@
 """The process's calls: who is registered where (presence), every live leg, the capacity guard.
 
-Both legs of a call live in one process (DESIGN.md §4b), so this registry is per process. It is
+Both legs of a call live in one process (README.md), so this registry is per process. It is
 the calls floor's top: it owns the bridge, makes legs' media (`media_factory`), holds the
 originator of each target kind (`originators`) and dispatches every request on a leg
 (`REQUESTS`); each `CallSession` sees it as its `Board`. It is reached through

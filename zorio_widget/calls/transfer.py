@@ -1,4 +1,4 @@
-"""Blind and attended transfer (DESIGN.md §4).
+"""Blind and attended transfer (`call.transfer`, `call.attended_transfer`, `call.complete_transfer`).
 
 A transfer never changes the state of an existing call: the moved party's leg is handed, with
 its `call_id` and its media, to a NEW call (`CallSession.open`: its own uuid and record, which

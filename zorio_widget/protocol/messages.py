@@ -1,4 +1,4 @@
-"""Every message of the WebSocket signalling protocol (DESIGN.md §4), in one table; the frame
+"""Every message of the WebSocket signalling protocol, in one table; the frame
 parser that holds every client frame to it; `ProtocolError`, the refusal answered with `error`.
 
 On the protocol floor: it imports nothing of the project but the error catalogue (`errors.py`),

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from zorio_widget.protocol.errors import PROTOCOL_ERRORS, REST_ERRORS, SDK_ERRORS
-from zorio_widget.signalling.protocol import (
+from zorio_widget.protocol.messages import (
     CLIENT_MESSAGES,
     END_REASONS,
     SERVER_MESSAGES,
