@@ -229,6 +229,7 @@ class SipCall:
             body=invite.body, content_type=SDP, user_agent=self.agent.user_agent,
         )
         self.agent.digest.authorize(retry)
+        self.agent.digest_used = True
         self._invite = retry
         self.log.info("INVITE challenged (%d): retrying with credentials", response.code)
         self._send_invite()

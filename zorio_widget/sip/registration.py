@@ -101,8 +101,7 @@ class Registerer:
                 contact=self.agent.contact(), user_agent=self.agent.user_agent,
             )
             request.expires = expires
-            if attempts:
-                self.agent.digest.authorize(request)
+            self.agent.digest.authorize(request)  # a known nonce is reused (next nc): no new 401 per refresh
             response = await self.agent.request(request)
             if response.code in (401, 407) and attempts < MAX_AUTH_ATTEMPTS and self.agent.digest.learn(response):
                 attempts += 1

@@ -145,18 +145,23 @@ class SipTransport:
         self._local_hosts: dict[str, str] = {}
 
     async def start(self, host: str, port: int, *, tcp: bool = True) -> None:
-        """Bind UDP (and TCP) on ``host:port``; port 0 picks a free port, used by both."""
+        """Bind UDP (and TCP) on ``host:port``; port 0 picks a port free for both."""
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(host, port))
-        self._udp = transport
-        self.host, self.port = transport.get_extra_info("sockname")[:2]
-        if tcp:
-            try:
-                self._server = await loop.create_server(lambda: _Tcp(self), self.host, self.port)
-            except OSError:
-                transport.close()
-                raise
-        logger.info("SIP listening on udp%s %s:%d", "+tcp" if tcp else "", self.host, self.port)
+        for _attempt in range(20 if port == 0 else 1):
+            transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(host, port))
+            bound_host, bound_port = transport.get_extra_info("sockname")[:2]
+            if tcp:
+                try:
+                    self._server = await loop.create_server(lambda: _Tcp(self), bound_host, bound_port)
+                except OSError:
+                    transport.close()
+                    if port:
+                        raise
+                    continue  # that UDP port's TCP twin is taken: try another
+            self._udp, self.host, self.port = transport, bound_host, bound_port
+            logger.info("SIP listening on udp%s %s:%d", "+tcp" if tcp else "", self.host, self.port)
+            return
+        raise OSError(f"no port free for both UDP and TCP on {host}")
 
     async def close(self) -> None:
         for task in list(self._tasks):
