@@ -66,7 +66,7 @@ class Sipp:
         self.output = b""
 
     async def start(self) -> Sipp:
-        if not Path(SIPP).exists():
+        if shutil.which(SIPP) is None:
             raise RuntimeError("sipp is not installed: apt-get install sip-tester (.ci/system-packages)")
         self.process = await asyncio.create_subprocess_exec(
             *self.args, cwd=self.workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
