@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from zorio_widget.calls.models import CallRecord
 from zorio_widget.tenants.models import ApiKey, Extension, Tenant, Theme
+from zorio_widget.webhooks.models import WebhookEndpoint, WebhookEvent
 
 # Rows to open the change page of; a model registered later without a builder here still gets its
 # changelist and add pages tested, and its change page when a row exists.
@@ -25,6 +26,9 @@ BUILDERS: dict[type[Model], Callable[[Extension], Model]] = {
         tenant=ext.tenant, direction="internal", from_extension=ext, from_number=ext.number, to_number="1002",
         started_at=timezone.now(), end_reason="hangup", meta={"k": "v"}, card={"note": "ok"},
     ),
+    WebhookEndpoint: lambda ext: WebhookEndpoint.objects.create(
+        tenant=ext.tenant, url="https://crm.acme.example/hooks", secret_encrypted=""),
+    WebhookEvent: lambda ext: WebhookEvent.objects.create(tenant=ext.tenant, event_type="call.ended", payload={}),
 }
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)

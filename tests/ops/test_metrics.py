@@ -30,7 +30,7 @@ async def test_loop_lag_monitor_sees_a_blocked_loop() -> None:
     seen: list[float] = []
     task = asyncio.create_task(LoopLagMonitor(interval_s=0.05, observe=seen.append).run())
     await asyncio.sleep(0.2)
-    time.sleep(0.3)  # block the loop, as a slow synchronous call would
+    time.sleep(0.3)  # noqa: ASYNC251 - blocking the loop is the point: as a slow synchronous call would
     await asyncio.sleep(0.2)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)

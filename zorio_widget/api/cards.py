@@ -11,12 +11,14 @@ step changes nothing:
 3. the card is validated against the tenant's `card_schema` when the admin set one (the client's
    `schema` then only drives rendering in the UI and is ignored here), else against the client's
    `schema` when it sent one. Validation is zorio_widget/api/card_schema.py: no `$ref` is ever
-   fetched, regular expressions run on RE2, and the work is bounded.
+   fetched, regular expressions run on RE2, and the work is bounded;
+4. the card is stored and its `card.saved` webhook queued in one transaction (zorio_widget/webhooks).
 """
 
 import logging
 import uuid as uuid_lib
 
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -32,6 +34,7 @@ from zorio_widget.api.card_schema import (
 from zorio_widget.api.errors import ApiError
 from zorio_widget.api.views import json_body
 from zorio_widget.calls.models import CallRecord
+from zorio_widget.webhooks.outbox import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +70,9 @@ def save_card(request: HttpRequest, call_uuid: uuid_lib.UUID) -> JsonResponse:
     elif body.get("schema") is not None:
         validate_card(card, body["schema"])
     record.card = card
-    record.save(update_fields=["card"])
+    with transaction.atomic():  # the card.saved webhook exists exactly when the card does
+        record.save(update_fields=["card"])
+        enqueue(record.tenant_id, "card.saved", {"call": record.as_api(), "extension": extension.number})
     logger.info("call %s: card saved by %s", record.uuid, extension.number)
     return JsonResponse(record.as_api(viewer=extension))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -70,11 +71,21 @@ class WebhookEventAdmin(admin.ModelAdmin):
     search_fields = ["event_id"]
     readonly_fields = ["event_id", "tenant", "event_type", "payload", "created_at", "status", "attempts",
                        "next_attempt_at", "delivered_at", "last_error"]
-    inlines = [WebhookAttemptInline]
     actions = ["retry_now"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
+    def get_readonly_fields(self, request: HttpRequest, obj: WebhookEvent | None = None) -> list[str]:
+        """Adding one queues a test event (to check a receiver); a queued event is never edited."""
+        if obj is None:
+            return [name for name in self.readonly_fields if name not in ("tenant", "event_type", "payload")]
+        return list(self.readonly_fields)
+
+    def get_inlines(self, request: HttpRequest, obj: WebhookEvent | None) -> list[type[InlineModelAdmin[Any, Any]]]:
+        return [WebhookAttemptInline] if obj is not None else []  # a new event has no attempts yet
+
+    def save_model(self, request: HttpRequest, obj: WebhookEvent, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            outbox.wake_workers()
 
     @admin.action(description="Retry now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:

@@ -1,10 +1,10 @@
 """The delivery worker: claims due outbox rows, POSTs them signed, logs each attempt, retries.
 
-Each server process runs one (zorio_widget/ops/lifecycle.py). Several processes share the outbox
-safely: rows are claimed with `SELECT ... FOR UPDATE SKIP LOCKED` where the database has it
-(PostgreSQL), and a claim pushes the row's `next_attempt_at` past the delivery's deadline
-(`lease_s`), so another worker skips it while it is in flight and retries it if this process dies
-(at least once). SQLite, one process, claims without row locks.
+Each server process runs one (zorio_widget/ops/lifecycle.py). Several workers share the outbox
+safely: a claim pushes the row's `next_attempt_at` past the delivery's deadline (`lease_s`) with a
+compare-and-set, so only one worker gets a row, the others skip it while it is in flight, and it is
+retried if that process dies (at least once). On PostgreSQL rows are read with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so other processes' workers do not even wait for them.
 
 A slow or dead receiver holds only its own tenant's deliveries: every POST has a deadline
 (`timeout_s`, the whole exchange), deliveries run concurrently (`concurrency`) and one tenant has at
@@ -22,6 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,24 +87,32 @@ def envelope(event: WebhookEvent, tenant_slug: str) -> bytes:
 
 def claim_due(limit: int, lease_s: float, in_flight: Counter[int], per_tenant: int,
               now: datetime | None = None) -> list[Delivery]:
-    """Claims up to `limit` due events, at most `per_tenant` in flight per tenant."""
+    """Claims up to `limit` due events, at most `per_tenant` in flight per tenant.
+
+    A claim is a compare-and-set on `next_attempt_at`: of two workers that read the same due row,
+    only the one whose update still finds it due gets it, on any database. On PostgreSQL the rows
+    are also read `FOR UPDATE SKIP LOCKED`, so workers of other processes skip them without waiting.
+    """
     now = now or timezone.now()
     full = [tenant_id for tenant_id, count in in_flight.items() if count >= per_tenant]
-    with transaction.atomic():
+    locking = connection.features.has_select_for_update_skip_locked
+    with transaction.atomic() if locking else nullcontext():
         due = WebhookEvent.objects.filter(status=EventStatus.PENDING, next_attempt_at__lte=now).exclude(
             tenant_id__in=full).order_by("next_attempt_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
+        if locking:
             due = due.select_for_update(skip_locked=True)
         taken: list[WebhookEvent] = []
         per: Counter[int] = Counter(in_flight)
+        leased_until = now + timedelta(seconds=lease_s)
         for event in due[: limit * 4]:
             if len(taken) == limit:
                 break
-            if per[event.tenant_id] < per_tenant:
+            if per[event.tenant_id] >= per_tenant:
+                continue
+            if WebhookEvent.objects.filter(pk=event.pk, status=EventStatus.PENDING,
+                                           next_attempt_at=event.next_attempt_at).update(next_attempt_at=leased_until):
                 per[event.tenant_id] += 1
                 taken.append(event)
-        WebhookEvent.objects.filter(pk__in=[e.pk for e in taken]).update(
-            next_attempt_at=now + timedelta(seconds=lease_s))
     endpoints = {e.tenant_id: e for e in WebhookEndpoint.objects.filter(
         tenant_id__in={e.tenant_id for e in taken}).select_related("tenant")}
     return [_delivery(event, endpoints.get(event.tenant_id)) for event in taken]
