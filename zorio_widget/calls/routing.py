@@ -23,6 +23,10 @@ class ServiceNumber(StrEnum):
 
 
 class RouteKind(StrEnum):
+    """The target kind a dialled number resolves to; each has an originator (`targets.py`) that
+    makes the callee side. A trunk or a scenario route is one more kind here and one more
+    originator given to the switchboard."""
+
     EXTENSION = "extension"
     SERVICE = "service"
     UNKNOWN = "unknown"
