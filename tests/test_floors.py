@@ -31,9 +31,13 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def edit(tree: Path) -> Iterator[object]:
     """Appends a line to a module of the copy (or creates one) for one test, then restores it."""
     saved: dict[Path, str | None] = {}
+    made: list[Path] = []
 
     def add(module: str, line: str) -> None:
         path = tree / module
+        if not path.parent.exists():
+            path.parent.mkdir()
+            made.append(path.parent)
         if path not in saved:
             saved[path] = path.read_text() if path.exists() else None
         path.write_text((saved[path] or "") + "\n" + line + "\n")
@@ -44,6 +48,8 @@ def edit(tree: Path) -> Iterator[object]:
             path.unlink()
         else:
             path.write_text(text)
+    for folder in made:
+        folder.rmdir()
 
 
 def lint(tree: Path) -> subprocess.CompletedProcess[str]:
@@ -57,16 +63,24 @@ def lint(tree: Path) -> subprocess.CompletedProcess[str]:
      "zorio_widget.protocol.messages -> zorio_widget.calls.states"),
     ("zorio_widget/media/capacity.py", "from zorio_widget.calls import legs",
      "zorio_widget.media.capacity -> zorio_widget.calls.legs"),
-    ("zorio_widget/signalling/ratelimit.py", "from zorio_widget.api import errors",
-     "zorio_widget.signalling.ratelimit -> zorio_widget.api.errors"),
-], ids=["calls-imports-signalling", "protocol-imports-calls", "media-imports-calls", "edges-import-each-other"])
-def test_an_arrow_upward_or_across_the_edges_is_refused(tree: Path, edit, module: str, line: str,
-                                                       reported: str) -> None:
+    ("zorio_widget/scenarios/__init__.py", "from zorio_widget.calls import session",
+     "zorio_widget.scenarios"),
+], ids=["calls-imports-signalling", "protocol-imports-calls", "media-imports-calls", "a-package-without-a-floor"])
+def test_an_arrow_upward_or_an_unplaced_package_is_refused(tree: Path, edit, module: str, line: str,
+                                                          reported: str) -> None:
     edit(module, line)
     result = lint(tree)
     assert result.returncode != 0, result.stdout
     assert "Floors import only downward BROKEN" in result.stdout
     assert reported in result.stdout, result.stdout
+
+
+def test_the_edges_do_not_import_each_other(tree: Path, edit) -> None:
+    edit("zorio_widget/signalling/ratelimit.py", "from zorio_widget.api import errors")
+    result = lint(tree)
+    assert result.returncode != 0, result.stdout
+    assert "The edges do not import each other BROKEN" in result.stdout
+    assert "zorio_widget.signalling.ratelimit -> zorio_widget.api.errors" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize(("module", "line", "reported"), [
