@@ -23,6 +23,18 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_DEFAULT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+#: Behind a TLS-terminating proxy (Caddy in docker-compose.yml): trust its X-Forwarded-Proto and
+#: X-Forwarded-Host, redirect plain HTTP to HTTPS (not the probes and /metrics, which orchestrators
+#: and Prometheus fetch from the process itself), send cookies over HTTPS only, and HSTS.
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = BEHIND_TLS_PROXY
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if BEHIND_TLS_PROXY else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -37,6 +49,7 @@ INSTALLED_APPS = [
     "channels",
     "zorio_widget.tenants",
     "zorio_widget.calls",
+    "zorio_widget.trunks",
     "zorio_widget.web",
     "zorio_widget.webhooks",
 ]
@@ -189,6 +202,19 @@ PLAYBACK_ALLOWED_HOSTS = env.list("PLAYBACK_ALLOWED_HOSTS", default=[])
 WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
 #: Seconds before each retry of an undelivered event; after the last one the event is `failed`.
 WEBHOOK_RETRY_DELAYS_S = env.list("WEBHOOK_RETRY_DELAYS_S", cast=float, default=[10.0, 30.0, 120.0, 600.0, 3600.0])
+
+# --- SIP trunks (DESIGN.md §7b, zorio_widget/sip/) ---------------------------------------------
+#: Where the SIP user agent listens, UDP and TCP: `host:port`, or `off` (no SIP at all).
+SIP_BIND = env.str("SIP_BIND", default="0.0.0.0:5060")
+#: Address announced in Via, Contact and SDP (behind NAT); empty: the host of SIP_BIND, or the
+#: machine's address towards each trunk when bound to 0.0.0.0.
+SIP_PUBLIC_ADDRESS = env.str("SIP_PUBLIC_ADDRESS", default="")
+#: UDP ports of trunk calls' RTP (one even port per call).
+RTP_PORT_MIN = env.int("RTP_PORT_MIN", default=20000)
+RTP_PORT_MAX = env.int("RTP_PORT_MAX", default=29999)
+#: Fernet keys encrypting trunk passwords (comma-separated; the first encrypts, all decrypt). Empty:
+#: a key derived from SECRET_KEY (zorio_widget/trunks/crypto.py).
+FIELD_ENCRYPTION_KEY = env.str("FIELD_ENCRYPTION_KEY", default="")
 
 # --- Cache and throttling ----------------------------------------------------------------------
 #: Django's cache holds the counters of zorio_widget/api/throttle.py: in Redis when REDIS_URL is set,

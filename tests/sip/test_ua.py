@@ -146,3 +146,19 @@ async def test_unknown_address_is_refused_unless_it_authenticates() -> None:
     finally:
         await b.close()
         await c.close()
+
+
+async def test_options_keepalive_reports_up_and_down() -> None:
+    events = Events()
+    a = await make_ua("127.0.0.1", (41400, 41499), events)
+    b = await make_ua("127.0.0.1", (41500, 41599), Events())
+    states: list[tuple[str, str, str]] = []
+    a.on_trunk_state = lambda trunk_id, kind, state, detail: states.append((trunk_id, kind, state))
+    try:
+        await a.set_trunks([TrunkConfig("up", "acme", "b", "127.0.0.1", b.port, keepalive_s=0.1),
+                            TrunkConfig("down", "acme", "void", "127.0.0.1", 9, keepalive_s=0.1)])
+        await wait_for(lambda: ("up", "keepalive", "up") in states and ("down", "keepalive", "down") in states,
+                       within=6)
+    finally:
+        await a.close()
+        await b.close()

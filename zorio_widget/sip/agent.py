@@ -100,13 +100,13 @@ class TrunkAgent:
 
     async def _ping(self) -> None:
         while True:
+            await asyncio.sleep(self.config.keepalive_s)
             request = self._out_of_dialog("OPTIONS")
             response = await self.request(request)
             state = "down" if is_local(response) else "up"  # any answer, even 404, means it is there
             if state != self.keepalive_state:
                 self.keepalive_state = state
                 self.ua._trunk_state(self, "keepalive", state, f"{response.code} {response.phrase}")
-            await asyncio.sleep(self.config.keepalive_s)
 
     # -- addressing ---------------------------------------------------------------------------------
 
