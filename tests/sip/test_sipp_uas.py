@@ -136,3 +136,20 @@ async def test_register_with_a_401_challenge_and_a_refresh_before_expiry(ua, tmp
         assert ("t", "registration", "registered") in states
     finally:
         await sipp.stop()
+
+
+async def test_a_call_over_tcp(ua, tmp_path: Path) -> None:
+    agent, events = ua
+    sipp = await Sipp("uas_answer.xml", tmp_path, transport="tcp").start()
+    wire = Wire(agent.transport)
+    try:
+        await agent.set_trunks([trunk(sipp, transport="tcp")])
+        call = events.watch(await agent.dial("t", "0912345678"))
+        await hang_up_when_answered(call, events)
+        await wait_for(lambda: "ended" in events.names(), within=20)
+        await sipp.finish()
+    finally:
+        await sipp.stop()
+    assert events.log == [("answered",), ("ended", "hangup", 200)]
+    assert len([d for d in wire.sent if d.startswith(b"INVITE ")]) == 1, "no retransmission over TCP"
+    assert all(b"SIP/2.0/TCP" in d for d in wire.sent if not d.startswith(b"SIP/2.0 "))

@@ -53,6 +53,7 @@ REASONS: Final[dict[int, str]] = {
 _FOLD = re.compile(rb"\r\n[ \t]+")
 _HEADER_END = b"\r\n\r\n"
 _TOKEN = re.compile(r"[A-Za-z0-9.!%*_+`'~-]+")
+_CALL_ID = re.compile(r"[\x21-\x7e]{1,256}")
 _LONG_TEL = re.compile(rb"tel:[^;>,\s]{%d}" % MAX_TEL_NUMBER_CHARS, re.IGNORECASE)
 
 
@@ -90,8 +91,10 @@ def parse(data: bytes) -> Request | Response:
     if not sep:
         raise MalformedMessage("no empty line after the headers (truncated)")
     head = _FOLD.sub(b" ", head)
-    if any(len(line) > MAX_LINE_BYTES for line in head.split(b"\r\n")) or _LONG_TEL.search(head):
-        raise MalformedMessage("header line or tel: number too long", *_answerable(head))
+    if _LONG_TEL.search(head):  # dropped: even addressing a reply would parse the number
+        raise MalformedMessage(f"tel: number longer than {MAX_TEL_NUMBER_CHARS} characters")
+    if any(len(line) > MAX_LINE_BYTES for line in head.split(b"\r\n")):
+        raise MalformedMessage("header line too long", *_answerable(head))
     try:
         message = Message.parse(head + _HEADER_END)
     except (ValueError, IndexError, KeyError) as exc:  # UnicodeDecodeError is a ValueError
@@ -148,6 +151,12 @@ def _check_reply_headers(headers: Headers) -> None:
     vias = Via.parse_many(headers.getlist("Via")[0])
     if not vias or vias[0].transport.upper() not in ("UDP", "TCP"):
         raise ValueError("unusable Via")
+    # a reply copies these: if one is broken, the reply would be as malformed as the request
+    Address.parse(headers["From"])
+    Address.parse(headers["To"])
+    CSeq.parse(headers["CSeq"])
+    if not _CALL_ID.fullmatch(headers["Call-ID"]):
+        raise ValueError("unusable Call-ID")
 
 
 def _check_headers(message: Request | Response) -> None:
