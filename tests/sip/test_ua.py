@@ -162,3 +162,28 @@ async def test_options_keepalive_reports_up_and_down() -> None:
     finally:
         await a.close()
         await b.close()
+
+
+async def test_info_dtmf_relay_and_unsupported_requests(pair) -> None:
+    a, ae, b, be = pair
+    call = ae.watch(await a.dial("t", "+84900"))
+    await wait_for(lambda: be.incoming)
+    incoming = be.incoming[0][0]
+    await incoming.answer()
+    await wait_for(lambda: "answered" in ae.names() and incoming.acked)
+    codes: list[int] = []
+
+    async def send(method: str, body: bytes = b"", content_type: str | None = None) -> None:
+        assert incoming.dialog is not None
+        request = incoming.dialog.create_request(method, incoming.agent.via(), body=body, content_type=content_type)
+        await incoming.agent.send_in_dialog(request, incoming.dialog,
+                                            lambda r: codes.append(r.code) if r.code >= 200 else None)
+    await send("INFO", b"Signal=7\r\nDuration=160\r\n", "application/dtmf-relay")
+    await send("INFO", b"<xml/>", "application/xml")
+    await send("SUBSCRIBE")
+    await send("FOO")
+    await wait_for(lambda: len(codes) == 4)
+    assert sorted(codes) == [200, 405, 415, 501]
+    assert ("dtmf", "7") in ae.log
+    await call.hangup()
+    await wait_for(lambda: "ended" in be.names())

@@ -424,10 +424,10 @@ class SipCall:
             self._info(tx)
         elif method == "OPTIONS":
             tx.respond(self._options_reply(request))
-        elif method in self.agent.ua.allowed_methods:
-            tx.reply(405)
-        else:
-            tx.reply(501)
+        else:  # a method we know but do not serve in a call (unknown ones got 501 from the UA)
+            response = make_response(request, 405, to_tag=self.dialog.local_tag)
+            response.headers.set("Allow", self.agent.ua.allow)
+            tx.respond(response)
 
     def _options_reply(self, request: Request) -> Response:
         response = make_response(request, 200, to_tag=self.dialog.local_tag if self.dialog else None)

@@ -75,7 +75,6 @@ class UserAgent:
         self.agents: dict[str, TrunkAgent] = {}
         self.calls: dict[tuple[str, str, str], SipCall] = {}
         self.auth = DigestServer(AUTH_REALM)
-        self.allowed_methods = ALLOWED_METHODS
         self.allow = ", ".join(ALLOWED_METHODS)
         self._started = False
 
@@ -155,8 +154,13 @@ class UserAgent:
             response.headers.set("Accept", "application/sdp")
             tx.respond(response)
             return
+        if method in ("BYE", "INFO"):
+            tx.reply(481)  # only meaningful inside a dialog we do not have
+            return
         if method != "INVITE":
-            tx.reply(405 if method not in ("BYE", "INFO") else 481)
+            response = make_response(request, 405, to_tag=self.layer.local_tag)
+            response.headers.set("Allow", self.allow)
+            tx.respond(response)
             return
         asyncio.ensure_future(self._inbound(tx))
 
