@@ -85,8 +85,8 @@ class _Handler(SimpleHTTPRequestHandler):
         elif path == "/api/webphone/sip-config":
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             status, body = SIP_CONFIG_ANSWERS.get(token, (401, {"code": "unauthorized", "message": "Bad token."}))
-            if token == "short":  # expires in 62 s: the SDK refreshes it 60 s early (after its 5 s floor)
-                expires = datetime.now(UTC) + timedelta(seconds=62)
+            if token == "short":  # expires in 9 s: the SDK renews a third of its lifetime early (after 6 s)
+                expires = datetime.now(UTC) + timedelta(seconds=9)
                 status, body = 200, {**SIP_CONFIG, "token_expires_at": expires.isoformat()}
             self._send(status, json.dumps(body).encode(), "application/json")
         elif path.startswith("/tests/"):
@@ -116,7 +116,7 @@ def playwright_instance() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is missing: make test installs chromium (.ci/system-packages)")
     with sync_playwright() as p:
         yield p
 
