@@ -38,5 +38,7 @@ RUN useradd --system --create-home zorio \
 USER zorio
 
 EXPOSE 8000
+# GET /healthz on the default port (compose gives each process its own port and probe).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s CMD ["python", "-m", "zorio_widget.ops.probe", "--port", "8000"]
 # Daphne serving zorio_widget.asgi:application, its access log through logging (token redaction).
 CMD ["python", "-m", "zorio_widget.serve", "-b", "0.0.0.0", "-p", "8000"]

@@ -311,6 +311,13 @@ def test_servers_start_with_the_server_environment() -> None:
         assert re.search(rf"{name}={value} \S+ -m zorio_widget\.serve ", run_recipe), name
 
 
+def test_the_image_has_a_healthcheck() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.search(r'^HEALTHCHECK .*CMD \["python", "-m", "zorio_widget.ops.probe", "--port", "8000"\]$',
+                     dockerfile, re.MULTILINE)
+    assert re.search(r'^CMD \["python", "-m", "zorio_widget.serve", "-b", "0.0.0.0", "-p", "8000"\]', dockerfile, re.MULTILINE)
+
+
 def test_image_carries_the_native_relay() -> None:
     """The image compiles _fastrelay.c in a build stage and copies the module next to the code
     it accelerates (without it every packet takes the Python path: 2-3x the CPU per call)."""
