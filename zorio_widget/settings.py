@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "zorio_widget.trunks",
     "zorio_widget.web",
     "zorio_widget.webhooks",
+    "zorio_widget.ops",
 ]
 
 MIDDLEWARE = [

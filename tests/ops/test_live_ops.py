@@ -83,6 +83,9 @@ async def test_metrics_follow_a_live_call(ops_server: LiveServer) -> None:
         assert value(during, "zorio_media_received_bytes_total") > 0
         assert value(during, "zorio_media_sent_bytes_total") > 0
         assert value(during, "zorio_event_loop_lag_seconds_count") > 0
+        # Set-up time of the call, from placing to answer (the record's started_at to answered_at).
+        assert value(during, "zorio_call_setup_seconds_count", tenant="demo") == 1
+        assert 0 < value(during, "zorio_call_setup_seconds_sum", tenant="demo") < 30
 
         await call.hangup()
         await call.expect("call.ended")
