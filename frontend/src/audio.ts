@@ -7,6 +7,9 @@ const GESTURES = ["pointerdown", "keydown", "touchend"] as const;
 
 type SinkAudio = HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> };
 
+/** Whether this browser can route audio to a chosen speaker. */
+export const canChooseSpeaker = (): boolean => typeof HTMLMediaElement !== "undefined" && "setSinkId" in HTMLMediaElement.prototype;
+
 export class AudioManager {
   blocked = false;
   private readonly ringtone: SinkAudio;

@@ -5,25 +5,27 @@
  */
 import type { AudioManager } from "./audio";
 import { Emitter } from "./emitter";
-import { ZorioWebphoneError, audioDeviceError, isMissingDevice } from "./errors";
+import { ZorioWebphoneError, microphoneError } from "./errors";
 import {
   type FrameHandlers, type OutgoingFrame, type ServerMessage, type ServerMessageOf, type ServerType, dispatchFrame,
   expectReply,
 } from "./frames";
-import { CALL_TRANSITIONS, type CallEventName } from "./generated/protocol";
+import { CALL_TRANSITIONS, type CallEventName as StateInput, type ClientType } from "./generated/protocol";
 import { audioConstraints, gathered, stopStream } from "./media";
 import { normalizeDtmf, strictNumber } from "./numbers";
 import type {
-  CallApi, CallDebug, CallDirection, CallState, EndReason, MediaLayer, PhoneEventName, PhoneEvents,
+  CallApi, CallContext, CallDebug, CallDirection, CallEventName, CallEvents, CallState, EndReason, MediaLayer,
+  PhoneEventName, PhoneEvents, RecordingState, RejectReason,
 } from "./public-api";
 import type { Transport } from "./transport";
 
-/** The public event emitted on entering a state. */
-const STATE_EVENTS: Partial<Record<CallState, PhoneEventName>> = {
-  ringing: "call_ringing",
-  answered: "call_answered",
-  wrap_up: "call_hangup",
+/** The phone's and the call's events on entering a state (leaving a live state for `closed` also ends it). */
+const STATE_EVENTS: Partial<Record<CallState, [PhoneEventName, CallEventName]>> = {
+  ringing: ["call_ringing", "ringing"],
+  answered: ["call_answered", "answered"],
+  wrap_up: ["call_hangup", "ended"],
 };
+const RECORD_ACTIONS = { start: "recording", pause: "paused", resume: "recording", stop: "stopped" } as const;
 
 const DTMF_CHUNK = 32;
 
@@ -34,6 +36,9 @@ export interface CallHost {
   readonly audio: AudioManager;
   readonly debugEnabled: boolean;
   readonly wrapUpSeconds: number;
+  /** This phone's own number and name (the `from` of outgoing calls). */
+  readonly extension: string;
+  readonly ownName: string;
   iceServers(): RTCIceServer[];
   inputDeviceId(): string | undefined;
   emit<E extends PhoneEventName>(event: E, payload: PhoneEvents[E]): void;
@@ -42,18 +47,20 @@ export interface CallHost {
   /** Before answering: put the other live calls on hold (call waiting). */
   holdOthers(call: Call): Promise<void>;
   consult(parent: Call, callId: string, uuid: string, target: string): Call;
+  /** The consult call of an attended transfer `call` started, if any. */
+  consultOf(call: Call): Call | undefined;
   log(...args: unknown[]): void;
 }
 
-export interface CallLocalEvents {
-  changed: Call;
-  dtmf: { digit: string };
-}
-
-export class Call extends Emitter<CallLocalEvents> implements CallApi {
+export class Call extends Emitter<CallEvents> implements CallApi {
   id: string | null = null;
   uuid: string | null = null;
   name = "";
+  from: string;
+  fromName: string;
+  to: string;
+  context: CallContext = {};
+  recording: RecordingState | null = null;
   readonly startedAt = new Date();
   answeredAt: Date | null = null;
   endedAt: Date | null = null;
@@ -61,6 +68,8 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   muted = false;
   onHold = false;
   remoteHold = false;
+  /** Since when the call is held (by either side), for the hold timer. */
+  heldSince: Date | null = null;
   consultFor: Call | null = null;
   remoteOffer: string | null = null;
   readonly transitions: string[] = [];
@@ -75,6 +84,7 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   private readonly localCandidates: OutgoingFrame[] = [];
   private readonly remoteCandidates: RTCIceCandidateInit[] = [];
   private wrapTimer: ReturnType<typeof setTimeout> | undefined;
+  private tryingTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly host: CallHost,
@@ -83,6 +93,28 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     public state: CallState,
   ) {
     super();
+    const outgoing = direction === "outgoing";
+    this.from = outgoing ? host.extension : number;
+    this.fromName = outgoing ? host.ownName : "";
+    this.to = outgoing ? number : host.extension;
+  }
+
+  override on<E extends CallEventName>(event: E, handler: (payload: CallEvents[E]) => void): this {
+    super.on(event, handler);
+    return this;
+  }
+
+  override off<E extends CallEventName>(event: E, handler?: (payload: CallEvents[E]) => void): this {
+    super.off(event, handler);
+    return this;
+  }
+
+  get peerConnection(): RTCPeerConnection | null {
+    return this.pc;
+  }
+
+  get isMuted(): boolean {
+    return this.muted;
   }
 
   get debug(): CallDebug | undefined {
@@ -102,7 +134,7 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   }
 
   /** The one place the state changes; returns false when the table has no such transition. */
-  setState(event: CallEventName, reason?: string): boolean {
+  setState(event: StateInput, reason?: string): boolean {
     const old = this.state;
     const next = CALL_TRANSITIONS[`${old}:${event}`];
     if (!next) {
@@ -121,16 +153,29 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     if (next === "wrap_up" && this.host.wrapUpSeconds > 0) {
       this.wrapTimer = setTimeout(() => void this.close(), this.host.wrapUpSeconds * 1000);
     }
+    this.fireTrying(); // before any later event
     this.notify();
-    const publicEvent = STATE_EVENTS[next] ?? (next === "closed" && old !== "wrap_up" ? "call_hangup" : undefined);
-    if (publicEvent === "call_hangup") this.host.emit("call_hangup", { call: this, reason: this.endReason ?? "hangup" });
-    else if (publicEvent) this.host.emit(publicEvent, { call: this } as never);
+    const events = STATE_EVENTS[next] ?? (next === "closed" && old !== "wrap_up" ? STATE_EVENTS.wrap_up : undefined);
+    if (events) this.fire(events[0], events[1], events[1] === "ended" ? { reason: this.endReason ?? "hangup" } : {});
     return true;
+  }
+
+  private fireTrying(): void {
+    if (this.tryingTimer === undefined) return;
+    clearTimeout(this.tryingTimer);
+    this.tryingTimer = undefined;
+    this.fire(null, "trying");
+  }
+
+  /** The same event on the phone (`phone.on`) and on the call (`call.on`). */
+  fire(phoneEvent: PhoneEventName | null, callEvent: CallEventName, extra: Record<string, unknown> = {}): void {
+    const payload = { call: this, ...extra };
+    if (phoneEvent) this.host.emit(phoneEvent, payload as never);
+    this.emit(callEvent, payload as never);
   }
 
   notify(): void {
     this.host.changed(this);
-    this.emit("changed", this);
   }
 
   /** A frame about this leg (dispatched by call_id). */
@@ -155,6 +200,8 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     this.id = trying.call_id;
     this.uuid = trying.uuid || null;
     this.notify();
+    // On the next task, so that handlers attached when phone.call() resolves hear it too.
+    this.tryingTimer = setTimeout(() => this.fireTrying(), 0);
     this.flushLocalCandidates();
     if (this.hangupRequested) void this.hangup();
   }
@@ -167,8 +214,19 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     }
     this.answering = true;
     try {
+      let pc = this.pc;
+      if (!pc) {
+        try {
+          pc = await this.preparePeer();
+        } catch (err) {
+          // Without a microphone this device cannot take the call: refuse it (486) so that the
+          // caller is not left ringing, and say why.
+          if (this.state === "ringing") await this.request({ type: "call.reject", code: 486 }, "call.ended").catch(() => undefined);
+          this.endLocally("failed");
+          throw err;
+        }
+      }
       await this.host.holdOthers(this);
-      const pc = this.pc ?? (await this.preparePeer());
       await pc.setRemoteDescription({ type: "offer", sdp: this.remoteOffer ?? "" });
       await this.flushRemoteCandidates();
       await pc.setLocalDescription(await pc.createAnswer());
@@ -200,14 +258,15 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     this.endLocally("hangup");
   }
 
-  async reject(code: 486 | 603 = 603): Promise<void> {
+  async reject(reason?: RejectReason): Promise<void> {
     if (this.direction !== "incoming" || this.state !== "ringing") {
       throw new ZorioWebphoneError("not_incoming", { call_id: this.id, state: this.state, direction: this.direction });
     }
+    const busy = reason === "busy" || reason === 486;
     try {
-      await this.request({ type: "call.reject", code: code === 486 ? 486 : 603 }, "call.ended");
+      await this.request({ type: "call.reject", code: busy ? 486 : 603 }, "call.ended");
     } finally {
-      this.endLocally("rejected");
+      this.endLocally(busy ? "busy" : "rejected");
     }
   }
 
@@ -231,6 +290,10 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
   async unhold(): Promise<void> {
     this.requireLive("answered");
     await this.request({ type: "call.unhold" }, "call.resumed");
+  }
+
+  resume(): Promise<void> {
+    return this.unhold();
   }
 
   async sendDtmf(digits: string): Promise<void> {
@@ -261,6 +324,53 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
     const original = this.consultFor ?? this;
     original.requireLive("answered");
     await original.request({ type: "call.complete_transfer" }, "call.ended");
+  }
+
+  /** Ends the consult call (this one, or the one this call started); the server resumes the held call. */
+  async cancelTransfer(): Promise<void> {
+    const consult = this.consultFor ? this : this.host.consultOf(this);
+    if (!consult?.live) throw new ZorioWebphoneError("invalid_state", { call_id: this.id, state: this.state, cause: "no consult call" });
+    await consult.hangup();
+  }
+
+  startRecording(): Promise<void> {
+    return this.record("start");
+  }
+
+  pauseRecording(): Promise<void> {
+    return this.record("pause");
+  }
+
+  resumeRecording(): Promise<void> {
+    return this.record("resume");
+  }
+
+  stopRecording(): Promise<void> {
+    return this.record("stop");
+  }
+
+  /**
+   * `call.record {action}` (DESIGN §4). The state changes only when the server confirms it; a server
+   * that does not know the request answers `unknown_type`, reported as `not_implemented`.
+   */
+  private async record(action: keyof typeof RECORD_ACTIONS): Promise<void> {
+    this.requireLive("answered");
+    try {
+      // Not yet in the generated client table: the server decides whether it exists.
+      await this.request({ type: "call.record" as ClientType, action });
+    } catch (err) {
+      const e = err as ZorioWebphoneError;
+      if (e.code === "unknown_type") throw new ZorioWebphoneError("not_implemented", { ...e.details, feature: "recording" });
+      throw err;
+    }
+    this.setRecording(RECORD_ACTIONS[action]);
+  }
+
+  setRecording(state: RecordingState): void {
+    if (this.recording === state) return;
+    this.recording = state;
+    this.notify();
+    this.fire(null, "recording", { state });
   }
 
   async close(): Promise<void> {
@@ -307,10 +417,7 @@ export class Call extends Emitter<CallLocalEvents> implements CallApi {
       try {
         stream = await this.host.media.getUserMedia(audioConstraints(this.host.inputDeviceId()));
       } catch (err) {
-        this.endLocally("failed");
-        const device = this.host.inputDeviceId();
-        if (device && isMissingDevice(err)) throw audioDeviceError("audioinput", device, err);
-        throw new ZorioWebphoneError("bootstrap_failed", { stage: "microphone", cause: String(err) });
+        throw microphoneError(this.host.inputDeviceId(), err);
       }
     }
     this.localStream = stream;
@@ -436,19 +543,20 @@ const FRAME_HANDLERS: FrameHandlers<Call> = {
   "call.resumed": (call, f) => setHold(call, f, false),
   "call.muted": (call) => setMuted(call, true),
   "call.unmuted": (call) => setMuted(call, false),
-  "call.dtmf_received": (call, f) => call.emit("dtmf", { digit: f.digit }),
+  "call.dtmf_received": (call, f) => call.fire(null, "dtmf", { digit: f.digit }),
 };
 
 function setHold(call: Call, frame: ServerMessageOf<"call.held" | "call.resumed">, held: boolean): void {
   const by = frame.by === "remote" ? "remote" : "local";
   if (by === "local") call.onHold = held;
   else call.remoteHold = held;
+  call.heldSince = call.onHold || call.remoteHold ? (call.heldSince ?? new Date()) : null;
   call.notify();
-  call.host.emit(held ? "call_held" : "call_resumed", { call, by });
+  call.fire(held ? "call_held" : "call_resumed", held ? "held" : "resumed", { by });
 }
 
 function setMuted(call: Call, muted: boolean): void {
   call.muted = muted;
   call.notify();
-  call.host.emit(muted ? "muted" : "unmuted", { call });
+  call.fire(muted ? "muted" : "unmuted", muted ? "muted" : "unmuted");
 }

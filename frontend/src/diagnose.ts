@@ -9,9 +9,14 @@ import type { DiagnoseCheck, DiagnoseOptions, DiagnoseResult, MediaLayer } from 
 export const WS_CHECK_TIMEOUT_MS = 6000;
 export const ICE_CHECK_TIMEOUT_MS = 6000;
 
-const pass = (detail: string): DiagnoseCheck => ({ ok: true, detail });
-const fail = (detail: string): DiagnoseCheck => ({ ok: false, detail });
-const skip = (detail: string): DiagnoseCheck => ({ ok: true, skipped: true, detail });
+const check = (status: DiagnoseCheck["status"], detail: string): DiagnoseCheck =>
+  ({ status, ok: status === "ok", skipped: status === "skipped", detail });
+const pass = (detail: string) => check("ok", detail);
+const fail = (detail: string) => check("fail", detail);
+/** A check that did not run: never counted as passed. */
+const skip = (detail: string) => check("skipped", detail);
+
+export const CHECK_NAMES = ["secureContext", "microphone", "config", "websocket", "stun", "turn"] as const;
 
 function urlsOf(servers: RTCIceServer[], scheme: RegExp): RTCIceServer[] {
   return servers
@@ -24,7 +29,7 @@ async function checkMicrophone(media: MediaLayer): Promise<DiagnoseCheck> {
   try {
     permission = (await navigator.permissions.query({ name: "microphone" as PermissionName })).state;
   } catch { /* Firefox and Safari may not know the name */ }
-  if (permission === "denied") return fail("permission denied");
+  if (permission === "denied") return fail("blocked by the browser (permission denied): allow the microphone for this site");
   try {
     const stream = await media.getUserMedia({ audio: true, video: false });
     const label = stream.getAudioTracks()[0]?.label || "microphone";
@@ -118,6 +123,8 @@ export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }): 
   const secure = typeof isSecureContext === "boolean" ? isSecureContext : location.protocol === "https:";
   const result: DiagnoseResult = {
     ok: false,
+    noFailures: false,
+    skipped: [],
     secureContext: secure ? pass(location.protocol + "//" + location.host) : fail(`${location.protocol} is not a secure context; use HTTPS`),
     microphone: await checkMicrophone(media),
     config: skip("no token"),
@@ -143,6 +150,9 @@ export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }): 
       result.websocket = fail("sip-config unavailable");
     }
   }
-  result.ok = [result.secureContext, result.microphone, result.config, result.websocket, result.stun, result.turn].every((c) => c.ok);
+  const checks = CHECK_NAMES.map((name) => [name, result[name]] as const);
+  result.ok = checks.every(([, c]) => c.ok);
+  result.noFailures = checks.every(([, c]) => c.status !== "fail");
+  result.skipped = checks.filter(([, c]) => c.skipped).map(([name]) => name);
   return result;
 }

@@ -8,8 +8,10 @@ export class Emitter<Events extends object> {
     set.add(handler as (payload: never) => void);
   }
 
-  off<E extends keyof Events>(event: E, handler: (payload: Events[E]) => void): void {
-    this.handlers.get(event)?.delete(handler as (payload: never) => void);
+  /** Removes `handler`; without one, every handler of `event`. */
+  off<E extends keyof Events>(event: E, handler?: (payload: Events[E]) => void): void {
+    if (handler) this.handlers.get(event)?.delete(handler as (payload: never) => void);
+    else this.handlers.delete(event);
   }
 
   emit<E extends keyof Events>(event: E, payload: Events[E]): void {

@@ -50,3 +50,12 @@ export function audioDeviceError(kind: "audioinput" | "audiooutput", deviceId: s
   const cause = `${e?.name ?? "Error"}${e?.message ? `: ${e.message}` : ""}`;
   return new ZorioWebphoneError("audio_device_not_found", { kind, deviceId: deviceId ?? "default", cause });
 }
+
+/** What getUserMedia's refusal means for the agent: a blocked permission, or a device that is not there. */
+export function microphoneError(deviceId: string | undefined, err: unknown): ZorioWebphoneError {
+  const name = (err as { name?: string } | null)?.name ?? "";
+  if (name === "NotAllowedError" || name === "SecurityError" || name === "PermissionDeniedError") {
+    return new ZorioWebphoneError("microphone_denied", { cause: `${name}: ${(err as Error).message ?? ""}`.trim() });
+  }
+  return audioDeviceError("audioinput", deviceId, err);
+}

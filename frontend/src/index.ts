@@ -33,13 +33,14 @@ async function connect(options: ConnectOptions): Promise<PhoneApi> {
   const phone = new Phone(opts, apiBase, ringtone);
   try {
     await phone.bootstrap();
+    if (opts.mount) mount(phone, opts);
   } catch (err) {
+    // Whatever failed, also after registering (e.g. the mount): nothing stays open.
     const error = err instanceof ZorioWebphoneError ? err : new ZorioWebphoneError("bootstrap_failed", { cause: String(err) });
     await phone.disconnect().catch(() => undefined);
     opts.onError?.(error);
     throw error;
   }
-  if (opts.mount) mount(phone, opts);
   return phone;
 }
 

@@ -2,24 +2,26 @@
  * The Phone: bootstrap (sip-config -> WebSocket -> registered), the live calls, token refresh,
  * reconnection with re-attachment of live calls, pagehide and teardown.
  */
-import { AudioManager } from "./audio";
+import { AudioManager, canChooseSpeaker } from "./audio";
 import { Call, type CallHost } from "./call";
 import { fetchSipConfig, type SipConfig } from "./config";
 import { runDiagnose } from "./diagnose";
 import { Emitter } from "./emitter";
-import { ZorioWebphoneError, audioDeviceError, fromServerError, isMissingDevice } from "./errors";
+import { ZorioWebphoneError, audioDeviceError, fromServerError, microphoneError } from "./errors";
 import { type FrameHandlers, type ServerMessage, type ServerMessageOf, dispatchFrame } from "./frames";
 import { audioConstraints, browserMedia } from "./media";
 import { strictNumber } from "./numbers";
 import type {
-  AppearanceOptions, CallDirection, CallOptions, ConnectOptions, DiagnoseResult, MediaLayer, PhoneApi, PhoneDebug,
-  PhoneEventName, PhoneEvents, PhoneStatus, ResolvedToken, UnregisteredEvent,
+  ActiveCall, AppearanceOptions, CallDirection, CallOptions, ConnectOptions, DiagnoseResult, MediaLayer, PhoneApi,
+  PhoneDebug, PhoneEventName, PhoneEvents, PhoneStatus, UnregisteredEvent,
 } from "./public-api";
+import { TokenKeeper } from "./tokens";
 import { Transport } from "./transport";
 
-export const TOKEN_REFRESH_MARGIN_MS = 60000;
-const MIN_REFRESH_MS = 5000;
 const MAX_FRAMES_KEPT = 500;
+/** A renewed token moves the socket once no call is being set up, or this long before the old one expires. */
+const MOVE_DEADLINE_MS = 1500;
+const QUIET_POLL_MS = 250;
 const DEFAULT_WRAP_UP_S = 10;
 
 /** Where the UI attaches (set by ui/element.ts, so headless builds of the phone need no DOM code). */
@@ -29,10 +31,6 @@ export interface PhoneView {
   destroy(): void;
 }
 
-function unwrapToken(value: ResolvedToken): { token: string; expiresAt?: string } {
-  return typeof value === "string" ? { token: value } : value;
-}
-
 /** One entry of `registered.calls` (a live call the server kept through the drop). */
 interface ListedCall {
   callId: string;
@@ -40,6 +38,10 @@ interface ListedCall {
   state: string;
   direction: CallDirection;
   number: string;
+  name: string;
+  held: boolean;
+  remoteHeld: boolean;
+  muted: boolean;
 }
 
 /** `registered.calls` entries are objects (checked with the frame); their fields are read here. */
@@ -51,6 +53,10 @@ function listedCall(entry: Record<string, unknown>): ListedCall | null {
     state: typeof entry.state === "string" ? entry.state : "",
     direction: entry.direction === "incoming" ? "incoming" : "outgoing",
     number: typeof entry.number === "string" ? entry.number : "",
+    name: typeof entry.name === "string" ? entry.name : "",
+    held: entry.held === true,
+    remoteHeld: entry.remote_held === true,
+    muted: entry.muted === true,
   };
 }
 
@@ -67,15 +73,18 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   view: PhoneView | null = null;
   audioInputDeviceId: string | undefined;
   audioOutputDeviceId: string | undefined;
-  private token: string;
+  readonly tokens: TokenKeeper;
   private callList: Call[] = [];
   private readonly frames: ServerMessage[] = [];
-  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private torn = false;
+  /** Errors reported before the UI was mounted. */
+  readonly earlyErrors: ZorioWebphoneError[] = [];
+  /** Expiry of the token the open socket authenticated with (the server closes it then). */
+  private socketExpiry = NaN;
 
   constructor(readonly opts: ConnectOptions, readonly apiBase: string, ringtoneUrl: string) {
     super();
-    this.token = opts.token ?? "";
+    this.tokens = new TokenKeeper(opts, apiBase);
     this.media = opts.media ?? browserMedia;
     this.debugEnabled = !!opts.debug;
     this.wrapUpSeconds = opts.wrapUpSeconds ?? DEFAULT_WRAP_UP_S;
@@ -88,7 +97,10 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     );
     if (opts.onError) this.on("error", opts.onError);
     const sink = this.audioOutputDeviceId;
-    if (sink) {
+    if (sink && !canChooseSpeaker()) {
+      this.audioOutputDeviceId = undefined;
+      queueMicrotask(() => this.warnNoSpeakerChoice(sink));
+    } else if (sink) {
       // A stale id (headset unplugged) must not break connect(): report it and use the default device.
       this.audio.setSink(sink).catch((err: unknown) => {
         if (this.audioOutputDeviceId === sink) this.audioOutputDeviceId = undefined;
@@ -100,16 +112,23 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   // -- bootstrap ------------------------------------------------------------------------------
 
+  get token(): string {
+    return this.tokens.token;
+  }
+
+  get ownName(): string {
+    return String(this.config?.display_name || this.user.display_name || "");
+  }
+
   async bootstrap(): Promise<void> {
-    if (!this.token && !this.opts.tokenResolver) {
-      throw new ZorioWebphoneError("bootstrap_failed", { stage: "token", cause: "no token and no tokenResolver" });
-    }
-    if (!this.token) await this.resolveToken();
+    if (!this.token) await this.tokens.renew();
     await this.loadConfig();
+    await this.checkMicrophone();
     this.transport = new Transport({
       url: this.config.ws_url,
       token: async (fresh) => {
-        if (fresh && this.opts.tokenResolver) await this.resolveToken();
+        if (fresh && this.tokens.canRenew) await this.tokens.renew();
+        this.socketExpiry = this.tokens.expiresAt;
         return this.token;
       },
       WebSocket: this.opts.WebSocket ?? WebSocket,
@@ -132,38 +151,62 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       this.config = await fetchSipConfig(this.apiBase, this.token);
     } catch (err) {
       const error = err as ZorioWebphoneError;
-      if (!error.details?.unauthorized || !this.opts.tokenResolver) throw err;
-      await this.resolveToken();
+      if (!error.details?.unauthorized || !this.tokens.canRenew) throw err;
+      await this.tokens.renew();
       this.config = await fetchSipConfig(this.apiBase, this.token);
     }
     this.extension = this.config.extension;
     this.user = this.config.user;
-    this.scheduleRefresh(this.config.token_expires_at);
+    this.tokens.schedule(this.config.token_expires_at, this.renewToken);
   }
 
-  private async resolveToken(): Promise<void> {
-    let resolved: { token: string; expiresAt?: string };
+  /** A microphone the browser blocks is said at connect (calls could not be taken), not when the first call fails. */
+  private async checkMicrophone(): Promise<void> {
     try {
-      resolved = unwrapToken(await this.opts.tokenResolver!());
-    } catch (err) {
-      throw new ZorioWebphoneError("bootstrap_failed", { stage: "tokenResolver", cause: String(err) });
-    }
-    if (!resolved.token) throw new ZorioWebphoneError("bootstrap_failed", { stage: "tokenResolver", cause: "empty token" });
-    this.token = resolved.token;
-    if (resolved.expiresAt) this.scheduleRefresh(resolved.expiresAt);
+      const state = (await navigator.permissions.query({ name: "microphone" as PermissionName })).state;
+      if (state === "denied") this.report(microphoneError(undefined, { name: "NotAllowedError", message: "permission denied" }));
+    } catch { /* a browser that cannot tell: the first call says it */ }
   }
 
-  private scheduleRefresh(expiresAt: string | undefined): void {
-    clearTimeout(this.refreshTimer);
-    const expiry = expiresAt ? Date.parse(expiresAt) : NaN;
-    if (!this.opts.tokenResolver || Number.isNaN(expiry)) return;
-    const delay = Math.max(MIN_REFRESH_MS, expiry - Date.now() - TOKEN_REFRESH_MARGIN_MS);
-    this.refreshTimer = setTimeout(() => {
-      if (this.torn) return;
-      this.resolveToken()
-        .then(() => this.loadConfig())
-        .catch((err: ZorioWebphoneError) => this.report(err));
-    }, Math.min(delay, 2 ** 31 - 1));
+  /** The token is due: renew it, then move the socket to it (the server closes a socket when its token expires). */
+  private readonly renewToken = (): void => {
+    if (this.torn) return;
+    this.tokens.renew()
+      .then(async (known) => {
+        if (!known) await this.loadConfig(); // sip-config says when the new token expires
+        else this.tokens.schedule(undefined, this.renewToken);
+        // A failed move is a drop: the reconnection (with the new token) takes over.
+        await this.moveSocket().catch((err) => this.log("socket move failed", err));
+      })
+      .catch((err: ZorioWebphoneError) => {
+        this.report(err);
+        this.tokens.retryLater(this.renewToken);
+      });
+  };
+
+  /** Nothing is being set up: a socket move now loses no ringing call or pending request. */
+  private get quiet(): boolean {
+    return !this.transport.busy && this.callList.every((c) => c.state === "answered" || !c.live);
+  }
+
+  private async moveSocket(): Promise<void> {
+    const deadline = this.socketExpiry - MOVE_DEADLINE_MS;
+    while (!this.torn && this.status === "registered" && !this.quiet && !(Date.now() >= deadline)) {
+      await new Promise((resolve) => setTimeout(resolve, QUIET_POLL_MS));
+    }
+    if (this.torn || this.status !== "registered") return; // a reconnect will use the new token
+    // The server re-attaches our calls once it has seen the old socket go; if this socket was
+    // faster, move again.
+    for (let attempt = 1; ; attempt++) {
+      const frame = await this.transport.reopen();
+      this.socketExpiry = this.tokens.expiresAt;
+      const listed = new Set((frame.calls ?? []).map((c) => c.call_id));
+      const missing = this.callList.some((c) => c.state === "answered" && c.id && !listed.has(c.id));
+      if (!missing || attempt === 3) {
+        this.onRegistered(frame, true);
+        return;
+      }
+    }
   }
 
   async register(): Promise<void> {
@@ -186,11 +229,11 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   // -- registration and reconnection ------------------------------------------------------------
 
-  private onRegistered(frame: ServerMessageOf<"registered">): void {
+  private onRegistered(frame: ServerMessageOf<"registered">, moved = false): void {
     this.extension = frame.extension;
     this.user = frame.user;
     this.setStatus("registered");
-    this.emit("registered", { extension: this.extension, user: this.user });
+    if (!moved) this.emit("registered", { extension: this.extension, user: this.user });
     void this.reattach(frame.calls ?? []);
   }
 
@@ -207,6 +250,10 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       }
       byId.delete(call.id!);
       if (entry.state === "answered" && call.state !== "answered") call.setState("answer");
+      if (entry.name && entry.name !== call.name) {
+        call.name = entry.name;
+        call.notify();
+      }
       if (call.state === "answered" && call.pc && !call.healthy) {
         await call.replacePeer().catch((err) => this.log("re-attach failed", err));
       }
@@ -216,6 +263,10 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       const call = new Call(this, entry.direction, entry.number, "answered");
       call.id = entry.callId;
       call.uuid = entry.uuid;
+      call.name = entry.name;
+      call.onHold = entry.held;
+      call.remoteHold = entry.remoteHeld;
+      call.muted = entry.muted;
       call.answeredAt = new Date();
       this.add(call);
       await call.replacePeer().catch((err) => this.log("adopt failed", err));
@@ -224,7 +275,9 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   private onDropped(): void {
     this.log("connection lost");
+    const was = this.status;
     this.setStatus("connecting");
+    if (was === "registered") this.emit("unregistered", { reason: "connection_lost" });
   }
 
   private onReconnectFailed(): void {
@@ -269,7 +322,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   private teardown(): void {
     this.torn = true;
-    clearTimeout(this.refreshTimer);
+    this.tokens.cancel();
     removeEventListener("pagehide", this.onPageHide);
     removeEventListener("pageshow", this.onPageShow);
     this.audio.destroy();
@@ -284,12 +337,23 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return this.callList.filter((c) => c.state !== "closed");
   }
 
+  get activeCalls(): readonly ActiveCall[] {
+    return this.callList.filter((c) => c.live).map((c) => ({
+      id: c.id, from: c.from, to: c.to, direction: c.direction,
+      state: c.state !== "answered" ? "ringing" : c.onHold || c.remoteHold ? "held" : "active",
+    }));
+  }
+
+  getCall(id: string): Call | undefined {
+    return this.calls.find((c) => c.id === id || c.uuid === id);
+  }
+
   async call(number: string, options: CallOptions = {}): Promise<Call> {
     this.requireRegistered();
     const destination = strictNumber(number);
     if (!destination) throw new ZorioWebphoneError("invalid_target", { number });
     const call = new Call(this, "outgoing", destination, "originating");
-    call.name = options.callerName ?? "";
+    call.context = contextOf(options);
     this.add(call);
     try {
       await call.startOutgoing(snakeOptions(options));
@@ -307,6 +371,10 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     call.consultFor = parent;
     this.add(call);
     return call;
+  }
+
+  consultOf(call: Call): Call | undefined {
+    return this.callList.find((c) => c.consultFor === call && c.live);
   }
 
   async holdOthers(call: Call): Promise<void> {
@@ -350,8 +418,11 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     call.uuid = frame.uuid;
     call.name = frame.from_name;
     call.remoteOffer = frame.sdp;
+    call.to = frame.to || this.extension;
+    call.fromName = frame.from_name;
     this.add(call);
     this.emit("incoming_call", { call });
+    this.emit("incoming", call);
   }
 
   // -- devices, audio, appearance, diagnose ---------------------------------------------------
@@ -373,7 +444,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
         stream = await this.media.getUserMedia(audioConstraints(id));
       } catch (err) {
         // the previous microphone stays selected (and keeps feeding the calls)
-        throw isMissingDevice(err) ? audioDeviceError("audioinput", id, err) : err;
+        throw microphoneError(id, err);
       }
       await call.replaceInput(stream);
     }
@@ -383,6 +454,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   async setAudioOutputDevice(deviceId: string | undefined): Promise<void> {
     const id = deviceId || undefined;
+    if (id && !canChooseSpeaker()) throw this.warnNoSpeakerChoice(id);
     try {
       await this.audio.setSink(id);
     } catch (err) {
@@ -423,15 +495,24 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return this;
   }
 
-  override off<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): this {
+  override off<E extends PhoneEventName>(event: E, handler?: (payload: PhoneEvents[E]) => void): this {
     super.off(event, handler);
     return this;
   }
 
   // -- helpers --------------------------------------------------------------------------------
 
+  /** No setSinkId (Firefox without the flag, Safari): the default speaker plays; the `warning` event says so. */
+  private warnNoSpeakerChoice(deviceId: string): ZorioWebphoneError {
+    const warning = new ZorioWebphoneError("audio_output_unsupported", { deviceId });
+    this.log("warning", warning.code);
+    this.emit("warning", warning);
+    return warning;
+  }
+
   report(error: ZorioWebphoneError): void {
     this.log("error", error.code, error.details);
+    if (!this.view) this.earlyErrors.push(error); // the UI, once mounted, shows what happened during connect()
     this.emit("error", error);
   }
 
@@ -468,15 +549,28 @@ const PHONE_HANDLERS: FrameHandlers<Phone> = {
   },
 };
 
+const idText = (id: unknown): string | undefined => (typeof id === "number" || (typeof id === "string" && id) ? String(id) : undefined);
+
+/** `call.create` options; the partner's ids may be numbers (`campaignId: 36`) and travel as strings. */
 function snakeOptions(options: CallOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    campaign_id: options.campaignId,
-    lead_id: options.leadId,
-    customer_id: options.customerId,
+    campaign_id: idText(options.campaignId),
+    lead_id: idText(options.leadId),
+    customer_id: idText(options.customerId),
     recording: options.recording,
     caller_name: options.callerName,
+    caller_id: options.callerId,
     meta: options.meta,
   };
   for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
   return out;
+}
+
+function contextOf(options: CallOptions): Call["context"] {
+  const context: Call["context"] = {
+    campaignId: idText(options.campaignId), leadId: idText(options.leadId), customerId: idText(options.customerId),
+    callerName: options.callerName || undefined,
+  };
+  for (const key of Object.keys(context) as (keyof Call["context"])[]) if (context[key] === undefined) delete context[key];
+  return context;
 }

@@ -13,6 +13,8 @@ export const REQUEST_TIMEOUT_MS = 15000;
 export const AUTH_TIMEOUT_MS = 10000;
 export const PING_INTERVAL_MS = 20000;
 const CLOSE_NORMAL = 1000;
+/** After closing the old socket, before opening the new one: the server sees the close first. */
+export const REOPEN_SETTLE_MS = 150;
 const JITTER = 0.3;
 
 interface Pending {
@@ -119,6 +121,38 @@ export class Transport extends Emitter<TransportEvents> {
       });
       socket.addEventListener("error", () => this.opts.log("websocket error"));
     });
+  }
+
+  /**
+   * Moves to a new socket (after a token renewal): the old one is closed first, so that the server
+   * detaches this device's calls and re-attaches them to the new one. Resolves with its `registered`.
+   */
+  async reopen(): Promise<Registered> {
+    const old = this.socket;
+    this.socket = null; // its close event is not a drop
+    this.stopPing();
+    if (old && old.readyState <= 1) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, AUTH_TIMEOUT_MS);
+        old.addEventListener("close", () => { clearTimeout(timer); resolve(); });
+        old.close(CLOSE_NORMAL, "token renewed");
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, REOPEN_SETTLE_MS));
+    try {
+      return await this.open();
+    } catch (err) {
+      if (!this.closedByUs) {
+        this.emit("dropped", { code: 0 });
+        this.scheduleReconnect(1, (err as ZorioWebphoneError).details?.unauthorized === true);
+      }
+      throw err;
+    }
+  }
+
+  /** A request is waiting for its reply. */
+  get busy(): boolean {
+    return this.pending.size > 0;
   }
 
   get connected(): boolean {

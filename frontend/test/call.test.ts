@@ -86,16 +86,16 @@ test("an incoming call answered: the server's offer in, the client's answer out"
   assert.deepEqual(call.transitions, ["ringing -> answered"]);
 });
 
-test("reject('busy' = 486) sends the code and ends the call rejected", async () => {
+test("reject(486) sends the code and ends the call busy", async () => {
   const { host, socket } = await setUp();
   const call = incoming(host);
   const rejecting = call.reject(486);
   const reject = socket.lastSent("call.reject");
   assert.deepEqual([reject.call_id, reject.code], ["in1", 486]);
-  socket.receive({ type: "call.ended", call_id: "in1", reason: "rejected" });
+  socket.receive({ type: "call.ended", call_id: "in1", reason: "busy" });
   await rejecting;
   assert.equal(call.state, "closed");
-  assert.equal(call.endReason, "rejected");
+  assert.equal(call.endReason, "busy");
   assert.deepEqual(call.transitions, ["ringing -> closed"]);
 });
 
@@ -222,4 +222,138 @@ test("hanging up before call.trying cancels once the server names the call", asy
   socket.receive({ type: "call.ended", call_id: "c1", reason: "cancelled" });
   await until(() => call.state === "closed", "closed");
   assert.equal(call.endReason, "cancelled");
+});
+
+test("per-call events (seed 001): trying, ringing, answered, held/resumed with who, mute, dtmf, ended with the reason", async () => {
+  const { host, socket } = await setUp();
+  const call = add(host, new Call(host, "outgoing", "1002", "originating"));
+  const seen: string[] = [];
+  for (const name of ["trying", "ringing", "answered", "held", "resumed", "muted", "unmuted", "dtmf", "ended"] as const) {
+    call.on(name, (payload) => {
+      assert.equal(payload.call, call);
+      const extra = payload as unknown as Json;
+      seen.push([name, extra.by ?? extra.digit ?? extra.reason ?? ""].filter(Boolean).join(":"));
+    });
+  }
+  const started = call.startOutgoing({});
+  await until(() => socket.sentOf("call.create").length > 0);
+  socket.receive({ type: "call.trying", req_id: socket.lastSent("call.create").req_id, call_id: "c1", uuid: "u1" });
+  await started;
+  for (const frame of [
+    { type: "call.ringing" }, { type: "call.answered" }, { type: "call.held", by: "local" }, { type: "call.resumed", by: "local" },
+    { type: "call.held", by: "remote" }, { type: "call.resumed", by: "remote" }, { type: "call.muted" }, { type: "call.unmuted" },
+    { type: "call.dtmf_received", digit: "5" }, { type: "call.ended", reason: "busy" },
+  ]) socket.receive({ ...frame, call_id: "c1" });
+  assert.deepEqual(seen, [
+    "trying", "ringing", "answered", "held:local", "resumed:local", "held:remote", "resumed:remote", "muted", "unmuted", "dtmf:5", "ended:busy",
+  ]);
+  // the phone heard the same, under its own names
+  assert.deepEqual(host.events(), ["call_ringing", "call_answered", "call_held", "call_resumed", "call_held", "call_resumed", "muted", "unmuted", "call_hangup"]);
+  assert.deepEqual([call.from, call.fromName, call.to, call.isMuted], ["1001", "Alice", "1002", false]);
+});
+
+test("off(event) without a handler removes every handler of that event; with one, only it", async () => {
+  const { host, socket } = await setUp();
+  const call = await outgoing(host, socket);
+  const counts = { a: 0, b: 0, c: 0 };
+  const a = () => counts.a++;
+  call.on("answered", a).on("answered", () => counts.b++).on("ended", () => counts.c++);
+  call.off("answered");
+  call.off("ended", () => undefined); // another function: nothing removed
+  socket.receive({ type: "call.answered", call_id: "c1" });
+  socket.receive({ type: "call.ended", call_id: "c1", reason: "hangup" });
+  assert.deepEqual(counts, { a: 0, b: 0, c: 1 });
+});
+
+test("reject('busy') answers 486 and ends busy; reject() answers 603 and ends rejected", async () => {
+  const { host, socket } = await setUp();
+  const busy = incoming(host);
+  const rejecting = busy.reject("busy");
+  assert.equal(socket.lastSent("call.reject").code, 486);
+  socket.receive({ type: "call.ended", call_id: "in1", reason: "busy" });
+  await rejecting;
+  assert.equal(busy.endReason, "busy");
+
+  const declined = add(host, new Call(host, "incoming", "1003", "ringing"));
+  declined.id = "in2";
+  const declining = declined.reject();
+  const frame = socket.lastSent("call.reject");
+  assert.deepEqual([frame.call_id, frame.code], ["in2", 603]);
+  socket.receive({ type: "call.ended", call_id: "in2", reason: "rejected" });
+  await declining;
+  assert.equal(declined.endReason, "rejected");
+});
+
+test("answering with the microphone blocked refuses the call to the server (486) and rejects with microphone_denied", async () => {
+  const { host, socket } = await setUp();
+  host.media.getUserMedia = async () => {
+    throw Object.assign(new Error("Permission denied"), { name: "NotAllowedError" });
+  };
+  const call = incoming(host);
+  const ended: unknown[] = [];
+  call.on("ended", ({ reason }) => ended.push(reason));
+  const answering = call.answer();
+  await until(() => socket.sentOf("call.reject").length > 0, "call.reject");
+  assert.equal(socket.lastSent("call.reject").code, 486);
+  assert.equal(socket.sentOf("call.answer").length, 0);
+  socket.receive({ type: "call.ended", call_id: "in1", reason: "busy" });
+  const error = await rejection(answering);
+  assert.equal(error.code, "microphone_denied");
+  assert.match(error.whatToDo, /Allow the microphone/);
+  assert.equal(call.state, "closed");
+  assert.deepEqual(ended, ["busy"]);
+});
+
+test("recording: a server without call.record answers unknown_type, reported as not_implemented; the state is not faked", async () => {
+  const { host, socket } = await setUp();
+  const call = await outgoing(host, socket);
+  socket.receive({ type: "call.answered", call_id: "c1" });
+  const events: unknown[] = [];
+  call.on("recording", ({ state }) => events.push(state));
+  const starting = call.startRecording();
+  const frame = socket.lastSent("call.record");
+  assert.deepEqual([frame.call_id, frame.action], ["c1", "start"]);
+  socket.receive({ type: "error", req_id: frame.req_id, code: "unknown_type", message: "No such message type." });
+  const error = await rejection(starting);
+  assert.equal(error.code, "not_implemented");
+  assert.equal(error.details.server_code, "unknown_type");
+  assert.equal(call.recording, null);
+  assert.deepEqual(events, []);
+});
+
+test("cancelTransfer() hangs up the consult call (from either call); resume() unholds", async () => {
+  const { host, socket } = await setUp();
+  const call = await outgoing(host, socket);
+  socket.receive({ type: "call.answered", call_id: "c1" });
+  const consulting = call.attendedTransfer("1003");
+  const request = socket.lastSent("call.attended_transfer");
+  socket.receive({ type: "call.held", call_id: "c1", by: "local" });
+  socket.receive({ type: "call.trying", req_id: request.req_id, call_id: "c2", uuid: "u3" });
+  const consult = await consulting;
+  socket.receive({ type: "call.answered", call_id: "c2" });
+  const cancelling = call.cancelTransfer();
+  assert.equal(socket.lastSent("call.hangup").call_id, "c2");
+  socket.receive({ type: "call.ended", call_id: "c2", reason: "hangup" });
+  socket.receive({ type: "call.resumed", call_id: "c1", by: "local" });
+  await cancelling;
+  assert.equal(consult.state, "wrap_up");
+  assert.equal(call.onHold, false);
+  assert.equal((await rejection(call.cancelTransfer())).code, "invalid_state");
+  const holding = call.hold();
+  socket.receive({ type: "call.held", call_id: "c1", by: "local" });
+  await holding;
+  assert.ok(call.heldSince instanceof Date);
+  const resuming = call.resume();
+  assert.equal(socket.lastSent("call.unhold").call_id, "c1");
+  socket.receive({ type: "call.resumed", call_id: "c1", by: "local" });
+  await resuming;
+  assert.equal(call.heldSince, null);
+});
+
+test("peerConnection is public, and null once the call has ended", async () => {
+  const { host, socket } = await setUp();
+  const call = await outgoing(host, socket);
+  assert.equal(call.peerConnection, host.media.pcs[0] as unknown as RTCPeerConnection);
+  socket.receive({ type: "call.ended", call_id: "c1", reason: "hangup" });
+  assert.equal(call.peerConnection, null);
 });

@@ -241,6 +241,8 @@ export class FakeHost implements CallHost {
   readonly consults: { parent: Call; callId: string; uuid: string; target: string }[] = [];
   readonly logs: unknown[][] = [];
   wrapUpSeconds = 0;
+  readonly extension = "1001";
+  readonly ownName = "Alice";
 
   constructor(readonly transport: Transport) {
     transport.on("frame", (frame) => {
@@ -268,6 +270,9 @@ export class FakeHost implements CallHost {
     call.consultFor = parent;
     this.calls.push(call);
     return call;
+  }
+  consultOf(call: Call): Call | undefined {
+    return this.calls.find((c) => c.consultFor === call && c.live);
   }
   log(...args: unknown[]): void {
     this.logs.push(args);

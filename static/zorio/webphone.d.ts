@@ -4,7 +4,7 @@ export type CallState = "originating" | "ringing" | "answered" | "wrap_up" | "cl
 /** Why a call ended (`call.ended.reason`). */
 export type EndReason = "hangup" | "busy" | "no-answer" | "failed" | "transferred" | "rejected" | "cancelled" | "answered-elsewhere";
 /** Codes of ZorioWebphoneError (the SDK table); a server refusal not in this list keeps its protocol code. */
-export type SdkErrorCode = "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming" | "invalid_dtmf" | "audio_autoplay_blocked" | "audio_device_not_found" | "reconnect_failed" | "not_implemented" | "not_bootstrapped";
+export type SdkErrorCode = "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming" | "invalid_dtmf" | "audio_autoplay_blocked" | "audio_device_not_found" | "microphone_denied" | "audio_output_unsupported" | "reconnect_failed" | "not_implemented" | "not_bootstrapped";
 /** Protocol error codes that may reach `ZorioWebphoneError.code` when the server refuses a request. */
 export type ProtocolErrorCode = "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call" | "invalid_target" | "invalid_dtmf" | "not_incoming" | "invalid_state" | "busy" | "capacity" | "rate_limited" | "bad_sdp" | "server_error";
 
@@ -72,8 +72,16 @@ export interface ConnectOptions {
    * id is unknown fails with `audio_device_not_found`.
    */
   audioInputDeviceId?: string;
-  /** Returns a fresh token; called before the token expires and whenever the server answers 401. */
+  /**
+   * Returns a fresh token; called before each token expires (as often as needed) and whenever the
+   * server answers 401. The open connection then moves to the new token; live calls go on.
+   */
   tokenResolver?: () => Promise<ResolvedToken> | ResolvedToken;
+  /**
+   * A refresh token (`POST /api/webphone/tokens` returns one): without a `tokenResolver`, the SDK
+   * renews its token through `POST /api/webphone/tokens/refresh`, rotating the refresh token each time.
+   */
+  refreshToken?: string;
   /** Log to the console and expose `phone.debug` / `call.debug` (peer connection, streams). */
   debug?: boolean;
   /** Called with every error also emitted as the `error` event. */
@@ -86,14 +94,33 @@ export interface ConnectOptions {
   media?: MediaLayer;
 }
 
+/** Ids of the partner's records: strings or numbers (sent to the server as strings). */
+export type RecordId = string | number;
+
 export interface CallOptions {
+  campaignId?: RecordId;
+  leadId?: RecordId;
+  customerId?: RecordId;
+  /** Record the call (when the server records). */
+  recording?: boolean;
+  /** The name the called party sees for this call. */
+  callerName?: string;
+  /** The number the called party (or the trunk) sees for this call. */
+  callerId?: string;
+  meta?: Record<string, unknown>;
+}
+
+/** The campaign/lead context a call carries (from `CallOptions`, or the call record). */
+export interface CallContext {
   campaignId?: string;
   leadId?: string;
   customerId?: string;
-  recording?: boolean;
   callerName?: string;
-  meta?: Record<string, unknown>;
 }
+
+export type RecordingState = "recording" | "paused" | "stopped";
+/** `reject()`: `"busy"` answers 486 (the caller's reason `busy`), anything else 603 (`rejected`). */
+export type RejectReason = "busy" | "decline" | 486 | 603;
 
 export interface CallDebug {
   readonly peerConnection: RTCPeerConnection | null;
@@ -104,6 +131,20 @@ export interface CallDebug {
   /** This call's state changes, oldest first, as `old -> new`. */
   readonly transitions: readonly string[];
 }
+
+export interface CallEvents {
+  trying: CallEvent;
+  ringing: CallEvent;
+  answered: CallEvent;
+  held: HeldEvent;
+  resumed: HeldEvent;
+  muted: CallEvent;
+  unmuted: CallEvent;
+  dtmf: DtmfEvent;
+  recording: RecordingEvent;
+  ended: HangupEvent;
+}
+export type CallEventName = keyof CallEvents;
 
 export interface CallApi {
   /** This leg's id (null until the server sent `call.trying`). */
@@ -116,11 +157,27 @@ export interface CallApi {
   readonly number: string;
   /** The other party's display name when known. */
   readonly name: string;
+  /** The calling side: its number and name (this extension for outgoing calls). */
+  readonly from: string;
+  readonly fromName: string;
+  /** The number called (this extension for incoming calls). */
+  readonly to: string;
+  /** Campaign, lead and customer of the call, when it was placed with them. */
+  readonly context: CallContext;
   readonly startedAt: Date;
   readonly answeredAt: Date | null;
   readonly endedAt: Date | null;
   readonly endReason: EndReason | string | null;
   readonly muted: boolean;
+  /** Same as `muted`. */
+  readonly isMuted: boolean;
+  /** The state of the call's recording (null: not recorded). */
+  readonly recording: RecordingState | null;
+  /**
+   * The call's RTCPeerConnection (null before media and after the end): e.g. send DTMF with
+   * `getSenders().find(s => s.track?.kind === "audio").dtmf.insertDTMF("5")` (RFC 4733, relayed).
+   */
+  readonly peerConnection: RTCPeerConnection | null;
   /** Held by this side. */
   readonly onHold: boolean;
   /** Held by the other side. */
@@ -129,17 +186,33 @@ export interface CallApi {
   readonly consultFor: CallApi | null;
   /** Only with `debug: true`. */
   readonly debug: CallDebug | undefined;
+  on<E extends CallEventName>(event: E, handler: (payload: CallEvents[E]) => void): CallApi;
+  /** Removes `handler`; without one, every handler of `event`. */
+  off<E extends CallEventName>(event: E, handler?: (payload: CallEvents[E]) => void): CallApi;
+  /**
+   * Answers with the microphone. When the browser blocks it the call is rejected (486) and this
+   * rejects with `microphone_denied`.
+   */
   answer(): Promise<void>;
   hangup(): Promise<void>;
-  reject(code?: 486 | 603): Promise<void>;
+  reject(reason?: RejectReason): Promise<void>;
   mute(): Promise<void>;
   unmute(): Promise<void>;
   hold(): Promise<void>;
   unhold(): Promise<void>;
+  /** Same as `unhold()`. */
+  resume(): Promise<void>;
   sendDtmf(digits: string): Promise<void>;
   transfer(target: string): Promise<void>;
   attendedTransfer(target: string): Promise<CallApi>;
   completeTransfer(): Promise<void>;
+  /** On a consult call: ends it, and the held call is resumed. */
+  cancelTransfer(): Promise<void>;
+  /** Recording requests (`call.record`); a server without recording rejects with its error. */
+  startRecording(): Promise<void>;
+  pauseRecording(): Promise<void>;
+  resumeRecording(): Promise<void>;
+  stopRecording(): Promise<void>;
   /** Ends the after-call wrap-up now (wrap_up -> closed). */
   close(): Promise<void>;
 }
@@ -150,12 +223,16 @@ export interface UnregisteredEvent { reason: "disconnect" | "pagehide" | "connec
 export interface ReconnectingEvent { attempt: number; delayMs: number }
 export interface HangupEvent extends CallEvent { reason: EndReason | string }
 export interface HeldEvent extends CallEvent { by: "local" | "remote" }
+export interface DtmfEvent extends CallEvent { digit: string }
+export interface RecordingEvent extends CallEvent { state: RecordingState }
 
 export interface PhoneEvents {
   registered: RegisteredEvent;
   unregistered: UnregisteredEvent;
   reconnecting: ReconnectingEvent;
   incoming_call: CallEvent;
+  /** Seed 001's name: the payload is the call itself. */
+  incoming: CallApi;
   call_ringing: CallEvent;
   call_answered: CallEvent;
   call_hangup: HangupEvent;
@@ -164,12 +241,20 @@ export interface PhoneEvents {
   muted: CallEvent;
   unmuted: CallEvent;
   error: ZorioWebphoneError;
+  /** Something works less well than asked, e.g. `audio_output_unsupported`. */
+  warning: ZorioWebphoneError;
 }
 export type PhoneEventName = keyof PhoneEvents;
 
-export interface DiagnoseCheck { ok: boolean; detail: string; skipped?: boolean }
+/** One check: `ok` only when it ran and passed; a skipped check is neither ok nor failed. */
+export interface DiagnoseCheck { status: "ok" | "fail" | "skipped"; ok: boolean; skipped: boolean; detail: string }
 export interface DiagnoseResult {
+  /** Every check ran and passed (a skipped check makes it false). */
   ok: boolean;
+  /** No check failed (skipped ones aside). */
+  noFailures: boolean;
+  /** The names of the checks that were skipped. */
+  skipped: string[];
   secureContext: DiagnoseCheck;
   microphone: DiagnoseCheck;
   config: DiagnoseCheck;
@@ -194,12 +279,23 @@ export interface PhoneDebug {
 
 export interface AppearanceOptions { layout?: Layout; theme?: ThemeMode; locale?: Locale }
 
+/** `phone.activeCalls` entries. */
+export interface ActiveCall {
+  id: string | null;
+  from: string;
+  to: string;
+  state: "active" | "held" | "ringing";
+  direction: CallDirection;
+}
+
 export interface PhoneApi {
   readonly status: PhoneStatus;
   readonly extension: string;
   readonly user: Record<string, unknown>;
   /** Calls not yet closed, oldest first. */
   readonly calls: readonly CallApi[];
+  /** Live calls (not ended), oldest first. */
+  readonly activeCalls: readonly ActiveCall[];
   readonly audioInputDeviceId: string | undefined;
   readonly audioOutputDeviceId: string | undefined;
   /** True while the browser blocks sound (show an "enable sound" control; see `enableAudio`). */
@@ -207,11 +303,14 @@ export interface PhoneApi {
   /** Only with `debug: true`. */
   readonly debug: PhoneDebug | undefined;
   call(number: string, options?: CallOptions): Promise<CallApi>;
+  /** The call with this id (leg id or record uuid), while it is not closed. */
+  getCall(id: string): CallApi | undefined;
   register(): Promise<void>;
   disconnect(): Promise<void>;
   diagnose(): Promise<DiagnoseResult>;
   on<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
-  off<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): PhoneApi;
+  /** Removes `handler`; without one, every handler of `event`. */
+  off<E extends PhoneEventName>(event: E, handler?: (payload: PhoneEvents[E]) => void): PhoneApi;
   /**
    * Switches the microphone (live calls get the new track; `undefined` = default). Rejects with
    * `audio_device_not_found` when a live call cannot open that device, and keeps the previous one.

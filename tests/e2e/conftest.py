@@ -137,6 +137,15 @@ def strict_autoplay_browser(playwright_instance: Any) -> Iterator[Any]:
     browser.close()
 
 
+@pytest.fixture(scope="session")
+def mic_blocked_browser(playwright_instance: Any) -> Iterator[Any]:
+    """Chromium whose permission prompt answers "Block" for the microphone (getUserMedia: NotAllowedError)."""
+    args = [a for a in CHROMIUM_ARGS if a != "--use-fake-ui-for-media-stream"] + ["--use-fake-ui-for-media-stream=deny"]
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=args)
+    yield browser
+    browser.close()
+
+
 @pytest.fixture
 def fake_page(browser: Any, fake_site: str) -> Iterator[Any]:
     context = browser.new_context(permissions=["microphone"])

@@ -150,7 +150,9 @@ def test_reconnect_after_the_socket_drops_keeps_the_call(browser: Any, daphne_se
         bob.wait("phone.calls[0].state === 'wrap_up'")
         alice.wait("phone.calls[0].state === 'wrap_up'")
         names = alice.events()
-        assert names[:4] == ["call_ringing", "call_answered", "reconnecting", "registered"]
+        # the drop is announced at once (unregistered), then the reconnection
+        assert names[:5] == ["call_ringing", "call_answered", "unregistered", "reconnecting", "registered"]
+        assert alice.js("zorioEvents.find(e => e.name === 'unregistered').reason") == "connection_lost"
         assert names[-2:] == ["call_held", "call_hangup"]
     finally:
         proxy.close()

@@ -157,6 +157,9 @@ def test_reconnect_reattaches_live_call(fake_page: Any) -> None:
     fake_page.wait_for_function("phone.status === 'failed'", timeout=10000)
     names = events(fake_page)
     assert names[-2:] == ["error", "unregistered"]
+    # each drop said so at once (connection_lost), and giving up said it again
+    reasons = fake_page.evaluate("zorioEvents.filter(e => e.name === 'unregistered').map(e => e.reason)")
+    assert reasons == ["connection_lost", "connection_lost", "reconnect_failed"]
     assert fake_page.evaluate("zorioEvents.find(e => e.name === 'error').code") == "reconnect_failed"
     assert names.count("reconnecting") == 1 + 3
     assert fake_page.evaluate("c.state") == "wrap_up"
@@ -213,15 +216,24 @@ def test_dial_pad_paste_and_keyboard(fake_page: Any) -> None:
 def test_diagnose_reports_each_check(fake_page: Any) -> None:
     fake_page.evaluate("start()")
     result = fake_page.evaluate("phone.diagnose()")
-    assert set(result) == {"ok", "secureContext", "microphone", "config", "websocket", "stun", "turn"}
+    checks = ["secureContext", "microphone", "config", "websocket", "stun", "turn"]
+    assert set(result) == {"ok", "noFailures", "skipped", *checks}
     assert result["secureContext"]["ok"] and result["microphone"]["ok"] and result["config"]["ok"]
-    assert result["websocket"] == {"ok": True, "detail": result["websocket"]["detail"]}
-    assert result["stun"]["skipped"] and result["turn"]["skipped"]
+    assert result["websocket"] == {"status": "ok", "ok": True, "skipped": False, "detail": result["websocket"]["detail"]}
+    # no STUN/TURN server configured: skipped, which is not a pass
+    for name in ("stun", "turn"):
+        assert result[name]["status"] == "skipped" and result[name]["ok"] is False, result[name]
+    assert result["ok"] is False and result["noFailures"] is True and result["skipped"] == ["stun", "turn"]
     fake_page.locator("zorio-phone .zorio-launcher").click()
     fake_page.locator("zorio-phone [data-k=nav-diagnose]").click()
     fake_page.locator("zorio-phone [data-k=run]").click()
     fake_page.locator("zorio-phone [data-check=websocket]").wait_for()
     assert fake_page.locator("zorio-phone [data-check]").count() == 6
+    # each check shows its verdict and its detail
+    turn = fake_page.locator("zorio-phone [data-check=turn]")
+    assert "Skipped" in turn.inner_text() and "no TURN server configured" in turn.inner_text()
+    assert fake_page.locator("zorio-phone [data-check=websocket]").inner_text().count("registered in") == 1
+    assert "not every check could run" in fake_page.locator("zorio-phone .zorio-diagnose").inner_text()
 
 
 def test_token_resolver_called_before_expiry(fake_page: Any) -> None:

@@ -16,7 +16,9 @@ COLLECT_TEXTS = """() => {
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
     const node = walker.currentNode;
-    if (node.parentElement && node.parentElement.tagName !== 'STYLE' && node.textContent.trim()) out.add(node.textContent.trim());
+    // translate="no": technical details (device labels, addresses) shown as they are
+    if (node.parentElement && node.parentElement.tagName !== 'STYLE' && !node.parentElement.closest('[translate=no]')
+        && node.textContent.trim()) out.add(node.textContent.trim());
   }
   root.querySelectorAll('[aria-label],[title],[placeholder]').forEach((el) => {
     for (const a of ['aria-label', 'title', 'placeholder']) if (el.getAttribute(a)) out.add(el.getAttribute(a));

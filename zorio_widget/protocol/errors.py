@@ -115,7 +115,12 @@ ERRORS: tuple[ErrorCode, ...] = (
          "Click the 'enable sound' control."),
     _sdk("audio_device_not_found", "The selected audio device is not available.",
          "Pick a device listed by enumerateDevices(); the previous or default device is used meanwhile."),
-    _sdk("reconnect_failed", "The connection could not be re-established.", "Reload or call connect()."),
+    _sdk("microphone_denied", "The browser blocks the microphone for this page.",
+         "Allow the microphone for this site (the icon at the left of the address bar), then try again; "
+         "a page that embeds the phone in an iframe must also allow it (`allow=\"microphone\"`)."),
+    _sdk("audio_output_unsupported", "This browser cannot choose the speaker (no setSinkId): the default one plays.",
+         "Choose the speaker in the system's sound settings, or use a Chromium-based browser."),
+    _sdk("reconnect_failed", "The connection could not be re-established.", "Retry, or reload the page."),
     _sdk("not_implemented", "This feature is not available on this server.", "Upgrade the server."),
     _sdk("not_bootstrapped", "Call connect() first.", "Await ZorioWebphone.connect()."),
 )

@@ -46,7 +46,9 @@ export const SDK_ERRORS = {
   "invalid_dtmf": {"message": "DTMF digits must be 0-9, *, #, A-D.", "what_to_do": "Remove other characters."},
   "audio_autoplay_blocked": {"message": "The browser blocked sound until the user interacts.", "what_to_do": "Click the 'enable sound' control."},
   "audio_device_not_found": {"message": "The selected audio device is not available.", "what_to_do": "Pick a device listed by enumerateDevices(); the previous or default device is used meanwhile."},
-  "reconnect_failed": {"message": "The connection could not be re-established.", "what_to_do": "Reload or call connect()."},
+  "microphone_denied": {"message": "The browser blocks the microphone for this page.", "what_to_do": "Allow the microphone for this site (the icon at the left of the address bar), then try again; a page that embeds the phone in an iframe must also allow it (`allow=\"microphone\"`)."},
+  "audio_output_unsupported": {"message": "This browser cannot choose the speaker (no setSinkId): the default one plays.", "what_to_do": "Choose the speaker in the system's sound settings, or use a Chromium-based browser."},
+  "reconnect_failed": {"message": "The connection could not be re-established.", "what_to_do": "Retry, or reload the page."},
   "not_implemented": {"message": "This feature is not available on this server.", "what_to_do": "Upgrade the server."},
   "not_bootstrapped": {"message": "Call connect() first.", "what_to_do": "Await ZorioWebphone.connect()."},
 } as const;

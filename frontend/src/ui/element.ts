@@ -53,6 +53,9 @@ export class ZorioPhoneElement extends HTMLElement {
     this.apply(appearance);
     phone.on("incoming_call", () => this.show());
     phone.on("error", (err) => this.showError(err));
+    phone.on("warning", (warning) => this.showError(warning));
+    const early = phone.earlyErrors[phone.earlyErrors.length - 1];
+    if (early) this.showError(early);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.addEventListener("keydown", (event) => this.onKey(event));
     return {
@@ -346,11 +349,13 @@ export class ZorioPhoneElement extends HTMLElement {
     return h("section", { class: "zorio-diagnose", "aria-label": t("diagnose") },
       h("h2", {}, t("diagnose")),
       h("button", { class: "zorio-go", "data-k": "run", disabled: result === "running", onclick: run }, result === "running" ? t("running") : t("run")),
-      result && result !== "running" && h("ul", { class: "zorio-list" }, ...CHECKS.map((name) => {
+      result && result !== "running" && h("p", { role: "status" },
+        t(result.ok ? "diag_ok" : result.noFailures ? "diag_partial" : "diag_failed")),
+      result && result !== "running" && h("ul", { class: "zorio-list zorio-checks" }, ...CHECKS.map((name) => {
         const check = result[name];
-        const verdict = check.skipped ? t("skipped") : check.ok ? t("ok") : t("failed");
-        return h("li", { "data-check": name, "data-detail": check.detail },
-          h("span", {}, t(`check_${name}`)), h("span", { class: check.ok ? "zorio-ok" : "zorio-bad" }, verdict));
+        return h("li", { "data-check": name, "data-status": check.status },
+          h("span", {}, t(`check_${name}`), h("small", { translate: "no" }, check.detail)),
+          h("b", { class: `zorio-${check.status}` }, t(check.status === "fail" ? "failed" : check.status)));
       })),
       h("button", { "data-k": "back", onclick: () => { this.screen = "main"; this.update(); } }, t("back")));
   }

@@ -50,7 +50,8 @@ main{padding:12px;overflow:auto;display:flex;flex-direction:column;gap:12px}
 .zorio-hangup,.zorio-reject{background:var(--zorio-danger);color:#fff;border-color:var(--zorio-danger);font-weight:600}
 .zorio-list{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}
 .zorio-list li{display:flex;gap:8px;align-items:center;justify-content:space-between;border:1px solid var(--zorio-border);border-radius:8px;padding:6px 8px}
-.zorio-ok{color:var(--zorio-accent);font-weight:600}.zorio-bad{color:var(--zorio-danger);font-weight:600}
+.zorio-checks small{display:block;color:var(--zorio-muted);word-break:break-word}
+.zorio-ok{color:var(--zorio-accent)}.zorio-fail{color:var(--zorio-danger)}.zorio-skipped{color:var(--zorio-muted)}
 label{display:flex;flex-direction:column;gap:4px;color:var(--zorio-muted)}
 h2{font-size:15px;margin:0}
 `;
