@@ -14,7 +14,7 @@ from django.db import transaction
 
 from tests.webhooks.conftest import HANG, Receiver
 from zorio_widget.tenants.models import Tenant
-from zorio_widget.webhooks import signing
+from zorio_widget.webhooks import crypto, signing
 from zorio_widget.webhooks.delivery import DeliveryWorker
 from zorio_widget.webhooks.models import EventStatus, WebhookAttempt, WebhookEndpoint, WebhookEvent
 from zorio_widget.webhooks.outbox import aenqueue, enqueue
@@ -202,3 +202,13 @@ def test_signature_checks() -> None:
     assert not signing.verify(SECRET, header, body, now=1_700_000_000 + 301)  # replayed too late
     assert not signing.verify(SECRET, "v1=" + header.split("v1=")[1], body)  # no timestamp
     assert not signing.verify(SECRET, "garbage", body)
+
+
+def test_a_secret_under_another_key_is_reported_not_used(db, settings) -> None:
+    tenant = Tenant.objects.create(name="Acme", slug="acme")
+    endpoint = WebhookEndpoint(tenant=tenant, url="https://crm.acme.example/hooks")
+    endpoint.secret = SECRET
+    endpoint.save()
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40  # rotated without keeping the old key
+    with pytest.raises(crypto.SecretUnreadable, match="FIELD_ENCRYPTION_KEY"):
+        _ = WebhookEndpoint.objects.get().secret
