@@ -63,6 +63,8 @@ class MediaLeg:
         "The one track the browser hears; the bridge switches its source."
         self.on_packet: Callable[[MediaLeg, ReceivedPacket], None] | None = None
         "Set by the bridge: each received Opus packet, on the event loop, before any decoding."
+        self.packet_tap: Callable[[bytes, int], object] | None = None
+        "Set by the bridge: its taps on this leg (recording...), which the native route calls too."
         self.on_dtmf: Callable[[str], None] | None = None
         "Digits received from the client (RFC 4733 events, and in-band tones when enabled)."
         self.on_failed: Callable[[MediaLeg], None] | None = None

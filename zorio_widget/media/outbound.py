@@ -12,6 +12,9 @@ docs/MEDIA-NOTES.md). Sources:
 - forwarded: Opus payloads pushed by the bridge from another leg (or this leg, for echo), paced
   by their arrival; their own timestamp deltas are kept so upstream loss stays a gap for NetEq;
 - a clip (ringback, music, silence), looped and paced by a 20 ms clock;
+- a pulled source (``play_pull``): a playback (a file, a URL, a spoken prompt, a progress tone,
+  ``media.playback.Playback``) asked for its next payload on each tick of that same clock, silence
+  while it has none (loading, or over);
 - a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back;
 - RFC 4733 events (``play_events``): each event packet pre-empts the source for one 20 ms slot
   and is relabelled by the sender through ``take_rtp_override`` (``aiortc_hook.send._run_rtp``):
@@ -31,7 +34,7 @@ import asyncio
 import fractions
 import logging
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 import av
@@ -70,6 +73,7 @@ class OutboundAudio(MediaStreamTrack):
         self._gap_until_pts = 0
         self._override: RtpOverride | None = None
         self._clip_index = 0
+        self._pull: Callable[[], bytes | None] | None = None
         self.events_sent = 0
         "RFC 4733 event packets sent (end retransmissions included)."
         self.forward_dropped = 0
@@ -116,6 +120,8 @@ class OutboundAudio(MediaStreamTrack):
         t.source = source
         t.queued.clear()
         self._clip_index = 0
+        if source.kind != "pull":
+            self._pull = None
         self._release_routes()
         self._wake()
 
@@ -125,6 +131,14 @@ class OutboundAudio(MediaStreamTrack):
     def play_clip(self, name: str) -> None:
         """Loop a clip (``ringback``, ``music``, ``silence``); one-shots go through ``play_once``."""
         self.set_source(Source("clip", clip=name))
+
+    def play_pull(self, source: Source, pull: Callable[[], bytes | None]) -> None:
+        """Play what ``pull()`` returns, one 20 ms Opus payload per tick of the generated-audio
+        clock (``None``: a silent frame); ``source`` (kind ``pull``) names it."""
+        if source.kind != "pull":
+            raise ValueError(f"play_pull needs a pull source, not {source}")
+        self._pull = pull
+        self.set_source(source)
 
     def play_once(self, packets: Iterable[bytes]) -> None:
         """Play these Opus payloads once, pre-empting the current source (in-band DTMF)."""
@@ -187,6 +201,7 @@ class OutboundAudio(MediaStreamTrack):
         super().stop()
         t = self.timeline
         t.live = False
+        self._pull = None
         self._release_routes()
         t.queued.clear()
         t.overlay.clear()
@@ -232,6 +247,13 @@ class OutboundAudio(MediaStreamTrack):
                     return self._emit(payload, key=(origin, ssrc), src_ts=ts)
                 await self._wait()
                 continue
+            if src.kind == "pull":
+                silence = cached_clip("silence") or await load_clip("silence")
+                await self._pace()
+                if t.source is not src or t.overlay or self._pull is None:
+                    continue
+                pulled = self._pull()
+                return self._emit(pulled if pulled is not None else silence.packets[0], key=None, src_ts=None)
             clip = cached_clip(src.clip) or await load_clip(src.clip)
             await self._pace()
             if t.source != src or t.overlay:

@@ -46,14 +46,17 @@ class Source:
     """What a leg's outbound track plays."""
 
     kind: str
-    "``forward`` or ``clip``."
+    "``forward``, ``clip`` or ``pull`` (a playback the track pulls a payload from every 20 ms)."
     origin: str = ""
-    "For ``forward``: the id of the leg whose packets are relayed (itself for echo)."
+    """For ``forward``: the id of the leg whose packets are relayed (itself for echo); for ``pull``:
+    a token unique to that playback (two playbacks of one sound are two sources)."""
     clip: str = ""
-    "For ``clip``: the clip name (``ringback``, ``music``, ``silence``)."
+    "For ``clip``: the clip name (``ringback``, ``music``, ``silence``); for ``pull``: what plays."
 
     def __str__(self) -> str:
-        return f"forward<{self.origin}>" if self.kind == "forward" else self.clip
+        if self.kind == "forward":
+            return f"forward<{self.origin}>"
+        return f"playback<{self.clip}>" if self.kind == "pull" else self.clip
 
 
 SILENCE: Final = Source("clip", clip="silence")

@@ -16,6 +16,8 @@
  * - the sender's sequence counter is the `DirectSend`'s (aiortc_hook/send.py), also a slots object;
  * - aiortc's own state (receiver statistics, RTCP and DTLS counters) is read and written in the
  *   objects' __dict__s, under the names of ATTRIBUTES below (aiortc_hook/inventory.py lists them).
+ * The receiving leg's `packet_tap` (the bridge's taps: recording, voice activity) is called with each
+ * payload and its RTP timestamp, as the Python path does, so a tapped call stays on this path.
  * Before touching anything it checks, on the cleartext SRTP header and on those objects, that the
  * Python path would do exactly this (the guards below, OutboundAudio.push's conditions); if not,
  * the datagram goes to the Python path untouched (`Receive.fallback`). What aiortc and aioice
@@ -44,7 +46,7 @@
 typedef int (*srtp_fn)(void *ctx, void *hdr, int *len);
 
 /* Interned attribute names (module state would be cleaner; the module is never re-initialised). */
-static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_inband,
+static PyObject *k_rx_srtp, *k_tx_srtp, *k_state, *k_enabled, *k_on_packet, *k_inband, *k_packet_tap,
     *k_sequence_number, *k_packets_received, *k_rx_bytes, *k_rx_packets, *k_tx_bytes, *k_tx_packets,
     *k_ntp_timestamp, *k_rtp_timestamp, *k_octet_count, *k_packet_count, *k_base_seq, *k_max_seq,
     *k_cycles, *k_jitter_q4, *k_last_arrival, *k_last_timestamp, *k_fileno, *k_one, *k_zero_float;
@@ -76,6 +78,7 @@ static const char *const timeline_field_names[] = {TIMELINE_FIELDS(FIELD_TEXT)};
     X(k_enabled, "_enabled")                                              \
     X(k_on_packet, "on_packet")                                           \
     X(k_inband, "_inband")                                                \
+    X(k_packet_tap, "packet_tap")                                         \
     X(k_sequence_number, "sequence_number")                               \
     X(k_packets_received, "packets_received")                             \
     X(k_rx_bytes, "_RTCDtlsTransport__rx_bytes")                          \
@@ -108,6 +111,7 @@ typedef struct {
     PyObject *sink;
     PyObject *leg;            /* __dict__ of the receiving MediaLeg */
     PyObject *on_packet;      /* leg["on_packet"] must be this */
+    PyObject *tap;            /* leg["packet_tap"] must be this; called with (payload, timestamp) unless None */
     PyObject *stats;          /* __dict__ of the SSRC's StreamStatistics */
     PyObject *seen_ms;        /* receiver's {ssrc: last active-SSRC refresh, ms} */
     PyObject *active;         /* receiver's {ssrc: datetime} (getSynchronizationSources) */
@@ -159,7 +163,7 @@ static PyTypeObject RouteType;
 
 /* Every object a Route holds a reference to (traverse, clear and init walk this one list). */
 #define ROUTE_REFS(X)                                                                             \
-    X(dtls_rx) X(rx_session) X(receiver) X(sink_key) X(sink) X(leg) X(on_packet) X(stats)         \
+    X(dtls_rx) X(rx_session) X(receiver) X(sink_key) X(sink) X(leg) X(on_packet) X(tap) X(stats)  \
     X(seen_ms) X(active) X(current_datetime) X(timeline) X(source) X(key) X(delays_append) X(direct) \
     X(sender) X(dtls_tx) X(tx_session) X(connected) X(nominated) X(pair) X(sock)
 #define ADDRESS_OF(field) &self->field,
@@ -304,7 +308,7 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
         "clock_rate", "timeline", "source", "key", "delays_append", "direct", "max_reorder", "max_jump",
         "sender", "dtls_tx", "tx_session", "tx_ctx", "protect", "connected", "nominated", "pair",
         "sock", "remote_host", "remote_port", "out_ssrc", "out_payload_type", "timestamp_origin",
-        "block", NULL};
+        "block", "tap", NULL};
     PyObject *rx_ctx, *unprotect, *tx_ctx, *protect;
     PyObject **refs[] = {ROUTE_REFS(ADDRESS_OF)};
     const size_t nrefs = sizeof(refs) / sizeof(refs[0]);
@@ -318,7 +322,7 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
     Py_buffer block;
     if (!PyArg_ParseTupleAndKeywords(
             args, kwds,
-            "O!OOOO!UOO!OO!O!O!OkidOOOOOLLO!O!OOOOO!OOsikiky*:Route", kwlist,
+            "O!OOOO!UOO!OO!O!O!OkidOOOOOLLO!O!OOOOO!OOsikiky*|O:Route", kwlist,
             &PyDict_Type, &self->dtls_rx, &self->rx_session, &rx_ctx, &unprotect,
             &PyDict_Type, &self->receiver, &self->sink_key, &self->sink,
             &PyDict_Type, &self->leg, &self->on_packet,
@@ -328,10 +332,11 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
             &self->direct, &self->max_reorder, &self->max_jump,
             &PyDict_Type, &self->sender, &PyDict_Type, &self->dtls_tx, &self->tx_session, &tx_ctx,
             &protect, &self->connected, &PyDict_Type, &self->nominated, &self->pair, &self->sock,
-            &host, &port, &out_ssrc, &self->out_payload_type, &origin, &block)) {
+            &host, &port, &out_ssrc, &self->out_payload_type, &origin, &block, &self->tap)) {
         for (size_t i = 0; i < nrefs; i++) *refs[i] = NULL;  /* borrowed: never released */
         return -1;
     }
+    if (self->tap == NULL) self->tap = Py_None;  /* optional: no tap */
     int ok = -1;
     if (block.len > (Py_ssize_t)sizeof(self->block)) {
         PyErr_SetString(PyExc_ValueError, "header extension block too long");
@@ -344,8 +349,9 @@ static int Route_init(Route *self, PyObject *args, PyObject *kwds) {
     if ((self->unprotect = (srtp_fn)address_of(unprotect, "unprotect")) == NULL) goto done;
     if ((self->protect = (srtp_fn)address_of(protect, "protect")) == NULL) goto done;
     if (find_timeline_slots(self) < 0) goto done;
-    if (!PyCallable_Check(self->current_datetime) || !PyCallable_Check(self->delays_append)) {
-        PyErr_SetString(PyExc_TypeError, "current_datetime and delays_append must be callable");
+    if (!PyCallable_Check(self->current_datetime) || !PyCallable_Check(self->delays_append) ||
+        (self->tap != Py_None && !PyCallable_Check(self->tap))) {
+        PyErr_SetString(PyExc_TypeError, "current_datetime, delays_append and tap (unless None) must be callable");
         goto done;
     }
     if (port <= 0 || port > 65535 || self->payload_type < 0 || self->payload_type > 127 ||
@@ -428,11 +434,18 @@ static PyMethodDef Route_methods[] = {
     {"disarm", (PyCFunction)Route_disarm, METH_NOARGS, "Never relay again; drop all references."},
     {NULL}};
 
+static PyObject *Route_get_tap(Route *self, void *Py_UNUSED(closure)) {
+    PyObject *t = self->armed ? self->tap : Py_None;
+    Py_INCREF(t);
+    return t;
+}
+
 static PyGetSetDef Route_getset[] = {
     {"armed", (getter)Route_get_armed, NULL, "Whether the route may still relay.", NULL},
     {"ssrc", (getter)Route_get_ssrc, NULL, "The remote SSRC it relays.", NULL},
     {"direct", (getter)Route_get_direct, NULL, "The DirectSend it sends through (None once disarmed).", NULL},
     {"source", (getter)Route_get_source, NULL, "The listener's Source it was armed for.", NULL},
+    {"tap", (getter)Route_get_tap, NULL, "The leg's packet tap it was armed with (None: no tap).", NULL},
     {NULL}};
 
 static PyTypeObject RouteType = {
@@ -468,6 +481,7 @@ static int guards_pass(Route *r) {
     if (item(r->receiver, r->sink_key) != r->sink) return 0;
     if (item(r->leg, k_on_packet) != r->on_packet) return 0;
     if (item(r->leg, k_inband) != Py_None) return 0;
+    if (item(r->leg, k_packet_tap) != r->tap) return 0;
     if (Py_TYPE(r->timeline) != r->timeline_type) return 0;
     if (*field(r, F_SOURCE) != r->source) return 0;
     PyObject *waiter = *field(r, F_WAITER);
@@ -631,6 +645,15 @@ static enum outcome Route_relay(Route *r, Receive *rx, const unsigned char *data
     if (refresh_active(r, arrival_ms) < 0) return FAILED;
     if (add_statistics(r, &seen, seq_in, ts_in, realtime_ns) < 0) return FAILED;
     if (add_to(r->leg, k_packets_received, 1) < 0) return FAILED;
+
+    /* the leg's taps (Bridge._on_packet: recording, voice activity), before the relay; a tap that
+     * raises costs its own packet, never the relay's (the bridge's _Taps already logs its taps' errors) */
+    if (r->tap != Py_None) {
+        PyObject *tapped = PyObject_CallFunction(r->tap, "y#K", (const char *)(in + pos), payload_len,
+                                                 (unsigned long long)ts_in);
+        if (tapped == NULL) PyErr_WriteUnraisable(r->tap);
+        Py_XDECREF(tapped);
+    }
 
     /* the listener's timeline (OutboundAudio._count_forwarded, then Timeline.advance for a
      * continuing stream) */

@@ -30,9 +30,11 @@ from . import fastrelay
 
 logger = logging.getLogger(__name__)
 
-LEG_ATTRIBUTES: Final = ("on_packet", "_inband", "packets_received")
+LEG_ATTRIBUTES: Final = ("on_packet", "_inband", "packet_tap", "packets_received")
 """What the native route reads or writes of the receiving ``MediaLeg``'s ``__dict__`` (tests check
-they exist): its packet callback, its in-band DTMF decoder (``None``: off), its packet count."""
+they exist): its packet callback, its in-band DTMF decoder (``None``: off), the bridge's taps on it
+(called with each payload; the route relays only while it is the one it was armed with), its
+packet count."""
 
 
 class RelayedLeg(Protocol):
@@ -49,6 +51,9 @@ class RelayedLeg(Protocol):
 
     @property
     def inband_dtmf_detection(self) -> bool: ...
+
+    @property
+    def packet_tap(self) -> Callable[[bytes, int], object] | None: ...
 
 
 def _receive_of(leg: RelayedLeg) -> Any:
@@ -76,6 +81,7 @@ def arm(leg: RelayedLeg, packet: ReceivedPacket, listener: OutboundAudio) -> boo
         and current.ssrc == packet.ssrc
         and current.direct is direct
         and current.source is listener.source
+        and current.tap is leg.packet_tap
     ):
         return True
     parts = aiortc_hook.native_route_parts(receiver, packet.ssrc, packet.payload_type, direct)
@@ -93,6 +99,7 @@ def arm(leg: RelayedLeg, packet: ReceivedPacket, listener: OutboundAudio) -> boo
             delays_append=listener.recent_forward_delays_s.append,
             max_reorder=MAX_FORWARD_REORDER,
             max_jump=MAX_FORWARD_JUMP,
+            tap=leg.packet_tap,
         )
     except (TypeError, ValueError) as exc:
         logger.warning("[leg %s] native relay not armed: %s", leg.id, exc)
