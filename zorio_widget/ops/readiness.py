@@ -1,8 +1,8 @@
 """The checks behind `/readyz`: the database answers a query and the channel layer carries a message.
 
 Each check runs on the event loop with a deadline (`READY_CHECK_TIMEOUT_S`): the query in Django's
-database thread, the channel-layer round trip (a message sent to a fresh channel of this process
-and received back) as the consumers do it. A check that fails or runs out of time names itself;
+database thread, the channel-layer round trip (a message sent to a fresh named channel and
+received back). A check that fails or runs out of time names itself;
 the reason is the exception's class, the detail goes to the log (it may hold addresses).
 """
 
@@ -40,8 +40,11 @@ async def check_channel_layer() -> None:
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("no channel layer configured")
-    channel = await layer.new_channel("readyz.")
+    # A named channel of its own, not a process-local one (`new_channel()`, "...!..."): channels_redis
+    # serialises receives on process-local channels behind one lock that a long-lived receiver may
+    # hold for seconds, while a named channel is read directly: this is the layer's own round trip.
     nonce = secrets.token_hex(8)
+    channel = f"zorio.readyz.{nonce}"
     await layer.send(channel, {"type": "readyz.ping", "nonce": nonce})
     message = await layer.receive(channel)
     if message.get("nonce") != nonce:
