@@ -10,11 +10,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zorio_widget.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from zorio_widget.calls.legs import MediaPort  # noqa: E402
 from zorio_widget.calls.ownership import close_leftovers_blocking  # noqa: E402
-from zorio_widget.media import native  # noqa: E402
+from zorio_widget.cluster import runtime  # noqa: E402
+from zorio_widget.media import MediaLeg, native  # noqa: E402
 from zorio_widget.media.clips import preload_clips_blocking  # noqa: E402
+from zorio_widget.ops import cluster_metrics, collector  # noqa: E402
 from zorio_widget.signalling.routing import websocket_urlpatterns  # noqa: E402
+
+
+def tracked_media(media_id: str) -> MediaPort:
+    """A leg's aiortc media, counted by /metrics even if it lives and dies between two scrapes."""
+    media = MediaLeg(media_id, public_address=settings.MEDIA_PUBLIC_IP)
+    collector.track(media)
+    return media
+
+
+# The process's switchboard, and its place in the cluster when the channel layer is on Redis.
+cluster_metrics.watch(runtime.install(media_factory=tracked_media))
 
 try:  # a process restarted after a crash closes the records its predecessor left open
     close_leftovers_blocking()

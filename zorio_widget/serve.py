@@ -8,12 +8,24 @@ Daphne's format; `-v 0` still turns them off. `--access-log FILE` is refused: po
 `zorio_widget.access` at a file instead.
 
 It also starts the process's background tasks once the loop runs (zorio_widget/ops/lifecycle.py:
-event-loop lag, webhook delivery) and counts open WebSockets for `/metrics`.
+event-loop lag, webhook delivery), joins the cluster when there is one (zorio_widget/cluster/),
+and counts open WebSockets for `/metrics`.
+
+Stopping: SIGTERM drains (zorio_widget/cluster/drain.py): `/readyz` turns 503 at once, new calls
+get `draining`, live calls go on for up to `DRAIN_TIMEOUT_S` and are then ended with their records
+closed, and only then does the server stop. A second SIGTERM (or SIGINT) stops it at once.
+
+Dead sockets: the server pings every WebSocket that has been silent for `WS_PING_INTERVAL_S` and
+closes it when no pong came within `WS_PING_TIMEOUT_S` (the WebSocket protocol's own ping, which
+browsers answer without any page code). With the defaults, a frozen or discarded tab is out of
+presence at most 5 + 2 (Daphne checks every 2 s) + 5 = 12 s after its last frame, so a new call
+rings the agent's other devices instead of a dead tab. `--ping-interval`/`--ping-timeout` override.
 """
 
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
 from datetime import datetime
@@ -29,6 +41,10 @@ from zorio_widget.ops import lifecycle, metrics
 
 APPLICATION = "zorio_widget.asgi:application"
 ACCESS_LOGGER = "zorio_widget.access"
+WS_PING_INTERVAL_S = float(os.environ.get("WS_PING_INTERVAL_S", "5"))
+WS_PING_TIMEOUT_S = float(os.environ.get("WS_PING_TIMEOUT_S", "5"))
+
+logger = logging.getLogger("zorio_widget.serve")
 
 
 class LoggingAccessLog(AccessLogGenerator):
@@ -60,13 +76,43 @@ class LoggedAccessServer(Server):
         super().__init__(*args, action_logger=action_logger, **kwargs)
         reactor.callWhenRunning(self._tell_clients_about_limits)  # run() has built ws_factory by then
         reactor.callWhenRunning(self._start_background_tasks)
+        reactor.callWhenRunning(self._drain_on_sigterm)  # after Twisted's own handlers (during startup)
+        self._draining: asyncio.Future[None] | None = None
 
     def _tell_clients_about_limits(self) -> None:
         self.ws_factory.setProtocolOptions(failByDrop=False)
 
     def _start_background_tasks(self) -> None:
         # Daphne's reactor runs on asyncio's loop: the tasks start on its first turn.
-        asyncio.get_event_loop().call_soon(lifecycle.start_background_tasks)
+        loop = asyncio.get_event_loop()
+        loop.call_soon(lifecycle.start_background_tasks)
+        loop.call_soon(lambda: asyncio.ensure_future(_join_cluster()))
+
+    def _drain_on_sigterm(self) -> None:
+        loop = asyncio.get_event_loop()
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: loop.call_soon_threadsafe(self._sigterm))
+
+    def _sigterm(self) -> None:
+        if self._draining is not None:
+            logger.warning("SIGTERM again: stopping now")
+            reactor.stop()  # type: ignore[misc]  # (the stubs type the global reactor's methods with `self`)
+            return
+        lifecycle.set_draining()
+        self._draining = asyncio.ensure_future(self._drain_then_stop())
+
+    async def _drain_then_stop(self) -> None:
+        from django.conf import settings
+
+        from zorio_widget.cluster import drain, runtime
+
+        try:
+            await drain.drain(runtime.get_router(), settings.DRAIN_TIMEOUT_S)
+            await lifecycle.stop_background_tasks()
+        except Exception:
+            logger.exception("draining failed; stopping anyway")
+        finally:
+            logger.info("drained: stopping the server")
+            reactor.stop()  # type: ignore[misc]
 
     def protocol_connected(self, protocol: Any) -> None:
         super().protocol_connected(protocol)
@@ -80,6 +126,15 @@ class LoggedAccessServer(Server):
             metrics.socket_closed()
 
 
+async def _join_cluster() -> None:
+    from zorio_widget.cluster import runtime
+
+    try:
+        await runtime.start()
+    except Exception:  # Redis not there yet: the first socket tries again
+        logger.exception("could not join the cluster at start")
+
+
 class ZorioCommandLine(CommandLineInterface):
     description = f"Zorio Webphone server: Daphne serving {APPLICATION}, its access log through logging"
     server_class = LoggedAccessServer
@@ -87,6 +142,7 @@ class ZorioCommandLine(CommandLineInterface):
     def __init__(self) -> None:
         super().__init__()
         self.parser.prog = "python -m zorio_widget.serve"
+        self.parser.set_defaults(ping_interval=WS_PING_INTERVAL_S, ping_timeout=WS_PING_TIMEOUT_S)
 
     def run(self, args: list[str]) -> None:
         if APPLICATION not in args:  # the application is implied; naming it (as for daphne) is fine too

@@ -163,8 +163,8 @@ MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")
 #: 20 calls; bench/RESULTS.md), so 120 calls take about half a core and leave headroom for setup
 #: bursts. Without the native module (not built) a call costs ~1.5%: lower it to ~50 then.
 MAX_CALLS_PER_PROCESS = env.int("MAX_CALLS_PER_PROCESS", default=120)
-#: Live calls one tenant / one extension may have at once in a process (admin per tenant overrides),
-#: so one tenant cannot take every slot of MAX_CALLS_PER_PROCESS.
+#: Live calls one tenant / one extension may have at once, across every process of a cluster
+#: (admin per tenant overrides), so one tenant cannot take every slot of MAX_CALLS_PER_PROCESS.
 MAX_CALLS_PER_TENANT = env.int("MAX_CALLS_PER_TENANT", default=60)
 MAX_CALLS_PER_EXTENSION = env.int("MAX_CALLS_PER_EXTENSION", default=4)
 #: Seconds a leg may take to connect its media (ICE + DTLS) before its call ends `failed`.
@@ -174,6 +174,9 @@ MEDIA_CONNECT_TIMEOUT_S = env.float("MEDIA_CONNECT_TIMEOUT_S", default=15.0)
 NODE_NAME = env.str("NODE_NAME", default="") or socket.gethostname()
 #: Seconds between the owner's "still alive" stamps on its live call records.
 RECORD_HEARTBEAT_S = env.float("RECORD_HEARTBEAT_S", default=30.0)
+#: After SIGTERM, seconds live calls may go on before the process ends them and exits (new calls
+#: get `draining` at once). An orchestrator's stop grace period must be longer.
+DRAIN_TIMEOUT_S = env.float("DRAIN_TIMEOUT_S", default=60.0)
 RING_TIMEOUT_S = env.float("RING_TIMEOUT_S", default=45.0)
 REATTACH_GRACE_S = env.float("REATTACH_GRACE_S", default=30.0)
 WS_MAX_FRAME_BYTES = env.int("WS_MAX_FRAME_BYTES", default=65536)

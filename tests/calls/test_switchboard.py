@@ -30,18 +30,18 @@ class _Call:
     origin = SimpleNamespace(number="1001")
 
 
-def _board_with_calls(count: int) -> tuple[Switchboard, list[Any]]:
+async def _board_with_calls(count: int) -> tuple[Switchboard, list[Any]]:
     board = Switchboard(max_calls=10, ring_timeout_s=5, idle_release_delay_s=DELAY_S)
     sessions = [_Call() for _ in range(count)]
     limits = CallLimits(per_tenant=10, per_extension=10)
     for session in sessions:
-        assert board.take_slot(1, "1001", limits) is None
+        assert await board.take_slot(1, "1001", limits) is None
         board.sessions.add(session)  # type: ignore[arg-type]
     return board, sessions
 
 
 async def test_a_burst_of_hangups_and_disconnects_releases_once_after_it_settles(releases: list[float]) -> None:
-    board, sessions = _board_with_calls(3)
+    board, sessions = await _board_with_calls(3)
     for session in sessions:
         board.forget_session(session)
         await asyncio.sleep(DELAY_S / 4)
@@ -55,7 +55,7 @@ async def test_a_burst_of_hangups_and_disconnects_releases_once_after_it_settles
 
 
 async def test_no_release_when_a_call_starts_before_the_delay(releases: list[float]) -> None:
-    board, (first,) = _board_with_calls(1)
+    board, (first,) = await _board_with_calls(1)
     board.forget_session(first)
     await asyncio.sleep(DELAY_S / 2)
     board.sessions.add(_Call())  # type: ignore[arg-type]

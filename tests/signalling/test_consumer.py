@@ -67,9 +67,9 @@ async def test_auth_frame_registers(token_for: Callable[..., str], board: Switch
     assert reply == {"type": "registered", "extension": "1001", "req_id": "a1", "calls": [],
                      "user": {"username": "alice", "display_name": "Alice"}}
     tenant = await Tenant.objects.aget(slug="demo")
-    assert len(board.devices_of(tenant.pk, "1001")) == 1
+    assert len(board.devices_here(tenant.pk, "1001")) == 1
     await ws.disconnect()
-    assert board.devices_of(tenant.pk, "1001") == []
+    assert board.devices_here(tenant.pk, "1001") == []
 
 
 async def test_query_token_registers(token_for: Callable[..., str], board: Switchboard) -> None:

@@ -118,6 +118,16 @@ async def dtmf(session: CallSession, leg: Leg, frame: Frame) -> None:
     await session.relay_digits(leg, digits.upper())
 
 
+async def ice_candidate(leg: Leg, frame: Frame) -> None:
+    """A candidate the party trickled (`ice.candidate`), or its end (`ice.done`), for the leg's
+    current media; not under the call's lock (it changes nothing of the call)."""
+    data = frame.data if frame.type == "ice.candidate" else {}
+    try:
+        await leg.media.add_ice_candidate(data.get("candidate"), data.get("sdp_mid"), data.get("sdp_m_line_index"))
+    except BadSdp as exc:
+        raise ProtocolError("bad_sdp", str(exc), call_id=leg.call_id) from exc
+
+
 async def sdp_answer(session: CallSession, leg: Leg, frame: Frame) -> None:
     """The client's answer to a server `sdp.offer` (the consult leg of an attended transfer)."""
     try:

@@ -14,10 +14,11 @@ from datetime import datetime
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from zorio_widget.calls.events import call_event
 from zorio_widget.calls.models import CallRecord, EndReason
 
 logger = logging.getLogger(__name__)
@@ -37,8 +38,12 @@ def close_records(records: "list[CallRecord]", now: datetime) -> int:
     for record in records:
         ended_at = max(record.last_activity_at or now, record.answered_at or record.started_at)
         duration = (ended_at - record.answered_at).total_seconds() if record.answered_at else 0.0
-        closed += CallRecord.objects.filter(pk=record.pk, ended_at__isnull=True).update(
-            ended_at=ended_at, end_reason=EndReason.FAILED, duration=round(duration, 3))
+        with transaction.atomic():
+            done = CallRecord.objects.filter(pk=record.pk, ended_at__isnull=True).update(
+                ended_at=ended_at, end_reason=EndReason.FAILED, duration=round(duration, 3))
+            if done:
+                call_event.send(CallRecord, uuid=record.uuid, event="call.ended")
+        closed += done
     return closed
 
 

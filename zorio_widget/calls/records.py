@@ -1,12 +1,15 @@
-"""Writing call records from the event loop (each write runs in Django's DB thread)."""
+"""Writing call records from the event loop (each write runs in Django's DB thread); each write
+that starts, answers or ends a call sends `events.call_event` in its transaction (webhooks)."""
 
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from channels.db import database_sync_to_async
+from django.db import transaction
 from django.utils import timezone
 
+from zorio_widget.calls.events import call_event
 from zorio_widget.calls.legs import Endpoint
 from zorio_widget.calls.models import CallRecord, Direction
 from zorio_widget.calls.ownership import owner_fields
@@ -41,18 +44,26 @@ def call_fields(route: Route, origin: Endpoint) -> dict[str, Any]:
 
 @database_sync_to_async
 def create_record(**fields: Any) -> CallRecord:
-    return CallRecord.objects.create(started_at=timezone.now(), **owner_fields(), **fields)
+    with transaction.atomic():
+        record = CallRecord.objects.create(started_at=timezone.now(), **owner_fields(), **fields)
+        call_event.send(CallRecord, uuid=record.uuid, event="call.started")
+    return record
 
 
 @database_sync_to_async
 def update_record(uuid: UUID, **fields: Any) -> None:
-    CallRecord.objects.filter(uuid=uuid).update(**fields)
+    with transaction.atomic():
+        CallRecord.objects.filter(uuid=uuid).update(**fields)
+        if fields.get("answered_at"):
+            call_event.send(CallRecord, uuid=uuid, event="call.answered")
 
 
 @database_sync_to_async
 def finish_record(uuid: UUID, reason: str, answered_at: datetime | None, **fields: Any) -> None:
     ended_at = timezone.now()
     duration = (ended_at - answered_at).total_seconds() if answered_at else 0.0
-    CallRecord.objects.filter(uuid=uuid).update(
-        ended_at=ended_at, end_reason=reason, duration=round(duration, 3), **fields
-    )
+    with transaction.atomic():
+        CallRecord.objects.filter(uuid=uuid).update(
+            ended_at=ended_at, end_reason=reason, duration=round(duration, 3), **fields
+        )
+        call_event.send(CallRecord, uuid=uuid, event="call.ended")

@@ -1,14 +1,19 @@
-"""The process's calls: who is registered where (presence), every live leg, the capacity guard.
+"""The process's calls: who is registered here (presence), every live leg, the capacity guard.
 
-Both legs of a call live in one process (README.md), so this registry is per process. It is
-the calls floor's top: it owns the bridge, makes legs' media (`media_factory`), holds the
-originator of each target kind (`originators`) and dispatches every request on a leg
-(`REQUESTS`); each `CallSession` sees it as its `Board`. It is reached through
-`get_switchboard()`; tests build their own (with fakes for the media, tests/calls/fakes.py).
+A call's media, and so its session and every one of its legs, lives in one process (its owner);
+this registry is that process's. What lies in other processes of a cluster (devices registered
+there, their calls, the tenant's slots they hold) comes from its `directory` (`directory.py`:
+`Alone` when there are no others), and a leg whose party sits elsewhere simply has an endpoint
+that reaches it there (zorio_widget/cluster/). It is the calls floor's top: it owns the bridge,
+makes legs' media (`media_factory`), holds the originator of each target kind (`originators`)
+and dispatches every request on a leg (`REQUESTS`); each `CallSession` sees it as its `Board`.
+It is reached through `get_switchboard()`; tests build their own (with fakes for the media,
+tests/calls/fakes.py).
 """
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
@@ -16,7 +21,8 @@ from django.conf import settings
 
 from zorio_widget.calls import controls, transfer
 from zorio_widget.calls.device import Device
-from zorio_widget.calls.legs import MediaFactory, MediaPort
+from zorio_widget.calls.directory import Alone, Directory
+from zorio_widget.calls.legs import Endpoint, MediaFactory, MediaPort
 from zorio_widget.calls.limits import CallLimits, CallQuota, limits_of
 from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.ownership import RecordHeartbeat
@@ -51,7 +57,9 @@ REQUESTS: dict[str, Control] = {
     "sdp.answer": controls.sdp_answer,
     "sdp.offer": controls.sdp_offer,
 }
-"""Every request on an existing leg, by message type (`Switchboard.handle`)."""
+"""Every request on an existing leg that runs under its call's lock, by message type
+(`Switchboard.handle`; ICE candidates go straight to the leg's media)."""
+MEDIA_REQUESTS = ("ice.candidate", "ice.done")
 
 
 class Switchboard:
@@ -60,11 +68,16 @@ class Switchboard:
                  media_connect_timeout_s: float = MEDIA_CONNECT_TIMEOUT_S,
                  record_heartbeat_s: float = RECORD_HEARTBEAT_S, bridge: Bridge | None = None,
                  media_factory: MediaFactory | None = None,
-                 originators: Mapping[RouteKind, Originator] | None = None) -> None:
+                 originators: Mapping[RouteKind, Originator] | None = None,
+                 directory: Directory | None = None) -> None:
         """`bridge`, `media_factory`: who hears what and how a leg's media is made (an aiortc
-        `MediaLeg` by default); `originators`: added to or replacing the built-in target kinds."""
+        `MediaLeg` by default); `originators`: added to or replacing the built-in target kinds;
+        `directory`: the other processes of a cluster (none by default)."""
         #: Who hears what, for every call of this process (each session is given it).
         self.bridge = bridge or Bridge()
+        self.directory: Directory = directory or Alone()
+        #: False once the process drains (SIGTERM): new calls get `draining`, live ones go on.
+        self.accepting = True
         self._media_factory = media_factory or self._aiortc_media
         self.originators: dict[RouteKind, Originator] = {**BUILT_IN_ORIGINATORS, **(originators or {})}
         self.capacity = CallCapacity(max_calls)
@@ -99,22 +112,42 @@ class Switchboard:
             logger.info("call %s: leg %s re-attached to device %s", leg.session.uuid, leg.call_id, device.device_id)
             self._detached.pop(leg).cancel()
             leg.reattach(device)
+            self.directory.leg_settled(device.tenant_id, device.number, leg.call_id)
         return reattached
 
+    def reattach_leg(self, call_id: str, endpoint: Endpoint) -> Leg | None:
+        """A detached leg named by its `call_id` goes on with `endpoint` (the party's device,
+        reconnected to another process); None when no such leg waits for that party."""
+        leg = self.legs.get(call_id)
+        if leg is None or leg not in self._detached or (leg.endpoint.tenant_id, leg.endpoint.number) != (
+                endpoint.tenant_id, endpoint.number):
+            return None
+        logger.info("call %s: leg %s re-attached to a device elsewhere", leg.session.uuid, call_id)
+        self._detached.pop(leg).cancel()
+        leg.reattach(endpoint)
+        self.directory.leg_settled(endpoint.tenant_id, endpoint.number, call_id)
+        return leg
+
     async def unregister(self, device: Device) -> None:
-        """The device's socket closed. Connected calls wait `reattach_grace_s` for a reconnect
-        (their media keeps running); anything else ends now."""
+        """The device's socket closed: out of presence, and its calls let go (`release`)."""
         devices = self.presence.get((device.tenant_id, device.number), {})
         devices.pop(device.device_id, None)
         if not devices:
             self.presence.pop((device.tenant_id, device.number), None)
-        for leg in self.calls_of(device):
+        await self.release(device)
+
+    async def release(self, endpoint: Endpoint) -> None:
+        """The party's endpoint went away (its socket here, or its process elsewhere). Connected
+        calls wait `reattach_grace_s` for a reconnect (their media keeps running); anything else
+        ends now."""
+        for leg in self.calls_of(endpoint):
             if leg.session.state == CallState.ANSWERED and self.reattach_grace_s > 0:
                 # Each drop has its own grace; a re-attach cancels it, so an earlier drop's timer
                 # can never end the call after a later reconnect.
                 self._cancel(self._detached, leg)
                 self._detached[leg] = asyncio.get_running_loop().call_later(
                     self.reattach_grace_s, self._grace_over, leg)
+                self.directory.leg_detached(endpoint.tenant_id, endpoint.number, leg.call_id)
             else:
                 await leg.session.leg_gone(leg)
         self._when_idle()
@@ -125,18 +158,37 @@ class Switchboard:
     async def _end_if_still_detached(self, leg: Leg, grace: asyncio.TimerHandle | None) -> None:
         if grace is not None and self._detached.get(leg) is grace:
             del self._detached[leg]
+            self.directory.leg_settled(leg.endpoint.tenant_id, leg.endpoint.number, leg.call_id)
             logger.info("call %s: leg %s not re-attached within %.0f s", leg.session.uuid, leg.call_id,
                         self.reattach_grace_s)
             await leg.session.leg_gone(leg)
 
-    def devices_of(self, tenant_id: int, number: str) -> list[Device]:
+    def devices_here(self, tenant_id: int, number: str) -> list[Device]:
         return list(self.presence.get((tenant_id, number), {}).values())
 
-    def is_busy(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> bool:
-        return self.live_calls_of(tenant_id, number, excluding) > 0
+    async def devices_of(self, tenant_id: int, number: str) -> list[Device]:
+        """Every device of the extension: registered here, then on the cluster's other processes."""
+        return self.devices_here(tenant_id, number) + await self.directory.devices_elsewhere(tenant_id, number)
 
-    def live_calls_of(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
+    async def is_busy(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> bool:
+        return await self.live_calls_of(tenant_id, number, excluding) > 0
+
+    async def live_calls_of(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
+        """Live calls involving the extension, here (but `excluding`) and elsewhere."""
+        here = self.live_calls_here(tenant_id, number, excluding)
+        return here + await self.directory.calls_elsewhere(tenant_id, number)
+
+    def live_calls_here(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
         return sum(1 for s in self.sessions if s.is_live and s is not excluding and s.involves(tenant_id, number))
+
+    def lines(self) -> Counter[tuple[int, str]]:
+        """Live calls of this process by (tenant, number) of each party: what other processes'
+        busy checks read (`Directory.calls_changed`)."""
+        counts: Counter[tuple[int, str]] = Counter()
+        for session in self.sessions:
+            if session.is_live:
+                counts.update({(session.tenant_id, leg.endpoint.number) for leg in session.legs})
+        return counts
 
     # --- legs and their media -------------------------------------------------------------------
 
@@ -152,6 +204,7 @@ class Switchboard:
 
     def enlist(self, leg: Leg) -> None:
         self.legs[leg.call_id] = leg
+        self.directory.calls_changed()
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -159,9 +212,12 @@ class Switchboard:
         task.add_done_callback(self._tasks.discard)
 
     def forget_leg(self, leg: Leg) -> None:
+        if leg in self._detached:
+            self.directory.leg_settled(leg.endpoint.tenant_id, leg.endpoint.number, leg.call_id)
         self._cancel(self._detached, leg)
         self._cancel(self._media_deadlines, leg)
         self.legs.pop(leg.call_id, None)
+        self.directory.calls_changed()
 
     @staticmethod
     def _cancel(timers: dict[Leg, asyncio.TimerHandle], leg: Leg) -> None:
@@ -186,20 +242,33 @@ class Switchboard:
 
     # --- calls and their slots -------------------------------------------------------------------
 
-    def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
+    async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         """A call slot for a session placed by `number`: the tenant's and the extension's
-        limits, then the process's capacity. Returns why not, or None once taken."""
+        limits (in this process, then across the cluster), then the process's capacity.
+        Returns why not, or None once taken."""
         refused = self.quota.try_take(tenant_id, number, limits)
         if refused is not None:
             return refused
         if not self.capacity.try_acquire():
             self.quota.give_back(tenant_id, number)
             return PROTOCOL_ERRORS["capacity"].message
+        try:
+            refused = await self.directory.take_slot(tenant_id, number, limits)
+        except BaseException:
+            refused = PROTOCOL_ERRORS["capacity"].message
+            raise
+        finally:
+            if refused is not None:  # refused elsewhere (or failed): give this process's part back
+                self.capacity.release()
+                self.quota.give_back(tenant_id, number)
+        self.directory.calls_changed()
         return None
 
     def give_slot(self, tenant_id: int, number: str) -> None:
         self.capacity.release()
         self.quota.give_back(tenant_id, number)
+        self.directory.give_slot(tenant_id, number)
+        self.directory.calls_changed()
 
     def add_session(self, session: CallSession) -> None:
         self.sessions.add(session)
@@ -241,21 +310,27 @@ class Switchboard:
                                 req_id=frame.req_id, call_id=frame.call_id)
         return leg
 
-    def calls_of(self, device: Device) -> list[Leg]:
-        return [leg for leg in self.legs.values() if leg.endpoint is device]
+    def calls_of(self, endpoint: Endpoint) -> list[Leg]:
+        return [leg for leg in self.legs.values() if leg.endpoint is endpoint]
 
     async def handle(self, leg: Leg, frame: Frame) -> None:
-        """A request on one of the device's legs (`REQUESTS`), under that call's lock."""
+        """A request on one of the device's legs: a trickled ICE candidate goes to its media at
+        once, anything else (`REQUESTS`) runs under that call's lock."""
+        if frame.type in MEDIA_REQUESTS:
+            await controls.ice_candidate(leg, frame)
+            return
         await leg.session.run(REQUESTS[frame.type], leg, frame)
 
     async def create_call(self, device: Device, frame: Frame) -> None:
         data, req_id = frame.data, frame.req_id
+        if not self.accepting:
+            raise ProtocolError("draining", req_id=req_id)
         try:
             destination = clean_destination(data["destination"])
         except InvalidTarget as exc:
             raise ProtocolError("invalid_target", str(exc), req_id=req_id) from exc
         limits = await limits_of(device.tenant_id)
-        refused = self.take_slot(device.tenant_id, device.number, limits)
+        refused = await self.take_slot(device.tenant_id, device.number, limits)
         if refused is not None:
             raise ProtocolError("capacity", refused, req_id=req_id)
         try:
@@ -289,15 +364,27 @@ class Switchboard:
 _switchboard: Switchboard | None = None
 
 
+def switchboard_from_settings(**collaborators: Any) -> Switchboard:
+    """A switchboard configured by the settings, with `collaborators` (`media_factory`, `directory`...)."""
+    return Switchboard(
+        max_calls=settings.MAX_CALLS_PER_PROCESS,
+        ring_timeout_s=settings.RING_TIMEOUT_S,
+        public_ip=settings.MEDIA_PUBLIC_IP,
+        reattach_grace_s=settings.REATTACH_GRACE_S,
+        media_connect_timeout_s=settings.MEDIA_CONNECT_TIMEOUT_S,
+        record_heartbeat_s=settings.RECORD_HEARTBEAT_S,
+        **collaborators,
+    )
+
+
+def use_switchboard(board: Switchboard) -> None:
+    """Makes `board` the process's switchboard (zorio_widget/cluster/runtime.py, at start-up)."""
+    global _switchboard
+    _switchboard = board
+
+
 def get_switchboard() -> Switchboard:
     global _switchboard
     if _switchboard is None:
-        _switchboard = Switchboard(
-            max_calls=settings.MAX_CALLS_PER_PROCESS,
-            ring_timeout_s=settings.RING_TIMEOUT_S,
-            public_ip=settings.MEDIA_PUBLIC_IP,
-            reattach_grace_s=settings.REATTACH_GRACE_S,
-            media_connect_timeout_s=settings.MEDIA_CONNECT_TIMEOUT_S,
-            record_heartbeat_s=settings.RECORD_HEARTBEAT_S,
-        )
+        _switchboard = switchboard_from_settings()
     return _switchboard

@@ -24,14 +24,14 @@ async def ring_extension(session: CallSession) -> None:
     if route.extension_id == caller.endpoint.extension_id:
         await session.end("failed")
         return
-    devices = board.devices_of(session.tenant_id, route.number)
+    devices = await board.devices_of(session.tenant_id, route.number)
     if not devices:
         await session.end("failed")
         return
-    if not route.call_waiting and board.is_busy(session.tenant_id, route.number, excluding=session):
+    if not route.call_waiting and await board.is_busy(session.tenant_id, route.number, excluding=session):
         await session.end("busy")
         return
-    if board.live_calls_of(session.tenant_id, route.number, excluding=session) >= session.limits.per_extension:
+    if await board.live_calls_of(session.tenant_id, route.number, excluding=session) >= session.limits.per_extension:
         await session.end("busy")  # call waiting, but the extension already has all it may hold
         return
     offers = await asyncio.gather(*(session.offer_to(device) for device in devices), return_exceptions=True)

@@ -31,11 +31,11 @@ async def _target_route(session: CallSession, leg: Leg, peer: Leg, frame: Frame,
         raise refuse("invalid_target", "A call cannot be transferred to one of its own parties.")
     board = session.board
     if route.kind == RouteKind.EXTENSION:
-        if not board.devices_of(session.tenant_id, number):
+        if not await board.devices_of(session.tenant_id, number):
             raise refuse("busy", f"{number} is not available.")
-        if not route.call_waiting and board.is_busy(session.tenant_id, number, excluding=session):
+        if not route.call_waiting and await board.is_busy(session.tenant_id, number, excluding=session):
             raise refuse("busy", f"{number} is busy.")
-    refused = board.take_slot(session.tenant_id, placed_by.endpoint.number, session.limits)
+    refused = await board.take_slot(session.tenant_id, placed_by.endpoint.number, session.limits)
     if refused is not None:
         raise refuse("capacity", refused)
     return number, route
@@ -91,7 +91,7 @@ async def complete_transfer(session: CallSession, leg: Leg, frame: Frame) -> Non
         if consult.state != CallState.ANSWERED or target is None:
             raise ProtocolError("invalid_state", "The consult call is not answered yet.", req_id=frame.req_id,
                                 call_id=leg.call_id)
-        refused = session.board.take_slot(session.tenant_id, peer.endpoint.number, session.limits)
+        refused = await session.board.take_slot(session.tenant_id, peer.endpoint.number, session.limits)
         if refused is not None:
             raise ProtocolError("capacity", refused, req_id=frame.req_id, call_id=leg.call_id)
         party = target.endpoint

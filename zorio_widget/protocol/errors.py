@@ -83,6 +83,8 @@ ERRORS: tuple[ErrorCode, ...] = (
     _ws("invalid_state", "The call is not in a state that allows this.", "Check the call's state."),
     _ws("busy", "The target is busy.", "Try again later."),
     _ws("capacity", "This server is at its call capacity.", "Retry later or on another server."),
+    _ws("draining", "This server is shutting down and takes no new calls; live calls go on.",
+        "Reconnect (the load balancer sends you to another server) and place the call again."),
     _ws("rate_limited", "Too many frames; this one was dropped.", "Slow down."),
     _ws("bad_sdp", "The SDP could not be used (unparseable or without Opus audio).", "Send the browser's own SDP."),
     _ws("server_error", "The server failed on this request (a bug); nothing else changed.",

@@ -2,8 +2,10 @@
 
 The consumer is thin: frames are validated by `protocol.parse_frame`, dispatched through an
 explicit map of message types (never `getattr` on client input), and the call layer
-(`Switchboard`, `CallSession`) does the work. Any `ProtocolError` becomes an `error` frame and
-the connection and its other calls stay up.
+(`Switchboard`, `CallSession`) does the work, reached through the process's `Router`
+(zorio_widget/cluster/router.py: this process's switchboard, or the process that owns the call in
+a cluster, whose server messages arrive as `cluster.frame` channel-layer messages). Any
+`ProtocolError` becomes an `error` frame and the connection and its other calls stay up.
 """
 
 import asyncio
@@ -18,8 +20,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from zorio_widget.calls.switchboard import Switchboard, get_switchboard
-from zorio_widget.media import BadSdp
+from zorio_widget.calls.switchboard import Switchboard
+from zorio_widget.cluster.router import Router
+from zorio_widget.cluster.runtime import get_router
 from zorio_widget.protocol.messages import Frame, ProtocolError, parse_frame
 from zorio_widget.signalling.access import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, AccessWatch, get_access_watch
 from zorio_widget.signalling.ratelimit import TokenBucket
@@ -50,18 +53,19 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
     token_expires_at: float
 
     def __init__(self, *args: Any, board: Switchboard | None = None, access: AccessWatch | None = None,
-                 **kwargs: Any) -> None:
-        """`board`, `access`: the switchboard and access watch to use (`as_asgi(board=...)` in
-        tests); the process's by default."""
+                 router: Router | None = None, **kwargs: Any) -> None:
+        """`board`, `access`, `router`: the switchboard (alone, without a cluster), access watch
+        and router to use (`as_asgi(board=...)` in tests); the process's by default."""
         super().__init__(*args, **kwargs)
-        self._injected_board = board
+        self._injected_router = router or (Router(board) if board is not None else None)
         self._injected_access = access
 
     async def connect(self) -> None:
         self.device_id = "d" + secrets.token_hex(6)
         self.authenticated = False
         self.closed = False
-        self.board: Switchboard = self._injected_board or get_switchboard()
+        self.router: Router = self._injected_router or get_router()
+        self.board: Switchboard = self.router.board
         self.access: AccessWatch = self._injected_access or get_access_watch()
         self.bucket = TokenBucket(settings.WS_RATE_PER_S, settings.WS_RATE_BURST)
         await self.accept()
@@ -83,7 +87,7 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         if self.authenticated:
             logger.info("device %s (%s) disconnected: %s", self.device_id, self.number, code)
             self.access.forget(self)
-            await self.board.unregister(self)
+            await self.router.unregister(self)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         if self.closed:
@@ -111,6 +115,11 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
             failed = ProtocolError("server_error", req_id=frame.req_id if frame else None,
                                    call_id=frame.call_id if frame else None)
             await self.send_frame(failed.as_frame())
+
+    async def cluster_frame(self, message: dict[str, Any]) -> None:
+        """A server message about a call owned by another process (zorio_widget/cluster/remote.py)."""
+        if self.authenticated:
+            await self.send_frame(self.router.received(self, message))
 
     # --- handlers -------------------------------------------------------------------------------
 
@@ -143,12 +152,12 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         timer = getattr(self, "_auth_timer", None)
         if timer is not None:
             timer.cancel()
-        reattached = self.board.register(self)
+        calls = await self.router.register(self)
         logger.info("device %s registered as %s (tenant %s)", self.device_id, self.number, self.tenant_id)
         user = {"username": extension.user.get_username() if extension.user else self.number,
                 "display_name": self.name}
         await self.send_frame({"type": "registered", "extension": self.number, "user": user,
-                               "calls": [self.board.summary(leg) for leg in reattached], "req_id": req_id})
+                               "calls": calls, "req_id": req_id})
 
     async def revoke(self, close_code: int, code: str, message: str) -> None:
         """The access watch found the token expired or the extension disabled: tell, then close.
@@ -164,25 +173,11 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "pong", "req_id": frame.req_id})
 
     async def on_call_create(self, frame: Frame) -> None:
-        await self.board.create_call(self, frame)
-
-    async def on_ice_candidate(self, frame: Frame) -> None:
-        leg = self.board.leg_for(self, frame)
-        try:
-            await leg.media.add_ice_candidate(
-                frame.data["candidate"], frame.data.get("sdp_mid"), frame.data.get("sdp_m_line_index")
-            )
-        except BadSdp as exc:
-            raise ProtocolError("bad_sdp", str(exc), call_id=leg.call_id) from exc
-
-    async def on_ice_done(self, frame: Frame) -> None:
-        leg = self.board.leg_for(self, frame)
-        await leg.media.add_ice_candidate(None, None, None)
+        await self.router.create_call(self, frame)
 
     async def on_in_call(self, frame: Frame) -> None:
-        """A request on one of this device's calls (answer, hang up, hold, transfer...)."""
-        leg = self.board.leg_for(self, frame)
-        await self.board.handle(leg, frame)
+        """A request on one of this device's calls (answer, hang up, hold, transfer, ICE...)."""
+        await self.router.on_leg(self, frame)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -192,8 +187,8 @@ HANDLERS: dict[str, Handler] = {
     "call.answer": WebphoneConsumer.on_in_call,
     "call.hangup": WebphoneConsumer.on_in_call,
     "call.reject": WebphoneConsumer.on_in_call,
-    "ice.candidate": WebphoneConsumer.on_ice_candidate,
-    "ice.done": WebphoneConsumer.on_ice_done,
+    "ice.candidate": WebphoneConsumer.on_in_call,
+    "ice.done": WebphoneConsumer.on_in_call,
     "call.hold": WebphoneConsumer.on_in_call,
     "call.unhold": WebphoneConsumer.on_in_call,
     "call.mute": WebphoneConsumer.on_in_call,

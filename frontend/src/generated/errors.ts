@@ -2,7 +2,7 @@
 // The error catalogue: zorio_widget/protocol/errors.py.
 
 /** Codes of the WebSocket `error` frame. */
-export const PROTOCOL_ERROR_CODES = ["invalid_json", "bad_request", "unknown_type", "unauthorized", "forbidden", "unknown_call", "invalid_target", "invalid_dtmf", "not_incoming", "invalid_state", "busy", "capacity", "rate_limited", "bad_sdp", "server_error"] as const;
+export const PROTOCOL_ERROR_CODES = ["invalid_json", "bad_request", "unknown_type", "unauthorized", "forbidden", "unknown_call", "invalid_target", "invalid_dtmf", "not_incoming", "invalid_state", "busy", "capacity", "draining", "rate_limited", "bad_sdp", "server_error"] as const;
 export const PROTOCOL_ERRORS = {
   "invalid_json": {"message": "The frame is not a JSON object.", "what_to_do": "Send one JSON object per text frame."},
   "bad_request": {"message": "A field is missing, ill-typed or too long, or the frame is too big.", "what_to_do": "Check the message against the protocol reference."},
@@ -16,6 +16,7 @@ export const PROTOCOL_ERRORS = {
   "invalid_state": {"message": "The call is not in a state that allows this.", "what_to_do": "Check the call's state."},
   "busy": {"message": "The target is busy.", "what_to_do": "Try again later."},
   "capacity": {"message": "This server is at its call capacity.", "what_to_do": "Retry later or on another server."},
+  "draining": {"message": "This server is shutting down and takes no new calls; live calls go on.", "what_to_do": "Reconnect (the load balancer sends you to another server) and place the call again."},
   "rate_limited": {"message": "Too many frames; this one was dropped.", "what_to_do": "Slow down."},
   "bad_sdp": {"message": "The SDP could not be used (unparseable or without Opus audio).", "what_to_do": "Send the browser's own SDP."},
   "server_error": {"message": "The server failed on this request (a bug); nothing else changed.", "what_to_do": "Retry; report it if it happens again."},
