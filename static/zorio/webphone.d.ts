@@ -6,7 +6,7 @@ export type EndReason = "hangup" | "busy" | "no-answer" | "failed" | "transferre
 /** Codes of ZorioWebphoneError (the SDK table); a server refusal not in this list keeps its protocol code. */
 export type SdkErrorCode = "bootstrap_failed" | "webphone_disabled" | "incomplete_sip_config" | "invalid_target" | "not_incoming" | "invalid_dtmf" | "audio_autoplay_blocked" | "audio_device_not_found" | "microphone_denied" | "audio_output_unsupported" | "reconnect_failed" | "not_implemented" | "not_bootstrapped";
 /** Protocol error codes that may reach `ZorioWebphoneError.code` when the server refuses a request. */
-export type ProtocolErrorCode = "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call" | "invalid_target" | "invalid_dtmf" | "not_incoming" | "invalid_state" | "busy" | "capacity" | "rate_limited" | "bad_sdp" | "server_error";
+export type ProtocolErrorCode = "invalid_json" | "bad_request" | "unknown_type" | "unauthorized" | "forbidden" | "unknown_call" | "invalid_target" | "invalid_dtmf" | "not_incoming" | "invalid_state" | "busy" | "capacity" | "draining" | "rate_limited" | "bad_sdp" | "server_error";
 
 export type Layout = "docked" | "overlay" | "fullscreen";
 export type ThemeMode = "light" | "dark" | "auto";
