@@ -30,7 +30,7 @@ def test_valid_key_mints_a_token_for_its_extension(client: Client, extension: Ex
     response = post(client, api_key, {"extension": "1001", "ttl": 600})
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"token", "expires_at"}
+    assert set(body) == {"token", "expires_at", "refresh_token"}
     expires = datetime.fromisoformat(body["expires_at"].replace("Z", "+00:00")).timestamp()
     assert before + 599 <= expires <= time.time() + 600
     resolved, claims = token_generator.resolve(body["token"])

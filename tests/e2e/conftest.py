@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.agent import Agent
+from tests.e2e.partner import partner, people  # noqa: F401 (fixtures of the softphone tests)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

@@ -1,4 +1,4 @@
-"""REST endpoints of DESIGN.md §3: tokens, sip-config, call history."""
+"""REST endpoints of DESIGN.md §3: tokens and their refresh, sip-config, call history."""
 
 import json
 from typing import Any
@@ -15,9 +15,11 @@ from zorio_widget.api.errors import ApiError
 from zorio_widget.calls.models import CallRecord
 from zorio_widget.tenants.ice import ice_servers_for
 from zorio_widget.tenants.models import Extension, Theme
-from zorio_widget.tenants.tokens import token_generator
+from zorio_widget.tenants.refresh import refresh_tokens
+from zorio_widget.tenants.tokens import TokenError
 
 MAX_PAGE_SIZE = 100
+MAX_REFRESH_TOKEN_CHARS = 200
 #: No REST body nests deeper; the deepest legitimate one, an after-call card with its schema, stays
 #: well under it (zorio_widget/api/card_schema.py).
 MAX_JSON_DEPTH = 64
@@ -85,8 +87,21 @@ def create_token(request: HttpRequest) -> JsonResponse:
     extension = Extension.objects.filter(tenant=api_key.tenant, number=number).first()
     if extension is None:
         raise ApiError("bad_request", f"No extension {number!r} in this tenant.")
-    token, claims = token_generator.make_token(extension, ttl)
-    return JsonResponse({"token": token, "expires_at": claims.expires_at_iso}, status=201)
+    return JsonResponse(refresh_tokens.issue(extension, ttl).as_json(), status=201)
+
+
+@csrf_exempt
+@require_POST
+def refresh_token(request: HttpRequest) -> JsonResponse:
+    """A new token for a refresh token, which is used up (no other credential: the refresh token is one)."""
+    raw = json_body(request).get("refresh_token")
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_REFRESH_TOKEN_CHARS:
+        raise ApiError("bad_request", "'refresh_token' must be the refresh token a token request returned.")
+    try:
+        issued = refresh_tokens.rotate(raw, origin=request.headers.get("Origin"))
+    except TokenError as exc:
+        raise ApiError(exc.code, exc.message) from exc
+    return JsonResponse(issued.as_json())
 
 
 def ws_url_for(request: HttpRequest) -> str:

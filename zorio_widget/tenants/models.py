@@ -211,3 +211,28 @@ class Theme(models.Model):
             "logo_url": self.logo_url,
             **{f"{k}_color": v for k, v in colors.items() if v},
         }
+
+
+class RefreshToken(models.Model):
+    """One link of a refresh-token chain (zorio_widget/tenants/refresh.py): it works once, and the
+    token that replaces it joins the same `family`. Presenting a used one revokes the family: a
+    stolen refresh token is then worthless to both the thief and the victim, who signs in again.
+    Only a keyed hash of the token is stored."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="refresh_tokens")
+    extension = models.ForeignKey(Extension, on_delete=models.CASCADE, related_name="refresh_tokens")
+    family = models.UUIDField(db_index=True, editable=False)
+    hashed_token = models.CharField(max_length=64, unique=True, editable=False)
+    #: The lifetime of each webphone token minted with this chain (the first one's `ttl`).
+    token_ttl_s = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        state = "revoked" if self.revoked else "used" if self.used_at else "live"
+        return f"{self.extension} {str(self.family)[:8]} ({state})"

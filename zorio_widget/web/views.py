@@ -5,9 +5,10 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from zorio_widget.tenants.models import Extension
-from zorio_widget.tenants.tokens import token_generator
+from zorio_widget.tenants.refresh import refresh_tokens
 
 DEMO_TENANT = "demo"
+DEMO_TOKEN_TTL_S = 3600
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -32,8 +33,12 @@ def demo_token(request: HttpRequest) -> JsonResponse:
     extension = Extension.objects.filter(tenant__slug=DEMO_TENANT, number=number).first()
     if extension is None:
         return JsonResponse({"code": "bad_request", "message": f"No demo extension {number!r}."}, status=400)
-    token, claims = token_generator.make_token(extension, 3600)
-    return JsonResponse({"token": token, "expires_at": claims.expires_at_iso})
+    raw_ttl = request.GET.get("ttl", str(DEMO_TOKEN_TTL_S))
+    if not (raw_ttl.isascii() and raw_ttl.isdigit()) or not 10 <= int(raw_ttl) <= DEMO_TOKEN_TTL_S:
+        return JsonResponse({"code": "bad_request", "message": f"'ttl' must be 10 to {DEMO_TOKEN_TTL_S} seconds."},
+                            status=400)
+    # Like POST /api/webphone/tokens: a token and the refresh token that renews it.
+    return JsonResponse(refresh_tokens.issue(extension, int(raw_ttl)).as_json())
 
 
 def demo_iframe(request: HttpRequest) -> HttpResponse:

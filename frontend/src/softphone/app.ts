@@ -54,6 +54,8 @@ const memory = new SessionMemory(parentOrigin);
 const appearance = new Appearance(locale);
 let phone: PhoneApi | null = null;
 let token = "";
+/** The tenant of the session the tab remembers (renewed tokens replace its token). */
+let remembered = "";
 let seq = 0;
 const ignored: string[] = [];
 if (config.debug) (window as unknown as { zorioIgnored: string[] }).zorioIgnored = ignored;
@@ -97,14 +99,14 @@ const desk = new CardDesk(document.getElementById("zorio-cards")!, appearance, {
 /** Logs in with `newToken`; `tenant`, when given, is the only tenant the token may resolve to. */
 async function login(newToken: string, refreshToken: string | null, tenant = config.tenant): Promise<Record<string, unknown>> {
   if (phone) await logout("relogin");
-  let spare = refreshToken;
   const api = (window as unknown as { ZorioWebphone: ZorioWebphoneStatic }).ZorioWebphone;
   const mount = document.getElementById("zorio-phone")!;
   mount.replaceChildren();
   const connected = await api.connect({
     apiBase: location.origin,
     token: newToken,
-    tokenResolver: spare ? () => { const next = spare ?? ""; spare = null; token = next; return next; } : undefined,
+    // The SDK renews the session through POST /api/webphone/tokens/refresh before each expiry.
+    refreshToken: refreshToken ?? undefined,
     mount,
     layout: "fullscreen",
     locale,
@@ -117,6 +119,10 @@ async function login(newToken: string, refreshToken: string | null, tenant = con
   token = newToken;
   if (config.debug) (window as unknown as { zorioPhone?: PhoneApi }).zorioPhone = connected; // tests and support
   const internals = connected as unknown as Phone;
+  internals.tokens.onRenewed = (renewed, nextRefresh) => {
+    token = renewed; // the card desk saves with it
+    if (config.autoLogin && remembered) memory.remember(remembered, renewed, nextRefresh);
+  };
   const element = mount.querySelector<HTMLElement>("zorio-phone");
   if (element) appearance.attach(element, internals.config.theme);
   applyAssets();
@@ -126,7 +132,8 @@ async function login(newToken: string, refreshToken: string | null, tenant = con
     await logout("forbidden");
     throw Object.assign(new Error("The token belongs to another tenant."), { code: "forbidden" });
   }
-  if (config.autoLogin) memory.remember(info.tenant, newToken);
+  remembered = info.tenant;
+  if (config.autoLogin) memory.remember(info.tenant, newToken, refreshToken ?? undefined);
   emit("onAuthenticated", info);
   document.body.dataset.status = "registered";
   return info;
@@ -135,6 +142,7 @@ async function login(newToken: string, refreshToken: string | null, tenant = con
 async function logout(reason: string): Promise<void> {
   const current = phone;
   phone = null;
+  remembered = "";
   if (!current) return;
   memory.forget();
   appearance.detach();
@@ -270,9 +278,9 @@ function resume(): void {
   if (resumed || !config.autoLogin) return;
   resumed = true;
   const session = config.token ? null : memory.recall(config.tenant);
-  const remembered = config.token || session?.token;
-  if (!remembered) return;
-  login(remembered, null, session?.tenant ?? config.tenant).catch((err: { code?: string }) => {
+  const known = config.token || session?.token;
+  if (!known) return;
+  login(known, session?.refreshToken ?? null, session?.tenant ?? config.tenant).catch((err: { code?: string }) => {
     memory.forget();
     emit("onLoggedOut", { reason: err?.code ?? "bootstrap_failed" });
   });

@@ -16,6 +16,8 @@ export interface Remembered {
   /** The tenant's slug, as sip-config gave it for the token. */
   tenant: string;
   token: string;
+  /** Renews the token (POST /api/webphone/tokens/refresh); the latest of its chain. */
+  refreshToken?: string;
 }
 
 /** The storage, or null where the browser refuses it (blocked third-party storage throws on access). */
@@ -32,7 +34,8 @@ function parse(raw: string | null): Remembered | null {
     const value = JSON.parse(raw ?? "") as Partial<Remembered> | null;
     if (typeof value?.origin !== "string" || typeof value.tenant !== "string" || typeof value.token !== "string") return null;
     if (!value.origin || !value.tenant || !value.token) return null;
-    return { origin: value.origin, tenant: value.tenant, token: value.token };
+    const refreshToken = typeof value.refreshToken === "string" && value.refreshToken ? value.refreshToken : undefined;
+    return { origin: value.origin, tenant: value.tenant, token: value.token, ...(refreshToken ? { refreshToken } : {}) };
   } catch {
     return null;
   }
@@ -65,11 +68,11 @@ export class SessionMemory {
     return null;
   }
 
-  /** Remembers `token` as this host origin's one session, for `tenant`. */
-  remember(tenant: string, token: string): void {
+  /** Remembers `token` (and the refresh token that renews it) as this host origin's one session, for `tenant`. */
+  remember(tenant: string, token: string, refreshToken?: string): void {
     if (!this.origin || !tenant || !token) return;
     this.forget();
-    const session: Remembered = { origin: this.origin, tenant, token };
+    const session: Remembered = { origin: this.origin, tenant, token, ...(refreshToken ? { refreshToken } : {}) };
     try {
       this.storage?.setItem(SessionMemory.keyOf(this.origin, tenant), JSON.stringify(session));
     } catch { /* full or refused: the session is simply not remembered */ }

@@ -1,4 +1,5 @@
-"""`manage.py webphone_token EXTENSION [--ttl SECONDS]`: prints one token, nothing else."""
+"""`manage.py webphone_token EXTENSION [--ttl SECONDS] [--tenant SLUG] [--refresh]`: prints one token,
+nothing else; with `--refresh` a second line with the refresh token that renews it."""
 
 from typing import Any
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from zorio_widget.tenants.models import Extension
+from zorio_widget.tenants.refresh import refresh_tokens
 from zorio_widget.tenants.tokens import token_generator
 
 
@@ -16,12 +18,18 @@ class Command(BaseCommand):
         parser.add_argument("extension")
         parser.add_argument("--ttl", type=int, default=settings.TOKEN_DEFAULT_TTL_S)
         parser.add_argument("--tenant", default="demo", help="Tenant slug (default: demo).")
+        parser.add_argument("--refresh", action="store_true",
+                            help="Also print a refresh token (POST /api/webphone/tokens/refresh) on a second line.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         extension = Extension.objects.filter(tenant__slug=options["tenant"], number=options["extension"]).first()
         if extension is None:
             raise CommandError(f"No extension {options['extension']!r} in tenant {options['tenant']!r}.")
         try:
+            if options["refresh"]:
+                issued = refresh_tokens.issue(extension, options["ttl"])
+                self.stdout.write(f"{issued.token}\n{issued.refresh_token}")
+                return
             token, _claims = token_generator.make_token(extension, options["ttl"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
