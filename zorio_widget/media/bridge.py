@@ -32,6 +32,9 @@ Semantics:
   takes a call off the fast path.
 - ``replace(old, new)``: ``new`` (a fresh peer connection of the same party) takes ``old``'s
   place with its peer, listeners, mode, mute, hold and taps.
+- codecs: a packet goes to a listener as it is when both speak its codec; otherwise through a
+  converter of that direction (``transcoding.Transcoders``: Opus ↔ G.711 in a worker thread, PCMU ↔
+  PCMA by table), e.g. a trunk party transferred to an agent whose leg speaks Opus.
 - ``send_dtmf(leg, digits)``: digits sent *to* ``leg`` (what its client gets): RFC 4733 events
   when its remote negotiated telephone-event (``leg.telephone_event``; ~100 ms per digit, then
   ~80 ms of whatever it hears), else in-band dual tones (100 ms on / 80 ms off) over whatever it
@@ -42,18 +45,20 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .aiortc_hook import ReceivedPacket
 from .clips import DTMF_DIGITS, FRAME_S, FRAME_SAMPLES, load_clip
-from .dtmf import telephone_event_packets
+from .dtmf import EventPacket, telephone_event_packets
 from .leg import MediaLeg
 from .native import routes as native_routes
 from .outbound import OutboundAudio
 from .playback.handle import Playback
+from .rtp import clips as g711_clips
 from .timeline import SILENCE, Source
+from .transcoding import Transcoders
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,28 @@ PLAYABLE = ("ringback", "music", "silence")
 HOLD_CLIP = "music"
 Tap = Callable[[bytes, int], object]
 """Called with each audio packet a leg sends: ``(payload, RTP timestamp)``; must not block."""
+
+
+MIME_TYPES = {"opus": "audio/opus", "pcmu": "audio/pcmu", "pcma": "audio/pcma"}
+
+
+class OutboundTrack(Protocol):
+    """What the bridge switches and feeds of a leg's outbound audio: ``outbound.OutboundAudio`` (a
+    browser leg) or ``rtp.RtpOutbound`` (a trunk leg). ``audio_codec`` says what payloads it takes."""
+
+    @property
+    def source(self) -> Source: ...
+
+    @property
+    def audio_codec(self) -> str: ...
+
+    def set_source(self, source: Source) -> None: ...
+
+    def push(self, origin: str, ssrc: int, timestamp: int, payload: bytes) -> bool: ...
+
+    def play_events(self, packets: Iterable[EventPacket], payload_type: int) -> None: ...
+
+    def play_once(self, payloads: Iterable[bytes]) -> None: ...
 
 
 class BridgedMedia(Protocol):
@@ -72,7 +99,7 @@ class BridgedMedia(Protocol):
     def id(self) -> str: ...
 
     @property
-    def outbound(self) -> OutboundAudio: ...
+    def outbound(self) -> OutboundTrack: ...
 
     on_packet: Callable[[Any, ReceivedPacket], None] | None
 
@@ -134,6 +161,7 @@ class Bridge:
         self._listeners: dict[str, list[BridgedMedia]] = {}
         "Leg id -> the legs whose applied source relays its packets (derived in ``_apply``)."
         self._pulls = itertools.count(1)
+        self._transcoders = Transcoders()
 
     # -- queries -------------------------------------------------------------------------------
 
@@ -270,8 +298,12 @@ class Bridge:
             logger.info("[leg %s] sending DTMF %s as RFC 4733 events (pt %d)", leg.id, digits, payload_type)
             return sum(p.gap_after_s + (0.0 if p.repeat else FRAME_S) for p in events)
         packets: list[bytes] = []
+        codec = leg.outbound.audio_codec
         for digit in digits.upper():
-            packets.extend((await load_clip(f"dtmf:{digit}")).packets)
+            if codec == "opus":
+                packets.extend((await load_clip(f"dtmf:{digit}")).packets)
+            else:
+                packets.extend(await g711_clips.load(f"dtmf:{digit}", codec))
         leg.outbound.play_once(packets)
         logger.info("[leg %s] sending DTMF %s in-band", leg.id, digits)
         return len(packets) * 0.020
@@ -408,6 +440,10 @@ class Bridge:
     def _unindex(self, leg: BridgedMedia, as_origin: bool = True) -> None:
         state = self._legs.get(leg.id)
         heard = state.heard if state is not None else None
+        if heard is not None:
+            self._transcoders.drop(heard, leg.id)
+        if as_origin:
+            self._transcoders.forget(leg.id)
         for origin_id in ([heard] if heard is not None else list(self._listeners)):
             listeners = self._listeners.get(origin_id)
             if listeners is not None and leg in listeners:
@@ -451,9 +487,18 @@ class Bridge:
             return
         if len(listeners) > 1:
             for target in tuple(listeners):
-                target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)
+                self._push(leg, target, packet)
             return
         target = listeners[0]
-        if (target.outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)
-                and isinstance(leg, MediaLeg)):  # the native path knows aiortc legs only
+        if (self._push(leg, target, packet) and isinstance(leg, MediaLeg)
+                and isinstance(target.outbound, OutboundAudio)):  # the native path knows aiortc legs only
             native_routes.arm(leg, packet, target.outbound)  # the following packets may skip Python
+
+    def _push(self, leg: BridgedMedia, target: BridgedMedia, packet: ReceivedPacket) -> bool:
+        """``packet`` to ``target`` as it is, or converted when ``target`` speaks another codec."""
+        outbound = target.outbound
+        codec = outbound.audio_codec
+        if MIME_TYPES.get(codec) != packet.mime_type:
+            self._transcoders.relay(leg.id, target, packet, codec)
+            return False
+        return outbound.push(leg.id, packet.ssrc, packet.timestamp, packet.payload)

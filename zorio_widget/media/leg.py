@@ -20,13 +20,19 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 
 from . import aiortc_hook
 from .aiortc_hook import ReceivedPacket
-from .dtmf import InbandDtmfDecoder, TelephoneEventReceiver
+from .dtmf import GoertzelDetector, InbandDtmfDecoder, TelephoneEventReceiver
 from .native import routes as native_routes
 from .outbound import OutboundAudio
+from .rtp import clips as g711_clips
+from .rtp import g711
 from .sdputil import (
+    AUDIO_CODECS,
+    OPUS_MIME,
+    OPUS_ONLY,
     BadSdp,
     add_opus_fmtp,
     add_public_candidates,
+    first_audio_codec,
     parse_candidate,
     parse_offer_or_answer,
     restrict_audio_codecs,
@@ -80,8 +86,10 @@ class MediaLeg:
         self._transceiver: RTCRtpTransceiver | None = None
         self._events = TelephoneEventReceiver()
         self._inband: InbandDtmfDecoder | None = None
+        self._g711_detector: GoertzelDetector | None = None
         self._pending_candidates: list[tuple[str | None, str | None, int | None]] = []
         self._closing = False
+        self._codecs: tuple[str, ...] = OPUS_ONLY
         self._failure_task: asyncio.Task[None] | None = None
         self._close_listeners: list[Callable[[MediaLeg], None]] = []
 
@@ -89,6 +97,22 @@ class MediaLeg:
         return f"<MediaLeg {self.id} {self.state}>"
 
     # -- negotiation ---------------------------------------------------------------------------
+
+    def prefer_codecs(self, codecs: tuple[str, ...]) -> None:
+        """The audio codecs this leg negotiates, preferred first (``opus``, ``pcmu``, ``pcma``);
+        Opus alone by default. A leg whose other side is a SIP trunk prefers G.711, so the trunk's
+        packets are relayed as they are (docs/MEDIA-NOTES.md). Only before the first negotiation."""
+        unknown = [c for c in codecs if c not in AUDIO_CODECS]
+        if not codecs or unknown:
+            raise ValueError(f"codecs must be some of {AUDIO_CODECS}, not {codecs!r}")
+        if self._transceiver is not None:
+            raise BadSdp("leg already negotiated: its codec is fixed")
+        self._codecs = tuple(codecs)
+
+    @property
+    def audio_codec(self) -> str | None:
+        """The negotiated audio codec (``opus``, ``pcmu``, ``pcma``); ``None`` before negotiation."""
+        return self.outbound.audio_codec if self._transceiver is not None else None
 
     async def accept_offer(self, sdp: str) -> str:
         """Answer a browser's offer; Opus is forced, telephone-event kept. Returns the answer SDP.
@@ -103,8 +127,9 @@ class MediaLeg:
         if self._transceiver is not None:
             return await self._accept_reoffer(sdp)
         try:
-            parse_offer_or_answer(sdp, "offer")
-            sdp = restrict_audio_codecs(sdp)
+            parse_offer_or_answer(sdp, "offer", self._codecs)
+            sdp = restrict_audio_codecs(sdp, self._codecs)
+            self._use_codec(first_audio_codec(sdp))
             self._add_transceiver()
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
             self._attach_receiver()
@@ -121,8 +146,8 @@ class MediaLeg:
     async def _accept_reoffer(self, sdp: str) -> str:
         if self._pc.signalingState != "stable":
             raise BadSdp(f"cannot take an offer in signalling state {self._pc.signalingState}")
-        parse_offer_or_answer(sdp, "offer")
-        sdp = restrict_audio_codecs(sdp)
+        parse_offer_or_answer(sdp, "offer", self._codecs)
+        sdp = restrict_audio_codecs(sdp, (self.outbound.audio_codec,))  # aiortc cannot change codec
         native_routes.disarm(self)  # payload types or directions may change: the Python path re-arms
         try:
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
@@ -134,11 +159,12 @@ class MediaLeg:
         return self._local_sdp()
 
     async def create_offer(self) -> str:
-        """Offer to a callee device (Opus + telephone-event only). Returns the offer SDP."""
+        """Offer to a callee device (the first preferred codec + telephone-event). Returns the offer SDP."""
         self._check_fresh()
         self._add_transceiver()
         offer = await self._pc.createOffer()
-        offer.sdp = restrict_audio_codecs(offer.sdp)
+        offer.sdp = restrict_audio_codecs(offer.sdp, self._codecs)
+        self._use_codec(first_audio_codec(offer.sdp))
         await self._pc.setLocalDescription(offer)
         return self._local_sdp()
 
@@ -147,8 +173,8 @@ class MediaLeg:
         if self._transceiver is None or self._pc.signalingState != "have-local-offer":
             raise BadSdp("no offer is pending on this leg")
         try:
-            parse_offer_or_answer(sdp, "answer")
-            sdp = restrict_audio_codecs(sdp)
+            parse_offer_or_answer(sdp, "answer", (self.outbound.audio_codec,))
+            sdp = restrict_audio_codecs(sdp, (self.outbound.audio_codec,))
             await self._pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
             self._attach_receiver()
         except BadSdp as exc:
@@ -276,6 +302,12 @@ class MediaLeg:
         if self._transceiver is not None:
             raise BadSdp("leg already negotiated (renegotiation needs a new leg)")
 
+    def _use_codec(self, codec: str) -> None:
+        """What the leg sends from now on: its outbound track plays that codec's clips."""
+        if codec != "opus":
+            self.outbound.use_codec(codec, g711_clips.loader(codec))
+        self.log.info("audio codec %s", codec)
+
     def _add_transceiver(self) -> None:
         self._transceiver = self._pc.addTransceiver(self.outbound, direction="sendrecv")
 
@@ -306,9 +338,18 @@ class MediaLeg:
                 self._deliver_dtmf(digit)
             return
         if self._inband is not None:
-            self._inband.feed(packet.payload)
+            if packet.mime_type == OPUS_MIME:
+                self._inband.feed(packet.payload)
+            else:  # G.711: decoding is a table lookup, done here
+                self._feed_g711_detector(packet)
         if self.on_packet is not None:
             self.on_packet(self, packet)
+
+    def _feed_g711_detector(self, packet: ReceivedPacket) -> None:
+        if self._g711_detector is None:
+            self._g711_detector = GoertzelDetector(g711.SAMPLE_RATE_HZ)
+        for digit in self._g711_detector.feed(g711.decode(packet.mime_type.removeprefix("audio/"), packet.payload)):
+            self._deliver_dtmf(digit)
 
     def _deliver_dtmf(self, digit: str) -> None:
         self.log.info("DTMF received: %s", digit)

@@ -16,6 +16,9 @@ docs/MEDIA-NOTES.md). Sources:
   ``media.playback.Playback``) asked for its next payload on each tick of that same clock, silence
   while it has none (loading, or over);
 - a one-shot overlay (in-band DTMF) that pre-empts the current source, then hands back;
+- G.711 instead of Opus (``use_codec``: a browser leg facing a trunk): clips come as 20 ms PCMU/PCMA
+  payloads from the loader it is given, and forwarded timestamps (8 kHz) are scaled to the 48 kHz
+  timeline, which aiortc's G.711 ``pack`` converts back;
 - RFC 4733 events (``play_events``): each event packet pre-empts the source for one 20 ms slot
   and is relabelled by the sender through ``take_rtp_override`` (``aiortc_hook.send._run_rtp``):
   telephone-event payload type, marker on an event's first packet, and as RTP timestamp the
@@ -34,7 +37,7 @@ import asyncio
 import fractions
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 import av
@@ -50,6 +53,7 @@ logger = logging.getLogger(__name__)
 TIME_BASE: Final = fractions.Fraction(1, SAMPLE_RATE_HZ)
 PAUSE_S: Final = 0.060
 "A silence longer than this between two packets is reported to the far end as a gap."
+G711_RATE_HZ: Final = 8000
 MAX_LAG_S: Final = 0.100
 "A generated source this far behind its clock skips ahead instead of bursting."
 
@@ -85,6 +89,24 @@ class OutboundAudio(MediaStreamTrack):
         "The last 5 s of per-packet relay delays (diagnostics; tests take the median)."
         self.native_routes: list[Any] = []
         "Native relay routes feeding this track (``native.routes.arm``); released when it switches or stops."
+        self._codec = "opus"
+        self._ts_scale = 1
+        self._g711_clips: Callable[[str], Awaitable[tuple[bytes, ...]]] | None = None
+        self._g711_cache: dict[str, tuple[bytes, ...]] = {}
+
+    # -- the codec -------------------------------------------------------------------------------
+
+    @property
+    def audio_codec(self) -> str:
+        """What this track's payloads are: ``opus`` (the default), ``pcmu`` or ``pcma``."""
+        return self._codec
+
+    def use_codec(self, codec: str, clips: Callable[[str], Awaitable[tuple[bytes, ...]]]) -> None:
+        """Send ``pcmu``/``pcma`` payloads: relayed ones as they come (timestamps at 8 kHz), clips
+        from ``clips(name)`` (20 ms payloads of that law). Before the track starts sending."""
+        if codec not in ("pcmu", "pcma"):
+            raise ValueError(f"not a G.711 law: {codec!r}")
+        self._codec, self._ts_scale, self._g711_clips = codec, SAMPLE_RATE_HZ // G711_RATE_HZ, clips
 
     # -- control (called by the bridge, any time) -------------------------------------------
 
@@ -179,6 +201,8 @@ class OutboundAudio(MediaStreamTrack):
         src = t.source
         if src.kind != "forward" or src.origin != origin or t.overlay or t.in_event:
             return False
+        if self._ts_scale != 1:  # G.711 at 8 kHz onto the 48 kHz timeline
+            timestamp = (timestamp * self._ts_scale) & 0xFFFFFFFF
         direct = t.direct
         if (
             direct is not None
@@ -254,11 +278,11 @@ class OutboundAudio(MediaStreamTrack):
                     continue
                 pulled = self._pull()
                 return self._emit(pulled if pulled is not None else silence.packets[0], key=None, src_ts=None)
-            clip = cached_clip(src.clip) or await load_clip(src.clip)
+            packets = await self._clip_packets(src.clip)
             await self._pace()
             if t.source != src or t.overlay:
                 continue
-            payload = self._next_clip_packet(clip)
+            payload = self._next_clip_packet(packets)
             return self._emit(payload, key=None, src_ts=None)
 
     def _release_routes(self) -> None:
@@ -277,8 +301,17 @@ class OutboundAudio(MediaStreamTrack):
         self.recent_forward_delays_s.append(delay_s)
         t.forwarded += 1
 
-    def _next_clip_packet(self, clip: Clip) -> bytes:
-        payload = clip.packets[self._clip_index % len(clip.packets)]
+    async def _clip_packets(self, name: str) -> tuple[bytes, ...]:
+        if self._g711_clips is None:
+            clip: Clip = cached_clip(name) or await load_clip(name)
+            return clip.packets
+        packets = self._g711_cache.get(name)
+        if packets is None:
+            packets = self._g711_cache[name] = await self._g711_clips(name)
+        return packets
+
+    def _next_clip_packet(self, packets: tuple[bytes, ...]) -> bytes:
+        payload = packets[self._clip_index % len(packets)]
         self._clip_index += 1
         return payload
 

@@ -15,6 +15,12 @@ from aiortc import RTCIceCandidate
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 OPUS_MIME: Final = "audio/opus"
+AUDIO_CODECS: Final = ("opus", "pcmu", "pcma")
+"""What a browser leg may negotiate (lower-case names). Opus alone by default; a leg facing a SIP
+trunk prefers G.711 so the trunk's packets are relayed as they are (docs/MEDIA-NOTES.md)."""
+OPUS_ONLY: Final = ("opus",)
+_RTPMAP_NAMES: Final = {"opus": ("opus/48000/2", "opus/48000"), "pcmu": ("pcmu/8000",), "pcma": ("pcma/8000",)}
+_STATIC_PAYLOAD_TYPES: Final = {"pcmu": "0", "pcma": "8"}
 OPUS_FMTP: Final = "minptime=10;useinbandfec=1"
 "Asks the browser to carry FEC in its packets; the far browser, which decodes them, profits."
 
@@ -25,8 +31,9 @@ class BadSdp(ValueError):
     code = "bad_sdp"
 
 
-def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
-    """Parse and check a client SDP: one audio section offering Opus 48000/2, nothing else."""
+def parse_offer_or_answer(sdp: object, kind: str, codecs: tuple[str, ...] = OPUS_ONLY) -> SessionDescription:
+    """Parse and check a client SDP: one audio section offering one of ``codecs`` (Opus 48000/2
+    by default), nothing else."""
     if not isinstance(sdp, str) or not sdp.strip():
         raise BadSdp(f"{kind} SDP is empty")
     if not sdp.lstrip().startswith("v=0"):
@@ -42,8 +49,10 @@ def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
     if len(audio) > 1 or others:
         raise BadSdp(f"{kind} SDP must have exactly one audio section (got audio x{len(audio)}, {others})")
     media = audio[0]
-    if not any(c.mimeType.lower() == OPUS_MIME and c.clockRate == 48000 for c in media.rtp.codecs):
-        raise BadSdp(f"{kind} SDP does not offer Opus 48000/2")
+    offered = {_codec_name(c.mimeType, c.clockRate) for c in media.rtp.codecs}
+    if not offered & set(codecs):
+        wanted = "Opus 48000/2" if codecs == OPUS_ONLY else " or ".join(c.upper() for c in codecs)
+        raise BadSdp(f"{kind} SDP does not offer {wanted}")
     if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
         raise BadSdp(f"{kind} SDP lacks ICE credentials")
     if media.dtls is None or not media.dtls.fingerprints:
@@ -53,13 +62,21 @@ def parse_offer_or_answer(sdp: object, kind: str) -> SessionDescription:
     return description
 
 
-def restrict_audio_codecs(sdp: str) -> str:
-    """Rewrite the audio section to Opus 48000/2 first, then telephone-event; drop the rest.
+def _codec_name(mime_type: str, clock_rate: int | None) -> str:
+    name = mime_type.lower().removeprefix("audio/")
+    return name if (name == "opus" and clock_rate == 48000) or (name in ("pcmu", "pcma") and clock_rate == 8000) else ""
+
+
+def restrict_audio_codecs(sdp: str, codecs: tuple[str, ...] = OPUS_ONLY) -> str:
+    """Rewrite the audio section to the first of ``codecs`` it offers, then telephone-event; drop the rest.
 
     Why SDP text and not ``setCodecPreferences``: aiortc 1.16 matches preferences on MIME type
     and fmtp only, so telephone-event/48000 and /8000 collapse into one duplicated payload type
     and the 8000 Hz one (the one Chrome sends on) is lost. Rewriting the SDP we hand to aiortc
-    makes Opus the first common codec, which is the one ``RTCRtpSender`` sends.
+    makes the codec we want the only common one, which is the one ``RTCRtpSender`` sends (and the
+    bridge relays: both legs of a relay must use the same codec). ``codecs`` is in preference
+    order: ``("pcmu", "pcma", "opus")`` keeps G.711 for a call whose other side is a trunk, and
+    still takes Opus from a browser that offers no G.711.
     """
     lines = sdp.replace("\r\n", "\n").split("\n")
     start = next((i for i, line in enumerate(lines) if line.startswith("m=audio ")), None)
@@ -71,11 +88,20 @@ def restrict_audio_codecs(sdp: str) -> str:
         match = re.match(r"a=rtpmap:(\d+) (\S+)", line)
         if match:
             rtpmap[match.group(1)] = match.group(2).lower()
-    opus = [pt for pt, name in rtpmap.items() if name in ("opus/48000/2", "opus/48000")][:1]
-    if not opus:
-        raise BadSdp("SDP does not offer Opus 48000/2")
+    listed = lines[start].split()[3:]
+    chosen: list[str] = []
+    for codec in codecs:
+        chosen = [pt for pt in listed if rtpmap.get(pt) in _RTPMAP_NAMES[codec]][:1]
+        static = _STATIC_PAYLOAD_TYPES.get(codec)
+        if not chosen and static in listed and static not in rtpmap:
+            chosen = [static]
+        if chosen:
+            break
+    if not chosen:
+        names = "Opus 48000/2" if codecs == OPUS_ONLY else " or ".join(c.upper() for c in codecs)
+        raise BadSdp(f"SDP does not offer {names}")
     events = [pt for pt, name in rtpmap.items() if name.startswith("telephone-event/")]
-    keep = opus + events
+    keep = chosen + events
     m_fields = lines[start].split()
     lines[start] = " ".join(m_fields[:3] + keep)
 
@@ -190,3 +216,16 @@ def strip_candidate_prefix(candidate: str) -> str:
     if text.startswith("candidate:"):
         text = text[len("candidate:") :]
     return text
+
+
+def first_audio_codec(sdp: str) -> str:
+    """The lower-case name (``opus``, ``pcmu``, ``pcma``) of the first payload type of the audio
+    section: what an SDP this module restricted sends and receives; ``""`` when it is none of them."""
+    m_line = re.search(r"^m=audio \S+ \S+ (\d+)", sdp, flags=re.M)
+    if m_line is None:
+        return ""
+    pt = m_line.group(1)
+    rtpmap = re.search(rf"^a=rtpmap:{pt} ([^/\s]+)/(\d+)", sdp, flags=re.M)
+    if rtpmap is None:
+        return {"0": "pcmu", "8": "pcma"}.get(pt, "")
+    return _codec_name(rtpmap.group(1), int(rtpmap.group(2)))

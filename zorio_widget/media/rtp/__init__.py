@@ -1,5 +1,6 @@
 """RTP media for SIP trunk legs: G.711 and RFC 4733 over one UDP socket per leg (DESIGN.md §4b).
 
+- ``RtpLeg`` (``leg.py``): that session as a leg's media for the call layer and the bridge.
 - ``RtpSession`` (``session.py``): the trunk leg's media with the browser leg's interface —
   ``on_packet``, ``outbound`` (``RtpOutbound``, ``sender.py``), ``on_dtmf``, ``on_failed``,
   ``close()`` — symmetric RTP with latching, SDP offer/answer.
@@ -14,6 +15,7 @@ The bridge relays G.711 leg↔leg as it relays Opus: ``on_packet`` of one leg, `
 the other, nothing decoded.
 """
 
+from .leg import RtpLeg
 from .ports import PortRange, PortsExhausted
 from .sdp import PCMA, PCMU, TELEPHONE_EVENT, AudioDescription, Codec
 from .sender import RtpOutbound
@@ -30,6 +32,7 @@ __all__ = [
     "OpusToG711",
     "PortRange",
     "PortsExhausted",
+    "RtpLeg",
     "RtpOutbound",
     "RtpSession",
     "TranscodingAdapter",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 
 import av
 import numpy as np
@@ -85,3 +86,13 @@ async def _convert(key: tuple[str, str]) -> None:
         logger.exception("could not convert clip %s to %s", *key)
     finally:
         _pending.discard(key)
+
+
+def loader(codec: str) -> Callable[[str], Awaitable[tuple[bytes, ...]]]:
+    """``name → packets`` of one law, for an outbound track that sends G.711 (a browser leg that
+    negotiated PCMU/PCMA: ``OutboundAudio.use_codec``)."""
+
+    async def load_for(name: str) -> tuple[bytes, ...]:
+        return await load(name, codec)
+
+    return load_for

@@ -79,6 +79,11 @@ class RtpOutbound:
     def source(self) -> Source:
         return self._source
 
+    @property
+    def audio_codec(self) -> str:
+        """The law of the payloads it sends (``pcmu``/``pcma``): what relayed payloads must be."""
+        return self.codec.name
+
     def set_source(self, source: Source) -> None:
         if source == self._source:
             return
