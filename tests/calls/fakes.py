@@ -84,6 +84,9 @@ class FakeMedia:
         self.state = "new"
         self.inband_dtmf_detection = False
         self.candidates: list[str | None] = []
+        self.codecs: tuple[str, ...] = ("opus",)
+        "What `prefer_codecs` asked for; the fake party takes the first one."
+        self.audio_codec: str | None = None
         self._close_listeners: list[Callable[[Any], None]] = []
 
     def __repr__(self) -> str:
@@ -102,6 +105,7 @@ class FakeMedia:
             raise BadSdp("unusable SDP")
         if self.connects:
             self.state = "connected"
+        self.audio_codec = self.codecs[0]
 
     async def create_offer(self) -> str:
         return f"offer:{self.id}"
@@ -119,6 +123,9 @@ class FakeMedia:
 
     def set_inband_dtmf_detection(self, enabled: bool) -> None:
         self.inband_dtmf_detection = enabled
+
+    def prefer_codecs(self, codecs: tuple[str, ...]) -> None:
+        self.codecs = codecs
 
     def add_close_listener(self, listener: Callable[[Any], None]) -> None:
         self._close_listeners.append(listener)

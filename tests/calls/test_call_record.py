@@ -32,6 +32,7 @@ def test_defaults_and_as_api(extension: Extension) -> None:
         "duration": 10.0,
         "end_reason": "hangup",
         "transferred_to": None,
+        "sip_code": None,
         "options": {"campaign_id": "", "lead_id": "L1", "customer_id": "", "recording": False, "caller_name": "",
                     "meta": {"ticket": 7}},
         "recording_url": None,

@@ -66,6 +66,15 @@ class MediaPort(BridgedMedia, Protocol):
 
     def set_inband_dtmf_detection(self, enabled: bool) -> None: ...
 
+    @property
+    def audio_codec(self) -> str | None:
+        """The negotiated audio codec (`opus`, `pcmu`, `pcma`); None before negotiation."""
+
+    def prefer_codecs(self, codecs: tuple[str, ...]) -> None:
+        """The audio codecs to negotiate, preferred first (before the first offer or answer):
+        a leg talking to a trunk takes G.711 when its party offers it, so packets are relayed
+        as they are instead of transcoded. Raises `ValueError` for codecs it cannot do."""
+
     async def close(self) -> None:
         """Frees everything the media holds; idempotent."""
 

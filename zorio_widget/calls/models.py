@@ -54,6 +54,8 @@ class CallRecord(models.Model):
     recording_file = models.FileField(upload_to="recordings/%Y/%m/%d", blank=True)
     card = models.JSONField(null=True, blank=True, help_text="After-call card saved by the agent.")
     transferred_to = models.CharField(max_length=64, blank=True)
+    sip_code = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="A trunk call's final SIP response code (200, 486, 404...).")
     # Which server process owns the call while it is live (zorio_widget.calls.ownership): a
     # restarted process (same node) or, in a cluster, a survivor closes the records a dead one left.
     owner_node = models.CharField(max_length=120, blank=True, db_index=True)
@@ -87,6 +89,7 @@ class CallRecord(models.Model):
             "duration": self.duration,
             "end_reason": self.end_reason or None,
             "transferred_to": self.transferred_to or None,
+            "sip_code": self.sip_code,
             "options": {
                 "campaign_id": self.campaign_id,
                 "lead_id": self.lead_id,

@@ -12,12 +12,17 @@ from typing import Any
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.limits import CallLimits
-from zorio_widget.calls.routing import Route
+from zorio_widget.calls.routing import Route, RouteKind
 from zorio_widget.calls.session import Board, CallSession, new_call_id
 from zorio_widget.media import BadSdp
 from zorio_widget.protocol.messages import ProtocolError
 
 logger = logging.getLogger(__name__)
+
+TRUNK_SIDE_CODECS = ("pcmu", "pcma", "opus")
+"""A number that is no extension, route or service may go out through a SIP trunk (its
+originator, zorio_widget/trunks/, decides): the caller's browser then answers with G.711 if it
+offers it, so the trunk's audio is relayed without transcoding (docs/MEDIA-NOTES.md)."""
 
 _CANDIDATE_LINE = re.compile(r"^a=(candidate:.+)$", re.MULTILINE)
 _MID_LINE = re.compile(r"^a=mid:(\S+)$", re.MULTILINE)
@@ -39,6 +44,8 @@ async def place_call(board: Board, device: Device, route: Route, limits: CallLim
     inband_dtmf = bool(options.get("inband_dtmf"))
     media = board.new_media(new_call_id())
     media.set_inband_dtmf_detection(inband_dtmf)
+    if route.kind == RouteKind.UNKNOWN:
+        media.prefer_codecs(TRUNK_SIDE_CODECS)
     try:
         try:
             answer = await media.accept_offer(offer)

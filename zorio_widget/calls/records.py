@@ -28,11 +28,19 @@ def record_options(options: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _direction(route: Route, origin: Endpoint) -> Direction:
+    """A party that is no extension (a trunk's caller) calls in; an extension calls another
+    extension (internal) or anything else (outgoing)."""
+    if origin.extension_id is None:
+        return Direction.INCOMING
+    return Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING
+
+
 def call_fields(route: Route, origin: Endpoint) -> dict[str, Any]:
     """Who calls whom, as a new call's record keeps it."""
     return {
         "tenant_id": origin.tenant_id,
-        "direction": Direction.INTERNAL if route.kind == RouteKind.EXTENSION else Direction.OUTGOING,
+        "direction": _direction(route, origin),
         "from_extension_id": origin.extension_id,
         "to_extension_id": route.extension_id,
         "from_number": origin.number,

@@ -219,17 +219,24 @@ class CallSession:
         old.ringing.pop(leg.call_id, None)
         leg.session = self
 
-    async def offer_to(self, endpoint: Endpoint) -> Leg:
-        """Rings `endpoint`: a new incoming leg offers it the call (`call.incoming` with the offer)."""
-        leg = self._new_leg(endpoint, "incoming")
+    async def offer_to(self, endpoint: Endpoint, media: MediaPort | None = None) -> Leg:
+        """Rings `endpoint`: a new incoming leg offers it the call (`call.incoming` with the offer).
+        `media`: the leg's media when its kind brings its own (a trunk's RTP), else a new one from
+        the board, which prefers the caller's codec (a trunk caller's G.711: no transcoding)."""
+        caller = self.caller
+        assert caller is not None
+        if media is None:
+            leg = self._new_leg(endpoint, "incoming")
+            if caller.media.audio_codec not in (None, "opus"):
+                leg.media.prefer_codecs((str(caller.media.audio_codec), "opus"))
+        else:
+            leg = self._leg(media.id, endpoint, "incoming", media)
         try:
             offer = await leg.media.create_offer()
         except BaseException:
             self.board.forget_leg(leg)
             await leg.media.close()
             raise
-        caller = self.caller
-        assert caller is not None
         self.ringing[leg.call_id] = leg
         leg.inband_dtmf = caller.inband_dtmf
         await leg.send("call.incoming", uuid=str(self.uuid), sdp=offer, to=self.route.number,
