@@ -23,6 +23,7 @@ from zorio_widget.calls.session import Leg, Originator
 from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.media import BadSdp, OutboundAudio
 from zorio_widget.media.dtmf import DTMF_DIGITS, EventPacket, parse_telephone_event
+from zorio_widget.media.rtp import clips as g711_clips
 from zorio_widget.protocol.messages import SERVER_MESSAGES, Frame, parse_frame
 
 BAD_SDP = "v=0 unusable"
@@ -105,6 +106,8 @@ class FakeMedia:
             raise BadSdp("unusable SDP")
         if self.connects:
             self.state = "connected"
+        if self.audio_codec is None and self.codecs[0] != "opus":  # the party took G.711
+            self.outbound.use_codec(self.codecs[0], g711_clips.loader(self.codecs[0]))
         self.audio_codec = self.codecs[0]
 
     async def create_offer(self) -> str:

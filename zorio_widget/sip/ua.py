@@ -116,20 +116,30 @@ class UserAgent:
     async def dial(self, trunk_id: str, number: str, *, caller_id: str | None = None, caller_name: str = "") -> SipCall:
         """Place a call through a trunk; returns at once with the INVITE sent (``SipCall`` callbacks
         follow). ``KeyError``: unknown trunk; ``TrunkBusy``; ``PortsExhausted``; ``ValueError``: not a number."""
+        call = await self.prepare(trunk_id, number)
+        call.start_outbound(number, call.agent.config.caller_id_for(caller_id), caller_name)
+        return call
+
+    async def prepare(self, trunk_id: str, number: str, *, leg_id: str | None = None) -> SipCall:
+        """``dial`` in two steps, for a caller that needs the call's media before the INVITE goes
+        (the call layer offers a leg its media first): the channel is taken and the RTP port bound,
+        ``call.start_outbound(...)`` sends the INVITE, ``hangup()`` gives both back. ``leg_id`` names
+        the media (the bridge's id of the leg). Raises as ``dial``."""
         if not is_number(number):
             raise ValueError(f"{number!r} is not a dialable number")
         agent = self.agents[trunk_id]
         agent.check_capacity()
-        media = await self._media(agent)
+        media = await self._media(agent, leg_id)
         call = SipCall(agent, media, "outbound")
+        call.remote_number = number
         agent.adopt(call)
-        call.start_outbound(number, agent.config.caller_id_for(caller_id), caller_name)
         return call
 
-    async def _media(self, agent: TrunkAgent) -> RtpSession:
+    async def _media(self, agent: TrunkAgent, leg_id: str | None = None) -> RtpSession:
         local = agent.local_host
         bind = "0.0.0.0" if self.transport.host in ("0.0.0.0", "") else self.transport.host
-        media = RtpSession(self.rtp_ports, local_address=local, bind_host=bind, media_timeout_s=self.media_timeout_s)
+        media = RtpSession(self.rtp_ports, local_address=local, bind_host=bind, media_timeout_s=self.media_timeout_s,
+                           leg_id=leg_id)
         await media.open()
         return media
 

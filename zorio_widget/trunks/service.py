@@ -85,6 +85,11 @@ class TrunkService:
         await self.reload()
         return await self.ua.dial(trunk_id, number, **options)
 
+    async def prepare(self, trunk_id: str, number: str, **options: Any) -> SipCall:
+        """``UserAgent.prepare`` with the trunks as they are now (see ``dial``)."""
+        await self.reload()
+        return await self.ua.prepare(trunk_id, number, **options)
+
     async def close(self) -> None:
         for model in (Trunk, Did):
             post_save.disconnect(dispatch_uid=f"trunk-service-{id(self)}-{model.__name__}-s", sender=model)
