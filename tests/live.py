@@ -175,6 +175,15 @@ class LiveCluster:
         finally:
             client.close()
 
+    def wait_for_nodes(self, count: int, timeout_s: float = 30.0) -> None:
+        """Until `count` nodes have joined, and one heartbeat more, so that each has seen the others."""
+        deadline = time.monotonic() + timeout_s
+        while len([k for k in self.redis_keys() if ":cluster:node:" in k]) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{count} nodes did not join within {timeout_s:.0f} s:\n{self.logs()}")
+            time.sleep(0.2)
+        time.sleep(2.5)  # zorio_widget/cluster/node.py HEARTBEAT_S, and a little
+
     def stop(self) -> None:
         import redis
 
@@ -216,6 +225,7 @@ def start_cluster(count: int, extra_env: dict[str, str] | None = None, seed_exte
             own = server_env[index] if server_env and index < len(server_env) else {}
             env = server_environment(workdir, {**shared, **own})
             servers.append(launch_server(env, api_key, workdir))
+        cluster.wait_for_nodes(count)
     except BaseException:
         cluster.stop()
         raise

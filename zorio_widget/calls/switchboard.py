@@ -261,8 +261,9 @@ class Switchboard:
             if refused is not None:  # refused elsewhere (or failed): give this process's part back
                 self.capacity.release()
                 self.quota.give_back(tenant_id, number)
-        self.directory.calls_changed()
-        return None
+        if refused is None:
+            self.directory.calls_changed()
+        return refused
 
     def give_slot(self, tenant_id: int, number: str) -> None:
         self.capacity.release()
