@@ -63,8 +63,8 @@ def lint(tree: Path) -> subprocess.CompletedProcess[str]:
      "zorio_widget.protocol.messages -> zorio_widget.calls.states"),
     ("zorio_widget/media/capacity.py", "from zorio_widget.calls import legs",
      "zorio_widget.media.capacity -> zorio_widget.calls.legs"),
-    ("zorio_widget/scenarios/__init__.py", "from zorio_widget.calls import session",
-     "zorio_widget.scenarios"),
+    ("zorio_widget/unplaced/__init__.py", "from zorio_widget.calls import session",
+     "zorio_widget.unplaced"),
 ], ids=["calls-imports-signalling", "protocol-imports-calls", "media-imports-calls", "a-package-without-a-floor"])
 def test_an_arrow_upward_or_an_unplaced_package_is_refused(tree: Path, edit, module: str, line: str,
                                                           reported: str) -> None:

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "zorio_widget.trunks",
     "zorio_widget.web",
     "zorio_widget.webhooks",
+    "zorio_widget.routes",
+    "zorio_widget.scenarios",
     "zorio_widget.ops",
 ]
 
@@ -200,6 +202,18 @@ TTS_CACHE_DIR = env.str("TTS_CACHE_DIR", default=str(BASE_DIR / "cache" / "tts")
 PLAYBACK_ROOT = Path(env.str("PLAYBACK_ROOT", default="") or BASE_DIR / "static")
 #: Hosts (`host` or `host:port`) whose http(s) URLs scenarios may play; empty: every URL is refused.
 PLAYBACK_ALLOWED_HOSTS = env.list("PLAYBACK_ALLOWED_HOSTS", default=[])
+
+# --- Scenarios and recordings (zorio_widget/scenarios, zorio_widget/calls/recording.py) -------------
+#: Originators of the target kinds served above the call layer, by route kind (the switchboard adds
+#: them to its own): a scenario route runs its scenario. A wiring table, like ROOT_URLCONF.
+CALL_ORIGINATORS = {"scenario": "zorio_widget.scenarios.originate.originate"}
+#: Numbers no extension, route or service answers go out through a SIP trunk that takes them
+#: (zorio_widget/trunks/runtime.py: while the trunk service runs; else they end `failed`).
+CALL_ORIGINATORS["unknown"] = "zorio_widget.trunks.runtime.dial_out"
+#: Days a recording is kept; `manage.py prune_recordings` removes older ones (0: keep them all).
+RECORDINGS_RETENTION_DAYS = env.int("RECORDINGS_RETENTION_DAYS", default=0)
+#: Seconds a queue caller waits for an agent before the queue's `max_wait` target takes the call.
+QUEUE_MAX_WAIT_S = env.float("QUEUE_MAX_WAIT_S", default=600.0)
 
 # --- Webhooks (zorio_widget/webhooks) -------------------------------------------------------------
 #: Seconds one delivery attempt (connect, send, the receiver's answer) may take.

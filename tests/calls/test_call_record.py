@@ -35,6 +35,7 @@ def test_defaults_and_as_api(extension: Extension) -> None:
         "sip_code": None,
         "options": {"campaign_id": "", "lead_id": "L1", "customer_id": "", "recording": False, "caller_name": "",
                     "meta": {"ticket": 7}},
+        "kind": "call",
         "recording_url": None,
         "card": {"outcome": "sold"},
     }

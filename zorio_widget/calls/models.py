@@ -26,6 +26,10 @@ class EndReason(models.TextChoices):
 
 
 class CallRecord(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call"
+        VOICEMAIL = "voicemail"  # a message left with the voicemail scenario: its recording is the message
+
     uuid = models.UUIDField(default=uuid_lib.uuid4, unique=True, editable=False)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="call_records")
     direction = models.CharField(max_length=10, choices=Direction.choices)
@@ -49,6 +53,7 @@ class CallRecord(models.Model):
     lead_id = models.CharField(max_length=120, blank=True)
     customer_id = models.CharField(max_length=120, blank=True)
     recording = models.BooleanField(default=False)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CALL, db_index=True)
     caller_name = models.CharField(max_length=120, blank=True)
     meta = models.JSONField(default=dict, blank=True)
     recording_file = models.FileField(upload_to="recordings/%Y/%m/%d", blank=True)
@@ -98,6 +103,8 @@ class CallRecord(models.Model):
                 "caller_name": self.caller_name,
                 "meta": self.meta,
             },
-            "recording_url": self.recording_file.url if self.recording_file else None,
+            "kind": self.kind,
+            # Served by the REST API with range requests, to the call's parties and the tenant's key.
+            "recording_url": f"/api/webphone/calls/{self.uuid}/recording" if self.recording_file else None,
             "card": self.card,
         }

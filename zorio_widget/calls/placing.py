@@ -12,6 +12,7 @@ from typing import Any
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.limits import CallLimits
+from zorio_widget.calls.recording import record_when_answered, records_by_default
 from zorio_widget.calls.routing import Route, RouteKind
 from zorio_widget.calls.session import Board, CallSession, new_call_id
 from zorio_widget.media import BadSdp
@@ -58,6 +59,9 @@ async def place_call(board: Board, device: Device, route: Route, limits: CallLim
     caller = session.admit_caller(device, media, caller_name=str(options.get("caller_name") or "")[:120],
                                   inband_dtmf=inband_dtmf)
     board.expect_media(caller)
+    wants_recording = options["recording"] if "recording" in options else await records_by_default(device.extension_id)
+    if wants_recording:
+        record_when_answered(session)
     logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, route.number, route.kind)
     await caller.send("call.trying", req_id=req_id, uuid=str(session.uuid))
     await caller.send("sdp.answer", sdp=answer, req_id=req_id)

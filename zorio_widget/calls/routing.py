@@ -1,4 +1,6 @@
-"""Where a dialled destination goes: an extension of the tenant, a service number, or nowhere.
+"""Where a dialled destination goes: a service number, an extension of the tenant, a scenario
+route of the tenant (zorio_widget/routes/, read for every call, so a change applies to the next one),
+or nowhere.
 
 Cleaning is forgiving about what people paste (`+84 (90) 123-4567`); anything left that is not
 digits, `*`, `#` or a leading `+` is an `invalid_target`. A clean number that matches nothing is
@@ -6,11 +8,13 @@ routable syntax with no destination: the call is placed and ends `failed`.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from channels.db import database_sync_to_async
 
+from zorio_widget.routes.models import Route as ScenarioRoute
 from zorio_widget.tenants.models import Extension
 
 _SEPARATORS = re.compile(r"[\s\-.()/]")
@@ -29,6 +33,7 @@ class RouteKind(StrEnum):
 
     EXTENSION = "extension"
     SERVICE = "service"
+    SCENARIO = "scenario"
     UNKNOWN = "unknown"
 
 
@@ -44,6 +49,9 @@ class Route:
     name: str = ""
     call_waiting: bool = True
     service: ServiceNumber | None = None
+    #: A scenario route: its scenario (a built-in name or `pkg.module:run`) and params.
+    scenario: str = ""
+    params: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 def clean_destination(raw: str) -> str:
@@ -66,5 +74,9 @@ def resolve_route(tenant_id: int, number: str) -> Route:
         .first()
     )
     if extension is None:
+        route = ScenarioRoute.objects.filter(tenant_id=tenant_id, number=number, enabled=True).first()
+        if route is not None:
+            return Route(RouteKind.SCENARIO, number, name=route.name or route.scenario, scenario=route.scenario,
+                         params=dict(route.params or {}))
         return Route(RouteKind.UNKNOWN, number)
     return Route(RouteKind.EXTENSION, number, extension.pk, extension.name, extension.call_waiting)

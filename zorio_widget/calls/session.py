@@ -77,6 +77,14 @@ class Leg:
         await self.endpoint.send_frame({"type": msg_type, "call_id": self.call_id, **fields})
 
 
+class Recording(Protocol):
+    """A call's recording (`recording.CallRecording`): what the session and its requests read."""
+
+    @property
+    def state(self) -> str:
+        """`recording`, `paused` or `stopped`."""
+
+
 class Board(Protocol):
     """What a call asks of the process it lives in (`switchboard.Switchboard` is the one): the
     bridge, media for new legs, the originators of each target kind, the table of live legs
@@ -125,6 +133,12 @@ class CallSession:
         #: Attended transfer: the consult call this call's agent placed.
         self.consult: CallSession | None = None
         self._when_ended: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._when_answered: list[Callable[[], Awaitable[None]]] = []
+        #: `X-` headers this call carries to the parties it rings (`call.incoming.headers`): set by a
+        #: scenario's outbound call before `start`.
+        self.headers: dict[str, str] = {}
+        #: The call's recording while it records (`recording.CallRecording`).
+        self.recording: Recording | None = None
 
     def __repr__(self) -> str:
         return f"<CallSession {self.uuid} {self.state}>"
@@ -200,6 +214,13 @@ class CallSession:
         self.caller = self._new_leg(endpoint, "outgoing")
         return self.caller
 
+    def admit_callee(self, endpoint: Endpoint, media: MediaPort, **details: Any) -> Leg:
+        """A callee side that needs no offer (a scenario run by the server, its media the bridge's):
+        it rings until `answered_by` (or the call ends), like a device that got `call.incoming`."""
+        leg = self._leg(media.id, endpoint, "incoming", media, **details)
+        self.ringing[leg.call_id] = leg
+        return leg
+
     def take_caller(self, leg: Leg) -> None:
         """`leg` (a party of another call, moved by a transfer) becomes this call's caller."""
         self._take(leg)
@@ -239,7 +260,7 @@ class CallSession:
             raise
         self.ringing[leg.call_id] = leg
         leg.inband_dtmf = caller.inband_dtmf
-        await leg.send("call.incoming", uuid=str(self.uuid), sdp=offer, to=self.route.number,
+        await leg.send("call.incoming", uuid=str(self.uuid), sdp=offer, to=self.route.number, headers=dict(self.headers),
                        **{"from": caller.endpoint.number, "from_name": caller.caller_name or caller.endpoint.name})
         return leg
 
@@ -258,8 +279,9 @@ class CallSession:
             if self.state == CallState.RINGING:
                 await self.end("no-answer")
 
-    async def answered_by(self, leg: Leg) -> None:
-        """A ringing leg answered (its media has the answer): it is the callee, the others stop."""
+    async def answered_by(self, leg: Leg, headers: dict[str, str] | None = None) -> None:
+        """A ringing leg answered (its media has the answer): it is the callee, the others stop.
+        `headers`: `X-` headers the answering side adds (a scenario's `answer`), shown to the caller."""
         del self.ringing[leg.call_id]
         self.callee = leg
         await self._drop_ringing("answered-elsewhere")
@@ -270,13 +292,16 @@ class CallSession:
         self.board.expect_media(leg)
         leg.media.set_inband_dtmf_detection(leg.inband_dtmf)
         await self.mark_answered()
-        await caller.send("call.answered")
+        await caller.send("call.answered", **({"headers": headers} if headers else {}))
         await leg.send("call.answered")
 
     async def mark_answered(self) -> None:
         self._apply(CallEvent.ANSWER)
         self.answered_at = timezone.now()
         await records.update_record(self.uuid, answered_at=self.answered_at)
+        when_answered, self._when_answered = self._when_answered, []
+        for work in when_answered:
+            await work()
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -319,6 +344,11 @@ class CallSession:
 
     def end_consult(self) -> None:
         self.consult = None
+
+    def when_answered(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Awaits `work()` under the call's lock once the call is answered (a recording asked for
+        at placing starts then, with both parties)."""
+        self._when_answered.append(work)
 
     def when_ended(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Runs `work()` (as a task of the board) once this call has ended."""
@@ -374,9 +404,10 @@ class CallSession:
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
 
-    async def end(self, reason: str, **record_fields: Any) -> None:
-        """Ends the call (the caller holds the lock): every leg gets `call.ended`, media is
-        freed, the record closed with `reason` and `record_fields`."""
+    async def end(self, reason: str, headers: dict[str, str] | None = None, **record_fields: Any) -> None:
+        """Ends the call (the caller holds the lock): every leg gets `call.ended` (with `headers`, the
+        `X-` headers of the side that ended it, if any), media is freed, the record closed with
+        `reason` and `record_fields`."""
         if not self.is_live:
             return
         self._apply(CallEvent.END)
@@ -386,7 +417,7 @@ class CallSession:
         for leg in legs:
             self.board.forget_leg(leg)
         for leg in legs:
-            await leg.send("call.ended", reason=reason)
+            await leg.send("call.ended", reason=reason, **({"headers": headers} if headers else {}))
         await asyncio.gather(*(leg.media.close() for leg in legs), return_exceptions=True)
         self.board.forget_session(self)
         when_ended, self._when_ended = self._when_ended, []

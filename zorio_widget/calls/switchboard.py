@@ -18,8 +18,9 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
-from zorio_widget.calls import controls, transfer
+from zorio_widget.calls import controls, messaging, recording, transfer
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.directory import Alone, Directory
 from zorio_widget.calls.legs import Endpoint, MediaFactory, MediaPort
@@ -56,6 +57,8 @@ REQUESTS: dict[str, Control] = {
     "call.complete_transfer": transfer.complete_transfer,
     "sdp.answer": controls.sdp_answer,
     "sdp.offer": controls.sdp_offer,
+    "call.record": recording.record_request,
+    "call.message": messaging.message_request,
 }
 """Every request on an existing leg that runs under its call's lock, by message type
 (`Switchboard.handle`; ICE candidates go straight to the leg's media)."""
@@ -366,7 +369,11 @@ _switchboard: Switchboard | None = None
 
 
 def switchboard_from_settings(**collaborators: Any) -> Switchboard:
-    """A switchboard configured by the settings, with `collaborators` (`media_factory`, `directory`...)."""
+    """A switchboard configured by the settings, with `collaborators` (`media_factory`, `directory`...);
+    the originators of `CALL_ORIGINATORS` (target kinds served above the call layer: scenario routes)
+    are added to the built-in ones, under those of `collaborators`."""
+    configured = {RouteKind(kind): import_string(path) for kind, path in settings.CALL_ORIGINATORS.items()}
+    collaborators["originators"] = {**configured, **(collaborators.get("originators") or {})}
     return Switchboard(
         max_calls=settings.MAX_CALLS_PER_PROCESS,
         ring_timeout_s=settings.RING_TIMEOUT_S,

@@ -22,6 +22,8 @@ MAX_DESTINATION_CHARS = 64
 MAX_DIGITS = 32
 MAX_CANDIDATE_CHARS = 1024
 MAX_META_CHARS = 8192
+MAX_HEADERS_CHARS = 4096
+MAX_MESSAGE_CHARS = 4096
 #: Deepest nesting of objects and arrays a frame may have (`options.meta` is the deepest field).
 MAX_FRAME_DEPTH = 16
 
@@ -91,6 +93,17 @@ CLIENT_MESSAGES: dict[str, Message] = {
                  Field("sdp_mid", "str", required=False, nullable=True, max_chars=MAX_ID_CHARS),
                  Field("sdp_m_line_index", "int", required=False, nullable=True)), names_call=True),
         Message("ice.done", "The client has no more candidates.", (_call_id(),), names_call=True),
+        Message("call.record", "Start, pause, resume or stop recording the call (both parties); answered by "
+                "`call.recording` to both.",
+                (REQ_ID, _call_id(), Field("action", "str", max_chars=16, doc="start | pause | resume | stop")),
+                names_call=True),
+        Message("call.message", "A text to the other party (a scenario's call gets `MessageReceived`, a browser "
+                "`call.message`).",
+                (REQ_ID, _call_id(), Field("text", "str", max_chars=MAX_MESSAGE_CHARS)), names_call=True),
+        Message("agent.state", "A queue agent logs in or out, pauses or is ready again; answered by `agent.state`.",
+                (REQ_ID, Field("state", "str", max_chars=16, doc="logged_in | logged_out | paused | ready"),
+                 Field("queue", "str", required=False, max_chars=MAX_DESTINATION_CHARS,
+                       doc="The queue's number (a `queue` route); all the agent's queues when absent."))),
         Message("ping", "Keep-alive; answered by `pong`.", (REQ_ID,)),
     )
 }
@@ -105,21 +118,35 @@ SERVER_MESSAGES: dict[str, Message] = {
                 (REQ_ID, _call_id(), Field("uuid", "str"))),
         Message("call.incoming", "An incoming call; answer with `call.answer {sdp}`.",
                 (_call_id(), Field("uuid", "str"), Field("from", "str"), Field("from_name", "str"),
-                 Field("to", "str"), SDP)),
+                 Field("to", "str"), SDP,
+                 Field("headers", "object", doc="`X-` headers the caller added (a scenario, a trunk), name -> value; "
+                       "`{}` when none."))),
         Message("sdp.answer", "The server's SDP answer.", (_call_id(), SDP, REQ_ID)),
         Message("sdp.offer", "A server offer (renegotiation).", (_call_id(), SDP)),
         Message("ice.candidate", "A server ICE candidate (also present in its SDP).",
                 (_call_id(), Field("candidate", "str"), Field("sdp_mid", "str", nullable=True),
                  Field("sdp_m_line_index", "int", nullable=True))),
         Message("call.ringing", "The far side is alerting.", (_call_id(),)),
-        Message("call.answered", "The call is connected.", (_call_id(),)),
+        Message("call.answered", "The call is connected.",
+                (_call_id(), Field("headers", "object", required=False,
+                                   doc="`X-` headers the answering side added (a scenario's `answer`)."))),
         Message("call.held", "The call is on hold.", (_call_id(), Field("by", "str", doc="local | remote"))),
         Message("call.resumed", "The call is off hold.", (_call_id(), Field("by", "str", required=False))),
         Message("call.muted", "This side's audio is not forwarded.", (_call_id(),)),
         Message("call.unmuted", "This side's audio is forwarded again.", (_call_id(),)),
         Message("call.dtmf_received", "A digit went through the bridge (to both parties).",
                 (_call_id(), Field("digit", "str"))),
-        Message("call.ended", "The call is over for this leg.", (_call_id(), Field("reason", "str"))),
+        Message("call.recording", "The call's recording changed (to both parties).",
+                (REQ_ID, _call_id(), Field("state", "str", doc="recording | paused | stopped"))),
+        Message("call.message", "A text from the server side of the call (a scenario's `send_message`).",
+                (_call_id(), Field("text", "str"))),
+        Message("agent.state", "The agent's queue state, after `agent.state` or a change by the server.",
+                (REQ_ID, Field("state", "str", doc="logged_in | logged_out | paused | ready"),
+                 Field("queues", "list", doc="The numbers of the queues the agent is logged in to."))),
+        Message("call.ended", "The call is over for this leg.",
+                (_call_id(), Field("reason", "str"),
+                 Field("headers", "object", required=False, doc="`X-` headers of the side that ended it (a scenario).")
+                 )),
         Message("error", "A request failed; nothing else changed.",
                 (REQ_ID, Field("call_id", "str", required=False), Field("code", "str"), Field("message", "str"))),
         Message("pong", "Reply to `ping`.", (REQ_ID,)),

@@ -24,6 +24,7 @@ from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.cluster.router import Router
 from zorio_widget.cluster.runtime import get_router
 from zorio_widget.protocol.messages import Frame, ProtocolError, parse_frame
+from zorio_widget.scenarios.agents import AgentStateError, get_directory
 from zorio_widget.signalling.access import CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED, AccessWatch, get_access_watch
 from zorio_widget.signalling.ratelimit import TokenBucket
 from zorio_widget.tenants.models import Extension
@@ -175,6 +176,18 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
     async def on_call_create(self, frame: Frame) -> None:
         await self.router.create_call(self, frame)
 
+    async def on_agent_state(self, frame: Frame) -> None:
+        """A queue agent's state (the softphone's agent tab): answered with `agent.state`, which its
+        extension's other devices here get too."""
+        try:
+            agent = await get_directory().set_state(self.tenant_id, self.number, frame.data["state"],
+                                                    frame.data.get("queue"))
+        except AgentStateError as exc:
+            raise ProtocolError(exc.code, exc.message, req_id=frame.req_id) from exc
+        for device in self.board.devices_here(self.tenant_id, self.number):
+            await device.send_frame({"type": "agent.state", **agent.as_message(),
+                                     "req_id": frame.req_id if device is self else None})
+
     async def on_in_call(self, frame: Frame) -> None:
         """A request on one of this device's calls (answer, hang up, hold, transfer, ICE...)."""
         await self.router.on_leg(self, frame)
@@ -199,4 +212,7 @@ HANDLERS: dict[str, Handler] = {
     "call.complete_transfer": WebphoneConsumer.on_in_call,
     "sdp.offer": WebphoneConsumer.on_in_call,
     "sdp.answer": WebphoneConsumer.on_in_call,
+    "call.record": WebphoneConsumer.on_in_call,
+    "call.message": WebphoneConsumer.on_in_call,
+    "agent.state": WebphoneConsumer.on_agent_state,
 }

@@ -1,0 +1,120 @@
+"""Scenario tests: a real switchboard of fakes (tests/calls/fakes.py) whose scenario routes run their
+scenarios, the demo extensions, routes made in the test database, and the real speech engine and
+player (the player's root a temporary folder of the test's own files)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.calls.fakes import FakeDevice, FakeMedia, Phone, make_board
+from zorio_widget.calls.routing import RouteKind
+from zorio_widget.calls.switchboard import Switchboard
+from zorio_widget.media.playback import PlaybackConfig, Player
+from zorio_widget.media.speech import Speaker
+from zorio_widget.media.speech.config import engine_from_settings
+from zorio_widget.routes.models import Route
+from zorio_widget.scenarios import agents
+from zorio_widget.scenarios.originate import originate
+from zorio_widget.scenarios.services import Services, use_services
+from zorio_widget.tenants.models import Extension
+
+pytest_plugins = ["tests.calls.conftest"]
+
+
+@pytest.fixture
+def sounds(tmp_path: Path) -> Path:
+    folder = tmp_path / "sounds"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def services(sounds: Path) -> Iterator[Services]:
+    made = Services(Speaker(engine_factory=engine_from_settings),
+                    Player(PlaybackConfig(root=sounds.parent, allowed_hosts=frozenset())))
+    use_services(made)
+    yield made
+    use_services(None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_agents() -> Iterator[None]:
+    agents._directory = None
+    yield
+    agents._directory = None
+
+
+@pytest.fixture
+async def scenario_board(transactional_db: None, services: Services) -> AsyncIterator[Switchboard]:
+    """A switchboard of fakes that runs scenario routes; live calls are ended after the test."""
+    board = make_board(originators={RouteKind.SCENARIO: originate})
+    yield board
+    for session in list(board.sessions):
+        async with session.lock:
+            await session.end("hangup")
+    board.heartbeat.stop()
+
+
+@pytest.fixture
+def on_board(scenario_board: Switchboard, demo_extensions: dict[str, Extension]) -> Callable[[str], Phone]:
+    def register(number: str) -> Phone:
+        ext = demo_extensions[number]
+        device = FakeDevice(ext.tenant_id, ext.pk, ext.number, ext.name)
+        scenario_board.register(device)
+        return Phone(scenario_board, device)
+
+    return register
+
+
+@pytest.fixture
+def route(demo_extensions: dict[str, Extension]) -> Callable[..., Route]:
+    tenant_id = demo_extensions["1001"].tenant_id
+
+    async def make(number: str, scenario: str, params: dict[str, Any] | None = None, name: str = "") -> Route:
+        found, _ = await Route.objects.aupdate_or_create(
+            tenant_id=tenant_id, number=number, defaults={"scenario": scenario, "params": params or {}, "name": name})
+        return found
+
+    return make
+
+
+class Ear:
+    """Plays the part of a fake party's sender: pulls its outbound track as aiortc would (real 20 ms
+    clock), so playbacks progress and finish; `heard` keeps what it pulled."""
+
+    def __init__(self, media: FakeMedia) -> None:
+        self.media = media
+        self.heard: list[str] = []
+        self.packets = 0
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                await self.media.outbound.recv_opus_payload()
+                self.packets += 1
+                self.heard.append(str(self.media.outbound.source))
+        except Exception:
+            return
+
+    async def close(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+@pytest.fixture
+async def ears() -> AsyncIterator[Callable[[FakeMedia], Ear]]:
+    made: list[Ear] = []
+
+    def ear(media: FakeMedia) -> Ear:
+        made.append(Ear(media))
+        return made[-1]
+
+    yield ear
+    for e in made:
+        await e.close()
