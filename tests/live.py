@@ -48,6 +48,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_sip_bind() -> str:
+    """A `SIP_BIND` for a live server: a loopback port free for both UDP and TCP."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return f"127.0.0.1:{port}"
+    raise RuntimeError("no free SIP port")
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -103,6 +116,8 @@ class LiveServer:
 def server_environment(workdir: Path, extra_env: dict[str, str] | None) -> dict[str, str]:
     env = {**os.environ, **SERVER_ENVIRONMENT, "DEBUG": "false", "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     env.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'db.sqlite3'}")
+    if "SIP_BIND" not in (extra_env or {}):  # no SIP unless a test asks (free_sip_bind): no port clashes
+        env["SIP_BIND"] = "off"
     # With Redis, servers sharing a prefix are one cluster: each test server is its own by default.
     env.setdefault("CHANNEL_PREFIX", f"zt{secrets.token_hex(4)}")
     env["RECORDINGS_ROOT"] = str(workdir / "recordings")

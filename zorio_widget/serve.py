@@ -9,7 +9,9 @@ Daphne's format; `-v 0` still turns them off. `--access-log FILE` is refused: po
 
 It also starts the process's background tasks once the loop runs (zorio_widget/ops/lifecycle.py:
 event-loop lag, webhook delivery), joins the cluster when there is one (zorio_widget/cluster/),
-and counts open WebSockets for `/metrics`.
+starts the SIP trunk service on the same loop (zorio_widget/trunks/runtime.py; `SIP_BIND=off`
+disables it; stopped, its calls hung up, before the reactor stops) and counts open WebSockets
+for `/metrics`.
 
 Stopping: SIGTERM drains (zorio_widget/cluster/drain.py): `/readyz` turns 503 at once, new calls
 get `draining`, live calls go on for up to `DRAIN_TIMEOUT_S` and are then ended with their records
@@ -36,6 +38,7 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 
 from zorio_widget.ops import lifecycle, metrics
 
@@ -76,6 +79,10 @@ class LoggedAccessServer(Server):
         super().__init__(*args, action_logger=action_logger, **kwargs)
         reactor.callWhenRunning(self._tell_clients_about_limits)  # run() has built ws_factory by then
         reactor.callWhenRunning(self._start_background_tasks)
+        reactor.callWhenRunning(self._start_trunks)
+        # (the stubs type the global reactor's interface methods with `self` first: ignore)
+        reactor.addSystemEventTrigger("before", "shutdown", self._stop_trunks)  # type: ignore[arg-type]
+        self._trunks: Any = None
         reactor.callWhenRunning(self._drain_on_sigterm)  # after Twisted's own handlers (during startup)
         self._draining: asyncio.Future[None] | None = None
 
@@ -113,6 +120,20 @@ class LoggedAccessServer(Server):
         finally:
             logger.info("drained: stopping the server")
             reactor.stop()  # type: ignore[misc]
+
+    def _start_trunks(self) -> None:
+        from zorio_widget.trunks.runtime import TrunkRuntime  # Django is set up by now (the application)
+
+        async def start() -> None:
+            self._trunks = await TrunkRuntime.start()
+
+        asyncio.get_event_loop().call_soon(lambda: asyncio.ensure_future(start()))
+
+    def _stop_trunks(self) -> Any:
+        if self._trunks is None:
+            return None
+        trunks, self._trunks = self._trunks, None
+        return Deferred.fromFuture(asyncio.ensure_future(trunks.stop()))
 
     def protocol_connected(self, protocol: Any) -> None:
         super().protocol_connected(protocol)

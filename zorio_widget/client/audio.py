@@ -9,6 +9,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import av
 import numpy as np
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -78,6 +79,7 @@ class AudioProbe:
         self.event_digits: list[str] = []
         "Digits of those events, once each."
         self._detector: Any = None
+        self._resampler: av.AudioResampler | None = None
         self._task = asyncio.create_task(self._run(), name="audio-probe")
 
     async def _run(self) -> None:
@@ -85,16 +87,26 @@ class AudioProbe:
             while True:
                 frame = await self.track.recv()
                 assert isinstance(frame, AudioFrame)
-                pcm = frame.to_ndarray().astype(np.float32).reshape(-1)
-                channels = len(frame.layout.channels)
-                if channels > 1:
-                    pcm = pcm.reshape(-1, channels).mean(axis=1)
+                pcm = self._pcm_48k(frame)
                 if self._detector is not None:
                     self.digits += self._detector.feed(pcm.astype(np.int16))
                 self._recent.append(pcm / 32768.0)
                 self.frames_received += 1
         except (MediaStreamError, asyncio.CancelledError):
             return
+
+    def _pcm_48k(self, frame: AudioFrame) -> np.ndarray:
+        """Mono samples at 48 kHz: a G.711 call (a trunk's) decodes at 8 kHz, resampled here so
+        every measurement reads one rate."""
+        if frame.sample_rate != SAMPLE_RATE_HZ:
+            if self._resampler is None:
+                self._resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE_HZ)
+            resampled = self._resampler.resample(frame)
+            chunks = [f.to_ndarray().astype(np.float32).reshape(-1) for f in resampled]
+            return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        pcm = frame.to_ndarray().astype(np.float32).reshape(-1)
+        channels = len(frame.layout.channels)
+        return pcm.reshape(-1, channels).mean(axis=1) if channels > 1 else pcm
 
     def watch_telephone_events(self, receiver: RTCRtpReceiver) -> None:
         """Collect the RFC 4733 events arriving on `receiver` (the same call's) in `self.events`
