@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from zorio_widget.calls.models import CallRecord
+from zorio_widget.routes.models import Route
 from zorio_widget.tenants.models import ApiKey, Extension, Tenant, Theme
 from zorio_widget.trunks.models import Did, Trunk
 from zorio_widget.webhooks.models import WebhookEndpoint, WebhookEvent
@@ -32,6 +33,8 @@ BUILDERS: dict[type[Model], Callable[[Extension], Model]] = {
         tenant=ext.tenant, url="https://crm.acme.example/hooks", secret_encrypted=""),
     WebhookEvent: lambda ext: WebhookEvent.objects.create(tenant=ext.tenant, event_type="call.ended", payload={}),
     Trunk: lambda ext: Trunk.objects.create(tenant=ext.tenant, name="carrier", host="sip.carrier.example"),
+    Route: lambda ext: Route.objects.create(tenant=ext.tenant, number="7000", scenario="announcement",
+                                            params={"prompt": "Hello"}),
     Did: lambda ext: Did.objects.create(
         trunk=Trunk.objects.create(tenant=ext.tenant, name="dids", host="sip.carrier.example"),
         number="+84281234567", target=ext.number),

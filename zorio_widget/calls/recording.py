@@ -15,10 +15,14 @@ queues it). Every change of state reaches both parties as `call.recording {state
 import asyncio
 import functools
 import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
 from uuid import UUID
 
 from channels.db import database_sync_to_async
 from django.db import transaction
+from django.http import StreamingHttpResponse
 
 from zorio_widget.calls.events import call_event
 from zorio_widget.calls.models import CallRecord
@@ -222,3 +226,71 @@ def records_by_default(extension_id: int | None) -> bool:
     if extension_id is None:
         return False
     return bool(Extension.objects.filter(pk=extension_id, recording_default=True).exists())
+
+
+# -- serving the file (the REST API and the admin's player) ---------------------------------------
+
+CHUNK_BYTES = 64 * 1024
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class RecordingUnavailable(Exception):
+    """The call has no rendered recording (none asked for, not rendered yet, or the file is gone)."""
+
+
+class RangeNotSatisfiable(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"range outside {size} bytes")
+        self.size = size
+
+
+def recording_response(record: CallRecord, range_header: str | None) -> StreamingHttpResponse:
+    """The record's stereo file as `audio/ogg`, whole (200) or one byte range (206); the caller has
+    checked who may read it. The file is found through the record's stored name, inside the root."""
+    if not record.recording_file:
+        raise RecordingUnavailable("This call has no recording (yet: it is rendered once the call is over).")
+    try:
+        path = RecordingStore.from_settings().resolve(str(record.recording_file.name))
+        size = path.stat().st_size
+    except (ValueError, OSError) as exc:
+        raise RecordingUnavailable("The recording file is missing.") from exc
+    start, end = byte_range(range_header, size)
+    response = StreamingHttpResponse(_chunks(path, start, end), content_type="audio/ogg",
+                                     status=206 if range_header else 200)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Length"] = str(end - start + 1 if size else 0)
+    if range_header:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Disposition"] = f'inline; filename="{record.uuid}.ogg"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int]:
+    """The inclusive byte range asked for (the whole file without `Range`); one range only, else
+    `RangeNotSatisfiable`."""
+    if header is None or size == 0:
+        return 0, size - 1
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        raise RangeNotSatisfiable(size)
+    first, last = match.group(1), match.group(2)
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(size)
+    return start, end
+
+
+def _chunks(path: Path, start: int, end: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(start)
+        left = end - start + 1
+        while left > 0:
+            data = f.read(min(CHUNK_BYTES, left))
+            if not data:
+                return
+            left -= len(data)
+            yield data

@@ -30,9 +30,12 @@ export const REST_ERRORS = {
   "webphone_disabled": {"status": 403, "message": "The webphone is disabled for this tenant or extension.", "what_to_do": "Ask the administrator to enable it."},
   "not_found": {"status": 404, "message": "No such API endpoint.", "what_to_do": "Check the URL and the ids in it."},
   "method_not_allowed": {"status": 405, "message": "This method is not allowed here.", "what_to_do": "Use a method listed in the `Allow` header."},
+  "invalid_state": {"status": 409, "message": "The resource is not in a state that allows this.", "what_to_do": "Read its state first (e.g. log the agent in before pausing it)."},
+  "range_not_satisfiable": {"status": 416, "message": "The requested byte range is outside the file.", "what_to_do": "Ask for bytes within the size given in `Content-Range: bytes */SIZE`."},
   "incomplete_sip_config": {"status": 422, "message": "The extension has no number yet.", "what_to_do": "Ask the administrator."},
   "rate_limited": {"status": 429, "message": "Too many failed attempts.", "what_to_do": "Wait the seconds of the `Retry-After` header, then retry."},
   "server_error": {"status": 500, "message": "Internal server error.", "what_to_do": "Retry; report it if it happens again."},
+  "capacity": {"status": 503, "message": "The server cannot take another call now.", "what_to_do": "Retry later; the tenant's or the extension's live-call limit, or the server's capacity, is reached."},
 } as const;
 export type RestErrorCode = keyof typeof REST_ERRORS;
 /** REST codes the SDK reports under the same code; any other REST failure is `bootstrap_failed`. */

@@ -1,0 +1,76 @@
+"""Click-to-call from a partner's back-end (`POST /api/webphone/calls`): ring the agent, then dial.
+
+A small scenario of the server's own: it calls the agent's extension (every device rings, showing
+the number it will dial), and once the agent answers hands the agent's leg to `to` (a blind
+transfer: the agent's call goes on, ringing the extension, the route, or, through the trunk, the
+phone number). The call to `to` gets the request's `options` on its record (campaign, lead,
+customer, caller name, meta) and is recorded when they ask for it. If the agent does not answer
+within the ring timeout, nothing is dialled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from zorio_widget.calls import records
+from zorio_widget.calls.limits import limits_of
+from zorio_widget.calls.models import CallRecord
+from zorio_widget.calls.recording import record_when_answered
+from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.session import Board
+from zorio_widget.scenarios.call import CONNECTED, Call
+from zorio_widget.scenarios.events import CallEvents
+from zorio_widget.scenarios.outbound import place
+from zorio_widget.scenarios.runner import ScenarioError, ScenarioRun
+from zorio_widget.scenarios.services import get_services
+
+logger = logging.getLogger(__name__)
+
+NAME = "click-to-call"
+
+
+async def click_to_call(board: Board, tenant_id: int, agent_number: str, to: str,
+                        options: dict[str, Any]) -> Call:
+    """Rings `agent_number` (an extension of the tenant with a device) for a call to `to`; returns the
+    agent's call (ringing). Raises `ScenarioError`: `bad_value`, `not_found`, `unavailable`, `capacity`."""
+    try:
+        destination = clean_destination(to)
+    except (InvalidTarget, AttributeError) as exc:
+        raise ScenarioError("bad_value", f"'to': {exc}") from exc
+    agent_route = await resolve_route(tenant_id, agent_number)
+    if agent_route.kind != RouteKind.EXTENSION:
+        raise ScenarioError("not_found", f"'from': {agent_number} is not an extension of this tenant")
+    if not await board.devices_of(tenant_id, agent_number):
+        raise ScenarioError("unavailable", f"{agent_number} has no registered device")
+    run = ScenarioRun(board, Route(RouteKind.SCENARIO, destination, name=str(options.get("caller_name") or destination),
+                                   scenario=NAME), tenant_id, await limits_of(tenant_id), get_services())
+    agent_call = await place(run, agent_route, destination, run.endpoint.name, None)
+    run.spawn(_dial_when_answered(agent_call, destination, options), "dial")
+    return agent_call
+
+
+async def _dial_when_answered(agent_call: Call, destination: str, options: dict[str, Any]) -> None:
+    if not agent_call.terminated:
+        waits = [asyncio.ensure_future(agent_call.wait_for(CallEvents.Connected)),
+                 asyncio.ensure_future(agent_call.ended())]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+    if agent_call.state() != CONNECTED:
+        return
+    agent_leg = agent_call.party
+    assert agent_leg is not None
+    await agent_call.transfer(destination)
+    call = agent_leg.session  # the agent's leg is the caller of the call to `destination` now
+    if options.get("recording"):
+        record_when_answered(call)
+    fields = {k: v for k, v in records.record_options(options).items() if v}
+    if "meta" in fields:
+        record = await CallRecord.objects.only("meta").aget(uuid=call.uuid)
+        fields["meta"] = {**record.meta, **fields["meta"]}
+    await records.update_record(call.uuid, **fields)
+    logger.info("call %s: click-to-call %s -> %s", call.uuid, agent_leg.endpoint.number, destination)
