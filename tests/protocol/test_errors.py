@@ -27,8 +27,8 @@ def test_every_entry_says_what_it_means_and_what_to_do() -> None:
 def test_rest_codes_and_only_they_carry_an_http_status() -> None:
     assert {code: e.http_status for code, e in REST_ERRORS.items()} == {
         "bad_request": 400, "unauthorized": 401, "token_expired": 401, "forbidden": 403, "webphone_disabled": 403,
-        "not_found": 404, "method_not_allowed": 405, "incomplete_sip_config": 422, "rate_limited": 429,
-        "server_error": 500,
+        "not_found": 404, "method_not_allowed": 405, "invalid_state": 409, "range_not_satisfiable": 416,
+        "incomplete_sip_config": 422, "rate_limited": 429, "server_error": 500, "capacity": 503,
     }
     assert all(e.http_status is None for e in (*PROTOCOL_ERRORS.values(), *SDK_ERRORS.values()))
 
