@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_softphone import _serve
+from tests.e2e.partner import _serve
 from tests.live import manage
 
 pytestmark = pytest.mark.e2e
