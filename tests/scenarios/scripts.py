@@ -78,3 +78,35 @@ async def say_then_hangup(call: Call, params: dict[str, Any]) -> None:
     SEEN["finished"] = finished
     SEEN["result"] = await playback.wait()
     await call.hangup()
+
+
+async def play_file(call: Call, params: dict[str, Any]) -> None:
+    """Answers, plays params["file"], tells the caller how long it played (`call.message`) at its end."""
+    await call.answer()
+    call.start_playback(params["file"])
+    finished = await call.wait_for(CallEvents.PlaybackFinished, 30)
+    await call.send_message(f"finished {finished.played_s:.2f} {finished.error}")
+    await call.ended()
+
+
+async def fan_out(call: Call, params: dict[str, Any]) -> None:
+    """Answers, calls every extension of params["to"], and sends the caller's audio to each that answers."""
+    await call.answer()
+    others = [await call_extension(number) for number in params["to"]]
+    for other in others:
+        await other.wait_for(CallEvents.Connected, 20)
+        call.send_media_to(other)
+    await call.ended()
+    for other in others:
+        await other.hangup()
+
+
+async def count_and_hang_up(call: Call, params: dict[str, Any]) -> None:
+    """The leak test's scenario: a prompt, a listener, a short wait, a hang-up."""
+    await call.answer()
+    call.handle_tones(True)
+    call.add_event_listener(CallEvents.ToneReceived, lambda event: None)
+    call.vad()
+    playback = call.say("One", "en")
+    await playback.wait()
+    await call.hangup()

@@ -132,6 +132,15 @@ class AudioProbe:
 
         self._detector = GoertzelDetector(SAMPLE_RATE_HZ)
 
+    def keep_last(self, seconds: float) -> None:
+        """Keep the last `seconds` of audio for `samples()` (half a second by default): enough to
+        hold a whole prompt, or a recording's worth, for the analysis of what was heard."""
+        self._recent = deque(self._recent, maxlen=max(1, round(seconds * SAMPLE_RATE_HZ / FRAME_SAMPLES)))
+
+    def clear(self) -> None:
+        """Forget what was heard so far."""
+        self._recent.clear()
+
     def samples(self) -> np.ndarray:
         return np.concatenate(list(self._recent)) if self._recent else np.zeros(0, dtype=np.float32)
 

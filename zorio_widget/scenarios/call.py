@@ -113,6 +113,8 @@ class Call:
         """The leg the scenario talks to (None while an outgoing call rings, and once it is over)."""
         if self.terminated:
             return None
+        if self.incoming() and self.own.call_id in self.session.ringing:
+            return self.session.caller  # not answered yet: early media goes to the caller already
         return self.session.peer_of(self.own)
 
     @property
