@@ -187,11 +187,10 @@ class Switchboard:
     def lines(self) -> Counter[tuple[int, str]]:
         """Live calls of this process by (tenant, number) of each party: what other processes'
         busy checks read (`Directory.calls_changed`)."""
-        counts: Counter[tuple[int, str]] = Counter()
-        for session in self.sessions:
-            if session.is_live:
-                counts.update({(session.tenant_id, leg.endpoint.number) for leg in session.legs})
-        return counts
+        # From the table of legs, which has a leg from the moment it is made (a session lists a
+        # ringing leg only once its offer is made), so no change is missed between two events.
+        parties = {(leg.session, leg.endpoint.number) for leg in list(self.legs.values()) if leg.session.is_live}
+        return Counter((session.tenant_id, number) for session, number in parties)
 
     # --- legs and their media -------------------------------------------------------------------
 

@@ -104,6 +104,12 @@ class RedisDirectory:
         return sum(int(count) for node_id, count in counts.items()
                    if _text(node_id) != self.node.node_id and self.node.is_alive(_text(node_id)))
 
+    async def owners_of_calls(self, tenant_id: int, number: str) -> list[str]:
+        """The other live nodes owning live calls that involve the extension."""
+        counts = await self.node.redis.hgetall(self.node.keys.lines(tenant_id, number))
+        return [_text(node_id) for node_id, count in counts.items() if int(count) > 0
+                and _text(node_id) != self.node.node_id and self.node.is_alive(_text(node_id))]
+
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         keys = self.node.keys
         try:

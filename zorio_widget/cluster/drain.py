@@ -5,8 +5,10 @@ turned `/readyz` to 503): from then on `call.create` gets `draining` (the router
 anything is taken) and the cluster's placement skips this node (its record says draining). Live
 calls go on until they end by themselves or `timeout_s` (`DRAIN_TIMEOUT_S`) runs out; then each is
 ended, cleanly: every party gets `call.ended`, every record is closed (`hangup` for a connected
-call, `cancelled` for one still ringing), the media is freed. Last, the node leaves the cluster
-(its record and presence gone at once, not after a heartbeat's TTL). The caller then stops the
+call, `cancelled` for one still ringing), the media is freed. Then the owners of calls that this
+process's sockets are parties of are told those sockets are going (their legs wait for the
+reconnect, on another process), and the node leaves the cluster (its record and presence gone at
+once, not after a heartbeat's TTL). The caller then stops the
 server; sockets closing afterwards are the only thing left, and they hold nothing.
 """
 
@@ -23,6 +25,8 @@ from zorio_widget.cluster.router import Router
 logger = logging.getLogger(__name__)
 
 POLL_S = 0.2
+HAND_OVER_S = 0.5
+"""Between telling the owners of this process's sockets' calls and closing those sockets."""
 
 
 async def drain(router: Router, timeout_s: float) -> int:
@@ -45,6 +49,8 @@ async def drain(router: Router, timeout_s: float) -> int:
     if ended:
         logger.info("draining: ended %d call(s) at the deadline", ended)
     if router.cluster is not None:
+        await _quietly(router.hand_over())
+        await asyncio.sleep(HAND_OVER_S)
         await _quietly(router.cluster.leave())
     return ended
 

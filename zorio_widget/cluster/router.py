@@ -45,6 +45,7 @@ class Router:
         #: The local devices with such calls, by device id.
         self._devices: dict[str, ClusterDevice] = {}
         if cluster is not None:
+            cluster.node.handlers["cluster.alive"] = self.on_alive
             cluster.node.depends_on.append(self.owners)
             cluster.node.on_peer_dead.append(self.owner_died)
             cluster.node.on_reaped.append(self.republish)
@@ -58,6 +59,7 @@ class Router:
             await self.cluster.ready()
             self._devices[device.device_id] = device
             await self.cluster.presence.add(device)
+            calls += await self.cluster.hosting.take_stale_legs(device)  # calls owned here
             calls += await self._reattach_elsewhere(device)
         return calls
 
@@ -65,13 +67,25 @@ class Router:
         if self.cluster is not None:
             self._devices.pop(device.device_id, None)
             await self.cluster.presence.remove(device)
-            owners: defaultdict[str, list[str]] = defaultdict(list)
-            for call_id, (_node, channel) in self.remote_calls.pop(device.device_id, {}).items():
-                owners[channel].append(call_id)
-            card = self.cluster.card(device).as_message()
-            for channel, call_ids in owners.items():
-                await self._send(channel, {"type": "cluster.gone", "device": card, "call_ids": call_ids})
+            await self._tell_owners_gone(device)
         await self.board.unregister(device)
+
+    async def _tell_owners_gone(self, device: ClusterDevice) -> None:
+        """The owners of the device's remote calls let its legs wait for a reconnect (`cluster.gone`)."""
+        owners: defaultdict[str, list[str]] = defaultdict(list)
+        for call_id, (_node, channel) in self.remote_calls.pop(device.device_id, {}).items():
+            owners[channel].append(call_id)
+        card = self._cluster.card(device).as_message()
+        for channel, call_ids in owners.items():
+            await self._send(channel, {"type": "cluster.gone", "device": card, "call_ids": call_ids})
+
+    async def hand_over(self) -> None:
+        """Draining: the sockets here are about to close; the owners of their calls are told first,
+        so a client reconnecting to another process finds its calls waiting."""
+        for device_id in list(self.remote_calls):
+            device = self._devices.get(device_id)
+            if device is not None:
+                await self._tell_owners_gone(device)
 
     @property
     def _cluster(self) -> Cluster:
@@ -79,19 +93,31 @@ class Router:
         return self.cluster
 
     async def _reattach_elsewhere(self, device: ClusterDevice) -> list[dict[str, Any]]:
-        detached = await self._cluster.directory.detached_elsewhere(device.tenant_id, device.number)
+        """The device's calls owned elsewhere: its detached legs, and the legs whose socket was on a
+        process that no longer vouches for it (it died a moment ago; its owner may not know yet).
+        Every process owning a call of the extension is asked (`hosting.Hosting.on_reattach`)."""
+        cluster = self._cluster
+        directory, node = cluster.directory, cluster.node
+        detached = await directory.detached_elsewhere(device.tenant_id, device.number)
         by_owner: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
         for call_id, owner in detached.items():
             by_owner[owner].append(call_id)
+        for owner_id in await directory.owners_of_calls(device.tenant_id, device.number):
+            peer = node.peers.get(owner_id)
+            if peer is not None:
+                by_owner.setdefault((owner_id, peer.channel), [])
         calls: list[dict[str, Any]] = []
-        card = self._cluster.card(device).as_message()
+        card = cluster.card(device).as_message()
         for (node_id, channel), call_ids in by_owner.items():
-            reply = await self._cluster.node.ask(channel, {"type": "cluster.reattach", "device": card,
-                                                          "call_ids": call_ids})
+            reply = await node.ask(channel, {"type": "cluster.reattach", "device": card, "call_ids": call_ids})
             for summary in (reply or {}).get("calls", []):
                 self.remote_calls[device.device_id][summary["call_id"]] = (node_id, channel)
                 calls.append(summary)
         return calls
+
+    async def on_alive(self, message: dict[str, Any]) -> None:
+        """An owner asks which of the named devices still have their socket here."""
+        await self._cluster.node.reply(message, alive=[d for d in message["device_ids"] if d in self._devices])
 
     async def republish(self) -> None:
         """This node was reaped while alive: its devices' presence is written again."""
