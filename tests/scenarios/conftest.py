@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.calls import conftest as calls_fixtures
 from tests.calls.fakes import FakeDevice, FakeMedia, Phone, make_board
 from zorio_widget.calls.routing import RouteKind
 from zorio_widget.calls.switchboard import Switchboard
@@ -23,7 +24,9 @@ from zorio_widget.scenarios.originate import originate
 from zorio_widget.scenarios.services import Services, use_services
 from zorio_widget.tenants.models import Extension
 
-pytest_plugins = ["tests.calls.conftest"]
+# The call tests' fixtures, shared here (a conftest below the top may not declare pytest_plugins).
+phone = calls_fixtures.phone
+demo_extensions = calls_fixtures.demo_extensions
 
 
 @pytest.fixture
