@@ -160,7 +160,7 @@ DEMO_PAGES = env.bool("DEMO_PAGES", default=True)
 
 #: Address announced in the bridge's ICE candidates when the server sits behind NAT.
 MEDIA_PUBLIC_IP = env.str("MEDIA_PUBLIC_IP", default="")
-#: Per-process cap on concurrent calls (DESIGN.md §4b): past it `call.create` gets `capacity`.
+#: Per-process cap on concurrent calls (docs/DESIGN.md §4b): past it `call.create` gets `capacity`.
 #: bench.calls measured 0.35-0.46% of a core per relayed call here with the native relay (0.73% at
 #: 20 calls; bench/RESULTS.md), so 120 calls take about half a core and leave headroom for setup
 #: bursts. Without the native module (not built) a call costs ~1.5%: lower it to ~50 then.
@@ -221,7 +221,7 @@ WEBHOOK_TIMEOUT_S = env.float("WEBHOOK_TIMEOUT_S", default=10.0)
 #: Seconds before each retry of an undelivered event; after the last one the event is `failed`.
 WEBHOOK_RETRY_DELAYS_S = env.list("WEBHOOK_RETRY_DELAYS_S", cast=float, default=[10.0, 30.0, 120.0, 600.0, 3600.0])
 
-# --- SIP trunks (DESIGN.md §7b, zorio_widget/sip/) ---------------------------------------------
+# --- SIP trunks (docs/DESIGN.md §7b, zorio_widget/sip/) ---------------------------------------------
 #: Where the SIP user agent listens, UDP and TCP: `host:port`, or `off` (no SIP at all).
 SIP_BIND = env.str("SIP_BIND", default="0.0.0.0:5060")
 #: Address announced in Via, Contact and SDP (behind NAT); empty: the host of SIP_BIND, or the

@@ -1,4 +1,4 @@
-"""REST endpoints of DESIGN.md §3: tokens and their refresh, sip-config, call history."""
+"""REST endpoints of docs/DESIGN.md §3: tokens and their refresh, sip-config, call history."""
 
 import json
 from typing import Any

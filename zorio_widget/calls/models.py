@@ -48,7 +48,7 @@ class CallRecord(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration = models.FloatField(null=True, blank=True, help_text="Seconds from answer to end.")
     end_reason = models.CharField(max_length=24, choices=EndReason.choices, blank=True)
-    # Options from `call.create.options` (DESIGN.md §4/§5).
+    # Options from `call.create.options` (docs/DESIGN.md §4/§5).
     campaign_id = models.CharField(max_length=120, blank=True)
     lead_id = models.CharField(max_length=120, blank=True)
     customer_id = models.CharField(max_length=120, blank=True)

@@ -1,4 +1,4 @@
-"""The call state machine as one table (DESIGN.md §4, §5).
+"""The call state machine as one table (docs/DESIGN.md §4, §5).
 
 `CallSession` alone changes a call's state, through `next_state`; anything not in the table is an
 out-of-order event and is refused, never applied. The TypeScript SDK imports a generated copy.

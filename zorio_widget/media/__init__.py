@@ -1,4 +1,4 @@
-"""Server-side media for Zorio Webphone: pure asyncio + aiortc (no Django), DESIGN.md §4b.
+"""Server-side media for Zorio Webphone: pure asyncio + aiortc (no Django), docs/DESIGN.md §4b.
 
 - ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
 - ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, DTMF to a leg (RFC 4733

@@ -59,7 +59,7 @@ class MediaLeg:
         """
         :param leg_id: id used in logs and by the bridge (the call layer passes its call id).
         :param public_address: IP advertised in addition to host candidates, for servers behind
-            a 1:1 NAT; empty means host candidates only (DESIGN.md §4b).
+            a 1:1 NAT; empty means host candidates only (docs/DESIGN.md §4b).
         """
         aiortc_hook.install()
         self.id = leg_id or uuid.uuid4().hex[:8]

@@ -1,4 +1,4 @@
-"""Routes: numbers of a tenant that a scenario answers (DESIGN.md §6b), as data.
+"""Routes: numbers of a tenant that a scenario answers (docs/DESIGN.md §6b), as data.
 
 A `Route` (tenant, number, scenario, params) says which scenario runs when that number is dialled;
 the call layer's routing reads it for each new call (so a change applies to the next call, no

@@ -1,4 +1,4 @@
-"""The SIP trunk: an asyncio user agent inside the server process (DESIGN.md §7b).
+"""The SIP trunk: an asyncio user agent inside the server process (docs/DESIGN.md §7b).
 
 Layers, each importing only those below it (as SIP.js keeps ``core/`` under ``api/``):
 
@@ -21,7 +21,7 @@ How the call layer drives it (the trunk leg = a ``SipCall`` endpoint + its ``Rtp
    INVITE is on its way with our SDP offer. Set ``call.on_progress(call, code, early_media)``
    (180/183: ``call.ringing``; ``early_media`` means the carrier's audio flows: bridge it to the
    browser, no local ringback), ``call.on_answered(call)``, ``call.on_ended(call, reason, code)``
-   (``reason`` is an end reason of DESIGN.md §4 from ``call.END_REASONS``; ``code`` the SIP code
+   (``reason`` is an end reason of docs/DESIGN.md §4 from ``call.END_REASONS``; ``code`` the SIP code
    for the call record), ``call.on_hold(call, held)`` (the far end holds/resumes us) and
    ``call.on_dtmf(call, digit)`` (RFC 4733 and SIP INFO alike).
 3. Inbound: ``on_incoming(call, target)`` — ``target`` is the DID's configured target (an

@@ -45,7 +45,7 @@ END_REASONS: Final[dict[int, str]] = {
     486: "busy", 600: "busy", 480: "no-answer", 408: "no-answer", 404: "failed", 484: "failed",
     603: "rejected", 487: "cancelled",
 }
-"SIP final codes → call end reasons (DESIGN.md §4); other 4xx/5xx/6xx are ``failed``."
+"SIP final codes → call end reasons (docs/DESIGN.md §4); other 4xx/5xx/6xx are ``failed``."
 SDP: Final = "application/sdp"
 GLARE_RETRY_S: Final = (2.1, 4.0)
 "RFC 3261 §14.1: after a 491 the call owner (we placed it) retries within this window."

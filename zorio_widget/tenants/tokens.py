@@ -18,7 +18,7 @@ SALT = "zorio_widget.tenants.tokens"
 
 
 class TokenError(Exception):
-    """A token that cannot be used; `code` is the public error code (DESIGN.md §3)."""
+    """A token that cannot be used; `code` is the public error code (docs/DESIGN.md §3)."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

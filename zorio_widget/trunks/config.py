@@ -1,7 +1,7 @@
 """Between the ``Trunk`` model and the SIP user agent: configs out, registration state in.
 
 ``trunk_configs()`` is read again whenever trunks change, so a trunk added or edited while the
-server runs applies to the next call without a restart (DESIGN.md §7b).
+server runs applies to the next call without a restart (docs/DESIGN.md §7b).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A tenant's SIP trunks and their DIDs (DESIGN.md §7b)."""
+"""A tenant's SIP trunks and their DIDs (docs/DESIGN.md §7b)."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ class Did(models.Model):
 
 def trunk_for_destination(tenant: Tenant, number: str) -> Trunk | None:
     """The enabled trunk a dialled number goes out on: the longest matching prefix, or the
-    tenant's only trunk (DESIGN.md §7b); ``None`` when neither."""
+    tenant's only trunk (docs/DESIGN.md §7b); ``None`` when neither."""
     trunks = list(Trunk.objects.filter(tenant=tenant, enabled=True))
     best: tuple[int, Trunk] | None = None
     for trunk in trunks:

@@ -1,6 +1,6 @@
 """The one package that touches aiortc, aioice and pylibsrtp internals (pinned: aiortc==1.16.0).
 
-Why it exists (DESIGN.md §4b, docs/MEDIA-NOTES.md): browser-to-browser audio is relayed as encoded
+Why it exists (docs/DESIGN.md §4b, docs/MEDIA-NOTES.md): browser-to-browser audio is relayed as encoded
 Opus packets, which aiortc has no public way to take out of a receiver or put into a sender without
 its encoder. ``install()`` verifies the installed libraries, registers ``audio/telephone-event``
 (48000 and 8000 Hz, so browsers negotiate RFC 4733 DTMF) and puts the replacements in place.

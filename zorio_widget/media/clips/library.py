@@ -1,7 +1,7 @@
 """The clip library: every sound a leg can play, Opus-encoded once per process and shared.
 
 Why: a leg plays ringback, music-on-hold, silence and DTMF tones through the same encoded-packet
-track that relays the other party's audio (no encoder per call, DESIGN.md §4b). So every
+track that relays the other party's audio (no encoder per call, docs/DESIGN.md §4b). So every
 generated sound (``synth.py``) is encoded with av's libopus encoder (``format.encode_opus``) the
 first time it is needed, then the packets are reused by every leg of the process. Music (``*44``
 test and music-on-hold) is ``static/sounds/hold-music.opus``, a self-made tune shipped

@@ -2,7 +2,7 @@
 
 Why one place: speech, decoded files and progress tones all become mono 48 kHz 16-bit PCM, then one
 Opus payload per 20 ms frame, which a leg's outbound track plays without an encoder of its own
-(DESIGN.md §4b). ``OpusFrameEncoder`` encodes incrementally, so a long file never needs its whole
+(docs/DESIGN.md §4b). ``OpusFrameEncoder`` encodes incrementally, so a long file never needs its whole
 PCM in memory at once.
 
 Everything here is CPU work and blocks: call it from a worker thread, never on the event loop.

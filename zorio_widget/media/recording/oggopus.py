@@ -1,6 +1,6 @@
 """Ogg Opus files written from encoded packets (RFC 7845), without an encoder or a decoder.
 
-Why by hand: a party's packets are stored as they arrived (DESIGN.md §4b: no decoding during the
+Why by hand: a party's packets are stored as they arrived (docs/DESIGN.md §4b: no decoding during the
 call), and FFmpeg's muxer wants an opened encoder to describe the stream. An Ogg Opus file is
 simple: an ``OpusHead`` page, an ``OpusTags`` page, then pages of packets, each page stamped
 with the granule position (48 kHz samples) at the end of its last packet (RFC 7845 §4), CRC-32

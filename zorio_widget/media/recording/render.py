@@ -1,6 +1,6 @@
 """After the call: the parties' tracks rendered into one stereo Ogg Opus file.
 
-Left channel: the caller's side; right: the called party's (DESIGN.md §6c). Both tracks already
+Left channel: the caller's side; right: the called party's (docs/DESIGN.md §6c). Both tracks already
 hold the call's time (silence for pauses and gaps, ``track.py``), so rendering is decoding each
 (Ogg Opus or G.711 WAV, resampled to 48 kHz), pairing their samples frame by frame and encoding
 stereo Opus (48 kbps by default, never under 24). It streams: memory stays flat for any length.

@@ -1,4 +1,4 @@
-"""RTP media for SIP trunk legs: G.711 and RFC 4733 over one UDP socket per leg (DESIGN.md §4b).
+"""RTP media for SIP trunk legs: G.711 and RFC 4733 over one UDP socket per leg (docs/DESIGN.md §4b).
 
 - ``RtpLeg`` (``leg.py``): that session as a leg's media for the call layer and the bridge.
 - ``RtpSession`` (``session.py``): the trunk leg's media with the browser leg's interface —

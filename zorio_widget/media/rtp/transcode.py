@@ -1,7 +1,7 @@
 """Opus ↔ G.711 transcoding, for the one case where two legs' codecs differ.
 
 Trunk calls normally relay G.711 untouched: the browser leg negotiates PCMU/PCMA when the browser
-offers it (DESIGN.md §4b). A leg that must stay on Opus (a call transferred between a browser Opus
+offers it (docs/DESIGN.md §4b). A leg that must stay on Opus (a call transferred between a browser Opus
 leg and a trunk) is bridged through a ``TranscodingAdapter``: packets from one side are decoded,
 resampled and encoded for the other in a worker thread of the adapter's own (one per direction, so
 order is kept and the event loop only hands payloads over), and the results come back on the loop

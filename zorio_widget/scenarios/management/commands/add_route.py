@@ -1,5 +1,5 @@
 """`manage.py add_route TENANT NUMBER SCENARIO [--params JSON] [--name NAME] [--disabled]`: provisioning
-(DESIGN.md §6b).
+(docs/DESIGN.md §6b).
 
 Creates the route, or brings an existing one (same tenant and number) to what the command line
 says, so a script can run it again and again. SCENARIO is a built-in (`ivr`, `voicemail`,

@@ -1,4 +1,4 @@
-"""`manage.py seed_demo [--extensions N]`: the demo tenant, idempotent (DESIGN.md §3)."""
+"""`manage.py seed_demo [--extensions N]`: the demo tenant, idempotent (docs/DESIGN.md §3)."""
 
 from typing import Any
 

@@ -1,5 +1,5 @@
 """`manage.py add_trunk TENANT NAME --uri 'sip:USER:PASSWORD@HOST:PORT;transport=udp|tcp' [--register]
-[--outbound-prefix P]... [--did NUMBER=TARGET]... [--caller-id NUMBER]`: provisioning (DESIGN.md §3).
+[--outbound-prefix P]... [--did NUMBER=TARGET]... [--caller-id NUMBER]`: provisioning (docs/DESIGN.md §3).
 
 Creates the trunk, or brings an existing one (same tenant and name) to what the command line says,
 so a script can run it again and again: the URI sets host, port, transport and credentials (an URI
