@@ -45,7 +45,7 @@ class Sipp:
             text = self.scenario.read_text()
             for name, value in template.items():
                 text = text.replace(f"@{name}@", value)
-            self.scenario = workdir / scenario
+            self.scenario = workdir / Path(scenario).name
             self.scenario.write_text(text)
         self.port = free_port()
         self.media_port = free_port()

@@ -57,9 +57,15 @@ class TrunkLab:
                                 f"sip:acct:s3cret!@127.0.0.1:{sipp.port}", "--did", f"{DID}=1001", *trunk_args)
         return sipp
 
+    async def point_trunk_at(self, sipp: Sipp) -> None:
+        """The demo tenant's trunk `carrier` is `sipp`'s address (where inbound INVITEs come from)."""
+        await asyncio.to_thread(manage, self.server, "add_trunk", "demo", "carrier", "--uri",
+                                f"sip:acct:s3cret!@127.0.0.1:{sipp.port}", "--did", f"{DID}=1001")
+
     async def caller(self, scenario: str, number: str, *, template: dict[str, str] | None = None,
                      extra: tuple[str, ...] = ()) -> Sipp:
-        """A SIPp carrier (UAC) calling `number` on our user agent (the trunk must point at it)."""
+        """A SIPp carrier (UAC) calling `number` on our user agent, not started yet (point the trunk
+        at it first: ``point_trunk_at``)."""
         path = SCENARIOS / scenario
         sipp = Sipp(str(path) if path.exists() else scenario, self.workdir, remote=f"127.0.0.1:{self.sip_port}",
                     template=template, extra=("-s", number, *extra))

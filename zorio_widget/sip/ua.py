@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Final
 
 from sipmessage import Request, Response
@@ -37,6 +37,7 @@ KNOWN_METHODS: Final = (*ALLOWED_METHODS, "REGISTER", "PRACK", "UPDATE", "SUBSCR
                         "MESSAGE", "PUBLISH")
 "Methods we recognise: those not allowed get 405, anything else 501 (RFC 3261 §8.2.1)."
 AUTH_REALM: Final = "zorio"
+REFRESH_MIN_S: Final = 1.0
 
 
 class UserAgent:
@@ -70,6 +71,11 @@ class UserAgent:
         self.register_retry_s = register_retry_s
         self.on_incoming = on_incoming
         self.on_trunk_state = on_trunk_state
+        self.refresh: Callable[[], Awaitable[None]] | None = None
+        """Re-reads the trunks (``set_trunks``), awaited before an INVITE from an address or to a
+        number no trunk knows is refused: a trunk or DID just added by another process of the
+        server (an admin, ``add_trunk``) is let in (at most once per ``REFRESH_MIN_S``)."""
+        self._refreshed_at = -REFRESH_MIN_S
         self.transport = SipTransport(lambda data, peer: None)
         self.layer = TransactionLayer(self.transport, self, timers)
         self.agents: dict[str, TrunkAgent] = {}
@@ -209,6 +215,7 @@ class UserAgent:
     async def _inbound(self, tx: ServerTransaction) -> None:
         request = tx.request
         try:
+            await self._refresh_for(tx)
             agent = self._authorise(tx)
             if agent is None:
                 return
@@ -254,6 +261,19 @@ class UserAgent:
             logger.exception("inbound INVITE failed")
             if not tx.answered:
                 tx.reply(500)
+
+    async def _refresh_for(self, tx: ServerTransaction) -> None:
+        number = tx.request.uri.user or ""
+        known = any(tx.peer.host in a.addresses and a.config.target_for(number) is not None
+                    for a in self.agents.values())
+        now = asyncio.get_running_loop().time()
+        if known or self.refresh is None or now - self._refreshed_at < REFRESH_MIN_S:
+            return
+        self._refreshed_at = now
+        try:
+            await self.refresh()
+        except Exception:
+            logger.exception("refreshing the trunks failed")
 
     def _authorise(self, tx: ServerTransaction) -> TrunkAgent | None:
         """The trunk an out-of-dialog request comes from, by address or by digest; else 401/403."""

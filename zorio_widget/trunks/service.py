@@ -4,6 +4,7 @@
 ``SIP_PUBLIC_ADDRESS`` and ``RTP_PORT_MIN``/``RTP_PORT_MAX``; ``start()`` binds and loads every
 enabled trunk; ``reload()`` re-reads them (a saved or deleted trunk schedules one in this process,
 and ``dial`` reloads first, so a change made through another process applies to the next call);
+an INVITE from an address or to a DID the user agent does not know reloads them too (``UserAgent.refresh``);
 registration states reported by the user agent are stored on the trunk for the admin.
 """
 
@@ -51,6 +52,7 @@ class TrunkService:
 
     def __init__(self, ua: UserAgent) -> None:
         self.ua = ua
+        ua.refresh = self.reload
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
 
