@@ -1,6 +1,12 @@
 """Concurrent bridged calls through a live server: setup time, delivery, jitter, latency, CPU, memory.
 
 Run: `python -m bench.calls --calls N --seconds S` (results of this machine: bench/RESULTS.md).
+Several server processes of one cluster: `--processes P` (tests.live.start_cluster: one fresh
+PostgreSQL database, one Redis prefix) with `--layout cross` (each call's caller on one process,
+its callee on the next: every call crosses processes, its media on the caller's), `same` (both
+parties on one process, the calls spread over the processes) or `first` (every socket on the
+first process: with `--max-calls-per-process` below N, the calls it cannot take are placed on the
+others); the server figures are then the sum over the processes.
 
 What runs where
 - The server is a real Daphne process (`tests.live.start_live_server`: fresh SQLite DB, seeded
@@ -69,7 +75,7 @@ import numpy as np
 import psutil
 
 from bench.loadclient import WorkerResult, WorkerSpec, run_worker
-from tests.live import LiveServer, start_live_server
+from tests.live import LiveServer, start_cluster, start_live_server
 
 TARGET_DELIVERY = 99.5
 TARGET_GAP_P99_MS = 40.0
@@ -112,7 +118,31 @@ def print_memory_growth(before: Counter[str], after: Counter[str]) -> None:
             print(f"  grew                       {kib / 1024:+7.1f} MiB  {kind}")
 
 
-def sample(proc: psutil.Process) -> ServerSample:
+class ProcessGroup:
+    """The server processes of a run, read as one (CPU, memory, threads and sockets summed)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.members = [psutil.Process(pid) for pid in pids]
+        self.pid = pids[0]  # py-spy and --smaps look at the first one
+
+    def cpu_times(self) -> Any:
+        times = [m.cpu_times() for m in self.members]
+        return type("Times", (), {"user": sum(t.user for t in times), "system": sum(t.system for t in times)})()
+
+    def memory_info(self) -> Any:
+        return type("Memory", (), {"rss": sum(m.memory_info().rss for m in self.members)})()
+
+    def num_threads(self) -> int:
+        return sum(m.num_threads() for m in self.members)
+
+    def net_connections(self, kind: str) -> list[Any]:
+        return [c for m in self.members for c in m.net_connections(kind=kind)]
+
+    def cpu_each(self) -> list[float]:
+        return [sum(m.cpu_times()[:2]) for m in self.members]
+
+
+def sample(proc: psutil.Process | ProcessGroup) -> ServerSample:
     times = proc.cpu_times()
     return ServerSample(times.user + times.system, times.system, proc.memory_info().rss, proc.num_threads(),
                         len(proc.net_connections(kind="udp")), time.monotonic())
@@ -161,7 +191,7 @@ def spy_on(pid: int, seconds: float, path: str) -> subprocess.Popen[bytes]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def drive(specs: list[WorkerSpec], server: psutil.Process, warmup_s: float, seconds: float,
+def drive(specs: list[WorkerSpec], server: ProcessGroup, warmup_s: float, seconds: float,
           grace_s: float = 1.5, profile: str | None = None) -> dict[str, Any]:
     """Runs the phases with these load processes; returns the raw measurements."""
     load = LoadProcesses(specs)
@@ -179,14 +209,14 @@ def drive(specs: list[WorkerSpec], server: psutil.Process, warmup_s: float, seco
         load.send("window", t0_ns, t1_ns, grace_s)
         clients = [psutil.Process(pid) for pid in pids]
         time.sleep(max(0.0, t0 - time.monotonic()))
-        start, client_start = sample(server), [sum(c.cpu_times()[:2]) for c in clients]
+        start, client_start, each_start = sample(server), [sum(c.cpu_times()[:2]) for c in clients], server.cpu_each()
         machine_start = psutil.cpu_times()
         spy = spy_on(server.pid, seconds, profile) if profile else None
         peak_rss = start.rss
         while time.monotonic() < t0 + seconds:
             time.sleep(min(1.0, t0 + seconds - time.monotonic()))
             peak_rss = max(peak_rss, server.memory_info().rss)
-        end, client_end = sample(server), [sum(c.cpu_times()[:2]) for c in clients]
+        end, client_end, each_end = sample(server), [sum(c.cpu_times()[:2]) for c in clients], server.cpu_each()
         machine_end = psutil.cpu_times()
         load.expect("measured")
         if spy is not None:
@@ -205,6 +235,7 @@ def drive(specs: list[WorkerSpec], server: psutil.Process, warmup_s: float, seco
         "results": results,
         "cpu_pct": 100 * (end.cpu_s - start.cpu_s) / wall,
         "client_cpu_pct": [100 * (b - a) / wall for a, b in zip(client_start, client_end, strict=True)],
+        "server_cpu_pct_each": [100 * (b - a) / wall for a, b in zip(each_start, each_end, strict=True)],
         "window": (start, end),
         "peak_rss": peak_rss,
     }
@@ -234,6 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--settle", type=float, default=5.0, help="seconds after the last hang-up before RSS after")
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment of the server (e.g. PYTHONMALLOC=pymalloc to compare allocators)")
+    parser.add_argument("--processes", type=int, default=1, help="server processes of one cluster (PostgreSQL + Redis)")
+    parser.add_argument("--layout", choices=["cross", "same", "first"], default="cross",
+                        help="with --processes > 1: where each call's two parties connect (see the module's doc)")
+    parser.add_argument("--max-calls-per-process", type=int, default=0, metavar="M",
+                        help="MAX_CALLS_PER_PROCESS of each server (default: above N)")
     args = parser.parse_args(argv)
     n = args.calls
     workers = max(1, min(args.workers, n))
@@ -244,24 +280,45 @@ def main(argv: list[str] | None = None) -> int:
     server_env = dict(item.split("=", 1) for item in args.server_env)
     if server_env:
         print(f"server environment: {server_env}", flush=True)
-    server = start_live_server({"MAX_CALLS_PER_PROCESS": str(max(150, n + 10)), **server_env},
-                               seed_extensions=2 * n)
+    env = {"MAX_CALLS_PER_PROCESS": str(args.max_calls_per_process or max(150, n + 10)), **server_env}
+    if args.processes > 1:
+        cluster = start_cluster(args.processes, env, seed_extensions=2 * n)
+        print(f"cluster of {args.processes} server processes, layout {args.layout}, "
+              f"MAX_CALLS_PER_PROCESS={env['MAX_CALLS_PER_PROCESS']}", flush=True)
+        try:
+            return run(cluster.servers, args, n, workers)
+        finally:
+            cluster.stop()
+    server = start_live_server(env, seed_extensions=2 * n)
     try:
-        return run(server, args, n, workers)
+        return run([server], args, n, workers)
     finally:
         server.stop()
 
 
-def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> int:
-    proc = psutil.Process(server.process.pid)
+def placement(servers: list[LiveServer], layout: str, worker: int) -> tuple[LiveServer, LiveServer]:
+    """The servers a worker's callers and callees connect to."""
+    if len(servers) == 1 or layout == "first":
+        return servers[0], servers[0]
+    caller = servers[worker % len(servers)]
+    return caller, servers[(worker + 1) % len(servers)] if layout == "cross" else caller
+
+
+def run(servers: list[LiveServer], args: argparse.Namespace, n: int, workers: int) -> int:
+    server = servers[0]
+    proc = ProcessGroup([s.process.pid for s in servers])
     cold = sample(proc)
 
-    warm = drive([WorkerSpec(0, server.ws_url, [("1001", server.token("1001"), "1002", server.token("1002"))],
-                             call_rate_per_s=0, direct_pair=False)], proc, warmup_s=0.5, seconds=1.0)
-    if warm["results"][0].failures:
-        print("warm-up call failed:", warm["results"][0].failures, file=sys.stderr)
-        print(server.log()[-3000:], file=sys.stderr)
-        return 2
+    for each in servers:  # every process warm (imports, clips, first DB writes), and a crossing call
+        other = servers[(servers.index(each) + 1) % len(servers)]
+        for callee_on in {each.ws_url, other.ws_url}:
+            warm = drive([WorkerSpec(0, each.ws_url, [("1001", each.token("1001"), "1002", each.token("1002"))],
+                                     call_rate_per_s=0, direct_pair=False, callee_ws_urls=[callee_on])],
+                         proc, warmup_s=0.5, seconds=1.0)
+            if warm["results"][0].failures:
+                print("warm-up call failed:", warm["results"][0].failures, file=sys.stderr)
+                print(each.log()[-3000:], file=sys.stderr)
+                return 2
     time.sleep(args.settle)
     idle_from = sample(proc)
     time.sleep(3.0)
@@ -271,8 +328,11 @@ def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> i
 
     exts = [str(2000 + i) for i in range(2 * n)]
     pairs = [(exts[2 * i], server.token(exts[2 * i]), exts[2 * i + 1], server.token(exts[2 * i + 1])) for i in range(n)]
-    specs = [WorkerSpec(w, server.ws_url, pairs[w::workers], call_rate_per_s=args.rate / workers)
-             for w in range(workers)]
+    specs = []
+    for w in range(workers):
+        caller_on, callee_on = placement(servers, args.layout, w)
+        specs.append(WorkerSpec(w, caller_on.ws_url, pairs[w::workers], call_rate_per_s=args.rate / workers,
+                                callee_ws_urls=[callee_on.ws_url] * len(pairs[w::workers])))
     after_rounds: list[int] = []
     for _round in range(args.rounds):
         run_ = drive(specs, proc, warmup_s=args.warmup, seconds=args.seconds, profile=args.profile)
@@ -328,6 +388,9 @@ def run(server: LiveServer, args: argparse.Namespace, n: int, workers: int) -> i
           f"   p99 {pct(direct_lat, 99):6.2f} ms   ({d_recv}/{d_sent} packets)")
     print(f"bridge-added latency         p50 {added50:5.2f} ms   p95 {added95:5.2f} ms"
           f"   [target p95 <= {TARGET_ADDED_P95_MS:g} ms: {verdict(added95 <= TARGET_ADDED_P95_MS)}]")
+    if len(servers) > 1:
+        print("  server processes' CPU      " + " + ".join(f"{c:.0f}%" for c in run_["server_cpu_pct_each"])
+              + " (summed below)")
     print(f"server CPU                   {run_['cpu_pct']:.1f}% of a core = {cpu_per_call:.3f}% per call"
           f"   [target <= {TARGET_CPU_PER_CALL}%: {verdict(cpu_per_call <= TARGET_CPU_PER_CALL)}]")
     relayed_per_s = received / args.seconds

@@ -306,6 +306,8 @@ class WorkerSpec:
     call_rate_per_s: float
     "How fast this worker places its calls (the setup latency is measured under this arrival rate)."
     direct_pair: bool = True
+    callee_ws_urls: list[str] | None = None
+    "Where each pair's callee connects (a cluster: another server process); default `ws_url`."
 
 
 @dataclass
@@ -382,15 +384,16 @@ async def _worker(pipe: _Pipe, spec: WorkerSpec) -> None:
 
     phones: list[PhoneClient] = []
 
-    async def phone(token: str) -> PhoneClient:
-        client = await PhoneClient.connect(spec.ws_url, token, origin=ORIGIN)
+    async def phone(token: str, ws_url: str) -> PhoneClient:
+        client = await PhoneClient.connect(ws_url, token, origin=ORIGIN)
         await client.registered()
         phones.append(client)
         return client
 
     calls: list[BenchCall] = []
+    callee_urls = spec.callee_ws_urls or [spec.ws_url] * len(spec.pairs)
     for i, (_caller_ext, caller_token, callee_ext, callee_token) in enumerate(spec.pairs):
-        caller_phone, callee_phone = await phone(caller_token), await phone(callee_token)
+        caller_phone, callee_phone = await phone(caller_token, spec.ws_url), await phone(callee_token, callee_urls[i])
         stream = (spec.index << 16) + 2 * i
         calls.append(BenchCall(i, caller_phone, callee_phone, callee_ext,
                                LightLeg(stream, stream + 1, payloads, pacer),
