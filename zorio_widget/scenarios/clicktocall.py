@@ -11,15 +11,15 @@ within the ring timeout, nothing is dialled.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
 from zorio_widget.calls import records
 from zorio_widget.calls.limits import limits_of
-from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.recording import record_when_answered
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
-from zorio_widget.calls.session import Board
+from zorio_widget.calls.session import Board, CallSession
 from zorio_widget.scenarios.call import CONNECTED, Call
 from zorio_widget.scenarios.events import CallEvents
 from zorio_widget.scenarios.outbound import place
@@ -34,7 +34,16 @@ NAME = "click-to-call"
 async def click_to_call(board: Board, tenant_id: int, agent_number: str, to: str,
                         options: dict[str, Any]) -> Call:
     """Rings `agent_number` (an extension of the tenant with a device) for a call to `to`; returns the
-    agent's call (ringing). Raises `ScenarioError`: `bad_value`, `not_found`, `unavailable`, `capacity`."""
+    agent's call (ringing). Raises `ScenarioError`: `bad_value`, `not_found`, `unavailable`, `capacity`.
+
+    Runs in a context of its own: the calls outlive the HTTP request, whose context (Django's
+    per-request thread for database calls) ends with it, and every task they start inherits it."""
+    work = _click_to_call(board, tenant_id, agent_number, to, options)
+    return await asyncio.get_running_loop().create_task(work, name="click-to-call", context=contextvars.Context())
+
+
+async def _click_to_call(board: Board, tenant_id: int, agent_number: str, to: str,
+                         options: dict[str, Any]) -> Call:
     try:
         destination = clean_destination(to)
     except (InvalidTarget, AttributeError) as exc:
@@ -62,15 +71,34 @@ async def _dial_when_answered(agent_call: Call, destination: str, options: dict[
                 waiting.cancel()
     if agent_call.state() != CONNECTED:
         return
-    agent_leg = agent_call.party
-    assert agent_leg is not None
-    await agent_call.transfer(destination)
-    call = agent_leg.session  # the agent's leg is the caller of the call to `destination` now
-    if options.get("recording"):
-        record_when_answered(call)
-    fields = {k: v for k, v in records.record_options(options).items() if v}
-    if "meta" in fields:
-        record = await CallRecord.objects.only("meta").aget(uuid=call.uuid)
-        fields["meta"] = {**record.meta, **fields["meta"]}
-    await records.update_record(call.uuid, **fields)
-    logger.info("call %s: click-to-call %s -> %s", call.uuid, agent_leg.endpoint.number, destination)
+    await _hand_over(agent_call, destination, options)
+
+
+async def _hand_over(agent_call: Call, destination: str, options: dict[str, Any]) -> None:
+    """The agent's leg becomes the caller of a new call to `destination` (like a blind transfer by
+    the scenario, with the request's options on the new record); the first call ends `transferred`."""
+    session, board = agent_call.session, agent_call.run.board
+    async with session.lock:
+        agent = session.peer_of(agent_call.own)
+        if not session.is_live or agent is None:
+            return
+        route = await resolve_route(session.tenant_id, destination)
+        refused = await board.take_slot(session.tenant_id, agent.endpoint.number, session.limits)
+        if refused is not None:
+            logger.warning("call %s: click-to-call cannot dial %s: %s", session.uuid, destination, refused)
+            await session.end("failed")
+            return
+        fields = records.record_options(options)
+        fields["meta"] = {**fields["meta"], "click_to_call": str(session.uuid)}
+        try:
+            call = await CallSession.open(board, route, agent.endpoint, session.limits, **fields)
+        except BaseException:
+            board.give_slot(session.tenant_id, agent.endpoint.number)
+            raise
+        call.take_caller(agent)
+        session.bridge.disconnect(agent.media)
+        if options.get("recording"):
+            record_when_answered(call)
+        await session.end("transferred", transferred_to=destination)
+    logger.info("call %s: click-to-call %s -> %s", call.uuid, agent.endpoint.number, destination)
+    board.spawn(call.start())
