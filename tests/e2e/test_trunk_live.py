@@ -21,7 +21,7 @@ SCENARIO = Path(__file__).resolve().parent.parent / "trunks" / "scenarios" / "ca
 @pytest.fixture
 def trunk_site(tmp_path: Path) -> Iterator[tuple[LiveServer, Sipp]]:
     server = start_live_server({"SIP_BIND": free_sip_bind(), "RTP_PORT_MIN": "48200", "RTP_PORT_MAX": "48299"})
-    sipp = Sipp(str(SCENARIO), tmp_path, template={"LAW": "0"}, extra=("-rtp_echo",))
+    sipp = Sipp(str(SCENARIO), tmp_path, template={"LAW": "0", "RING_MS": "500"}, extra=("-rtp_echo",))
     process = subprocess.Popen(sipp.args, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 5

@@ -50,7 +50,7 @@ class TrunkLab:
         """A SIPp carrier (UAS) the demo tenant's trunk `carrier` now points at."""
         path = SCENARIOS / scenario
         sipp = Sipp(str(path) if path.exists() else scenario, self.workdir,
-                    template={"LAW": "0", **(template or {})}, extra=(*(("-rtp_echo",) if rtp_echo else ()), *extra))
+                    template={"LAW": "0", "RING_MS": "500", **(template or {})}, extra=(*(("-rtp_echo",) if rtp_echo else ()), *extra))
         await sipp.start()
         self.sipps.append(sipp)
         await asyncio.to_thread(manage, self.server, "add_trunk", "demo", "carrier", "--uri",
