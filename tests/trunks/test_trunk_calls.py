@@ -284,3 +284,20 @@ async def test_attended_transfer_joins_the_trunk_party_to_an_opus_leg_through_a_
     assert isinstance(s.bob.media(b), FakeMedia) and s.bob.media(b).audio_codec == "opus" != rtp.media.audio_codec
     await call.hangup()
     await until(lambda: s.bob.ended(b) == "hangup")
+
+
+async def test_outside_callers_sharing_one_number_are_not_held_to_an_extensions_limit(s: Setup) -> None:
+    """Many callers may present one number (withheld, a company's switchboard): only the tenant's
+    limit counts their calls; each DID target keeps its own limit when it rings."""
+    tenant = s.trunk.tenant
+    await type(tenant).objects.filter(pk=tenant.pk).aupdate(max_calls_per_extension=1)
+    await Did.objects.acreate(trunk=s.trunk, number="+842873000102", target="1002")
+    await s.service.reload()
+    first = s.far.watch(await s.carrier.dial("c", DID, caller_id=CUSTOMER))
+    second = s.far.watch(await s.carrier.dial("c", "+842873000102", caller_id=CUSTOMER))
+    await until(lambda: "call.incoming" in s.alice.device.types() and "call.incoming" in s.bob.device.types())
+    third = s.far.watch(await s.carrier.dial("c", DID, caller_id="0900000003"))
+    await until(lambda: third.state == "ended")
+    assert third.end_reason == "busy"  # 1001 is ringing already: its own limit of one call
+    for call in (first, second):
+        await call.hangup()

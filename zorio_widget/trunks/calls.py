@@ -24,7 +24,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from zorio_widget.calls.limits import limits_of
+from zorio_widget.calls.limits import CallLimits, limits_of
 from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.routing import RouteKind, resolve_route
 from zorio_widget.calls.session import CallSession
@@ -133,7 +133,11 @@ class TrunkCalls:
             call.reject(503)
             return
         limits = await limits_of(tenant_id)
-        refused = await board.take_slot(tenant_id, call.remote_number, limits)
+        # The tenant's limit applies; the per-extension one does not: many outside callers may
+        # share one number (a withheld or a company's), and the target's own limit is checked
+        # when it rings (targets.py).
+        slot_limits = CallLimits(limits.per_tenant, limits.per_tenant)
+        refused = await board.take_slot(tenant_id, call.remote_number, slot_limits)
         if refused is not None:
             logger.info("[trunk %s] inbound call refused: %s", config.name, refused)
             call.reject(486)
