@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc.rtp import RtpPacket
@@ -47,7 +48,12 @@ async def _connected(client: LightLeg, leg: MediaLeg) -> None:
     raise RuntimeError(f"leg {leg.id} did not connect")
 
 
-async def measure(packets: int) -> tuple[float, int, int]:
+Setup = Callable[[Bridge, MediaLeg, MediaLeg], Awaitable[Callable[[], Awaitable[None]]]]
+"""Changes the bridged pair before the measured packets (e.g. taps them for recording); returns what
+finishes that work, awaited inside the measured time (its CPU, threads included, counts)."""
+
+
+async def measure(packets: int, setup: Setup | None = None) -> tuple[float, int, int]:
     """(µs of CPU per packet handed to leg A, packets relayed to client B, of which natively)."""
     aiortc_hook.install()
     payloads = (await load_clip("music")).packets
@@ -59,6 +65,7 @@ async def measure(packets: int) -> tuple[float, int, int]:
         await _connected(a, leg_a)
         await _connected(b, leg_b)
         bridge.connect(leg_a, leg_b)
+        finish = await setup(bridge, leg_a, leg_b) if setup is not None else None
         sender = a.pc.getTransceivers()[0].sender
         srtp = sender.transport._tx_srtp
         codecs = aiortc_hook.sender_codecs(sender)
@@ -82,6 +89,8 @@ async def measure(packets: int) -> tuple[float, int, int]:
         start = time.process_time()
         for data in wire:
             receive(data, 1)
+        if finish is not None:
+            await finish()
         elapsed = time.process_time() - start
         relayed = leg_b.outbound.forwarded - sent_before
         return elapsed / len(wire) * 1e6, relayed, native_routes.counters(leg_a)["relayed"]

@@ -1,7 +1,12 @@
 """What the scenario media blocks cost: `python -m bench.scenarios`.
 
-Until recording is wired into the bridge, "CPU per recorded call over a plain relayed call" cannot
-be measured end to end; this measures its parts on the real code, with real packets:
+What a scenario or a recording costs, on the real code with real packets:
+
+- a recorded call over a plain one: the relay's hot path (``bench.relay``: real SRTP, the native
+  route) with and without the recording's taps on both legs, the writer thread's work included
+  (process CPU), as a share of a core for one call (two parties at 50 packets/s);
+- N concurrent IVR calls on a live server (``bench.ivrload``): its CPU, and the prompt's packet
+  rate at every caller;
 
 - the recording tap: microseconds per ``on_packet`` on the event loop, and the process CPU per
   packet for tap + writer thread (Ogg pages, files) together, as a share of a core for one call
@@ -20,17 +25,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fractions
+import functools
 import io
 import resource
 import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import av
 import numpy as np
 
+from bench import ivrload, relay
+from zorio_widget.media.bridge import Bridge
+from zorio_widget.media.leg import MediaLeg
+from zorio_widget.media.native import routes as native_routes
 from zorio_widget.media.playback.decode import decode_to_clip
 from zorio_widget.media.playback.pcm import OpusFrameEncoder
 from zorio_widget.media.recording import CALLED, CALLER, CallRecorder, RecordedCall, RecordingStore, render_call
@@ -170,9 +181,34 @@ async def bench_playback() -> dict[str, float]:
     return {"mp3_decode_s_per_min": decode_s, "tone_first_encode_ms": (time.perf_counter() - started) * 1000}
 
 
+async def bench_recorded_relay(folder: Path, packets: int, rounds: int) -> dict[str, float]:
+    """µs of process CPU per relayed packet, plain and with both legs tapped by a recorder."""
+    natively: list[int] = []
+
+    async def record(bridge: Bridge, leg_a: MediaLeg, leg_b: MediaLeg) -> Callable[[], Awaitable[None]]:
+        recorder = CallRecorder(RecordingStore(folder).paths("bench", uuid.uuid4()).tracks(
+            {CALLER: "opus", CALLED: "opus"}))
+        bridge.add_tap(leg_a, functools.partial(recorder.on_packet, CALLER))
+        bridge.add_tap(leg_b, functools.partial(recorder.on_packet, CALLED))
+
+        async def finish() -> None:
+            natively.append(native_routes.counters(leg_a)["relayed"])
+            await recorder.stop()  # the writer thread's pages and the files, inside the measured time
+
+        return finish
+
+    plain = min([(await relay.measure(packets))[0] for _ in range(rounds)])
+    recorded = min([(await relay.measure(packets, record))[0] for _ in range(rounds)])
+    return {"plain_us": plain, "recorded_us": recorded, "natively": min(natively) / packets,
+            "extra_call_pct": (recorded - plain) * 2 * PACKETS_PER_S / 1e6 * 100}
+
+
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-scenarios-") as tmp:
         folder = Path(tmp)
+        recorded_relay = await bench_recorded_relay(folder, args.relay_packets, args.relay_rounds)
+        ivr = await ivrload.measure(args.ivr_calls, args.ivr_seconds) if args.ivr_calls else None
+        ivr_events = await ivrload.measure(args.ivr_calls, args.ivr_seconds, inband=False) if args.ivr_calls else None
         tap, recorded = await bench_tap(folder, args.record_seconds)
         render = await bench_render(folder, recorded)
         say = await bench_say(folder, args.say_rounds)
@@ -180,6 +216,18 @@ async def main(args: argparse.Namespace) -> None:
     print(f"bench.scenarios ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}), "
           f"recording of {tap['recorded_s']:.0f} s, {args.say_rounds} texts per language")
     rows = [
+        ("relay hot path, plain / recorded (native)", f"{recorded_relay['plain_us']:.1f} / "
+                                                       f"{recorded_relay['recorded_us']:.1f} µs / packet"),
+        ("  recorded packets that stayed native", f"{recorded_relay['natively'] * 100:.0f}%"),
+        ("  = a recorded call over a plain one", f"+{recorded_relay['extra_call_pct']:.3f}% of a core "
+                                                 "(target <= +0.2%)"),
+        *(row for load, digits in ((ivr, "in-band and RFC 4733 digits"), (ivr_events, "RFC 4733 digits only"))
+          if load is not None for row in (
+              (f"{load.calls} concurrent IVR calls ({digits}): server CPU",
+               f"{load.server_cpu_pct:.1f}% of a core ({load.server_cpu_pct / load.calls:.2f}% per call)"),
+              ("  prompt at the callers: min / median",
+               f"{load.packets_per_s_min:.1f} / {load.packets_per_s_median:.1f} packets/s ({load.answered} "
+               f"answered, setup median {load.setup_ms_median:.0f} ms)"))),
         ("recording tap, on the loop: median / mean", f"{tap['tap_us']:.2f} / {tap['tap_mean_us']:.2f} µs / packet"),
         ("recording tap + writer thread (process CPU)", f"{tap['tap_and_writer_us']:.1f} µs / packet"),
         ("  = one recorded call (2 x 50 packets/s)", f"{tap['call_share_pct']:.3f}% of a core"),
@@ -202,4 +250,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record-seconds", type=float, default=120.0, help="length of the synthetic recording")
     parser.add_argument("--say-rounds", type=int, default=5, help="texts per language")
+    parser.add_argument("--relay-packets", type=int, default=20000, help="packets per relay measurement")
+    parser.add_argument("--relay-rounds", type=int, default=3, help="relay measurements (the best is kept)")
+    parser.add_argument("--ivr-calls", type=int, default=40, help="concurrent IVR calls (0: skip)")
+    parser.add_argument("--ivr-seconds", type=float, default=15.0, help="the IVR measurement window")
     asyncio.run(main(parser.parse_args()))

@@ -364,13 +364,13 @@ class Call:
             party = self._connected_party("send_digits")
             await asyncio.sleep(await self.session.bridge.send_dtmf(party.media, chunk))
 
-    def handle_tones(self, enabled: bool = True) -> None:
-        """`ToneReceived` for each digit of the party: RFC 4733 events, and in-band tones (detected
-        in its audio while enabled)."""
+    def handle_tones(self, enabled: bool = True, inband: bool = True) -> None:
+        """`ToneReceived` for each digit of the party: RFC 4733 events, and in-band tones detected in
+        its audio (unless `inband=False`: detecting them decodes the party's audio)."""
         self._handle_tones = bool(enabled)
         party = self.party
         if party is not None:
-            party.media.set_inband_dtmf_detection(self._handle_tones or party.inband_dtmf)
+            party.media.set_inband_dtmf_detection((self._handle_tones and inband) or party.inband_dtmf)
 
     async def send_message(self, text: str) -> None:
         """A text to the party (`call.message` to a browser)."""

@@ -5,7 +5,8 @@ with a target {"extension": "1002"}, {"route": "7001"} or {"hangup": true}; "ext
 goes), `timeout_s` (seconds to wait for a digit after the prompt, 1-60, default 5), `retries`
 (times the menu is played again after a timeout or a digit with no option, 0-5, default 2),
 `invalid` (a prompt played before a retry, optional), `on_failure` (the target once retries are
-spent, default hang up). Digits come as RFC 4733 events and as in-band tones.
+spent, default hang up), `inband` (also detect digits sent as tones in the audio, default true: it
+decodes the caller's audio while the menu waits; RFC 4733 events always count).
 """
 
 from __future__ import annotations
@@ -44,7 +45,14 @@ def check(params: dict[str, Any]) -> dict[str, Any]:
         "retries": int(check_number(params.get("retries"), "retries", 2, 0, 5)),
         "invalid": check_prompt(params.get("invalid"), "invalid", required=False),
         "on_failure": check_target(params.get("on_failure", {"hangup": True}), "on_failure"),
+        "inband": _flag(params.get("inband", True), "inband"),
     }
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ScenarioConfigError(f"{name} must be true or false")
+    return value
 
 
 async def next_digit(call: Call, params: dict[str, Any]) -> str | None:
@@ -66,7 +74,7 @@ async def next_digit(call: Call, params: dict[str, Any]) -> str | None:
 
 async def run(call: Call, params: dict[str, Any]) -> None:
     await call.answer()
-    call.handle_tones(True)
+    call.handle_tones(True, inband=params["inband"])
     for attempt in range(params["retries"] + 1):
         if call.terminated:
             return
