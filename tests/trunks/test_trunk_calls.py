@@ -301,3 +301,26 @@ async def test_outside_callers_sharing_one_number_are_not_held_to_an_extensions_
     assert third.end_reason == "busy"  # 1001 is ringing already: its own limit of one call
     for call in (first, second):
         await call.hangup()
+
+
+async def test_a_trunk_changed_during_a_call_keeps_that_call(s: Setup) -> None:
+    a = await s.alice.dial(CUSTOMER)
+    far = await far_call(s)
+    await far.answer()
+    await until(lambda: "call.answered" in s.alice.device.types(a))
+    await Trunk.objects.filter(pk=s.trunk.pk).aupdate(default_caller_id="842899")
+    await s.service.reload()  # the new configuration is for the next calls
+    assert s.alice.ended(a) is None and far.state == "confirmed"
+    await s.alice.request("call.hold", a)
+    await until(lambda: ("hold", True) in s.far.log)  # the call still talks through its agent
+    await s.alice.request("call.hangup", a)
+    await until(lambda: far.state == "ended")
+    assert not s.service.ua._retired
+    b = await s.alice.dial(CUSTOMER)
+    assert (await far_call_after(s, far)).remote_number == "842899"
+    await s.alice.request("call.hangup", b)
+
+
+async def far_call_after(s: Setup, previous: SipCall) -> SipCall:
+    await until(lambda: s.far.incoming[-1][0] is not previous)
+    return s.far.incoming[-1][0]

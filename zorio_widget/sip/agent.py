@@ -79,7 +79,9 @@ class TrunkAgent:
         if self.config.keepalive_s > 0 and self._keepalive is None:
             self._keepalive = asyncio.ensure_future(self._ping())
 
-    async def stop(self) -> None:
+    async def retire(self) -> None:
+        """The trunk was changed or removed: no more keep-alive or registration, but its calls
+        in progress go on (``stop`` ends those too)."""
         if self._keepalive is not None:
             self._keepalive.cancel()
             try:
@@ -87,11 +89,14 @@ class TrunkAgent:
             except asyncio.CancelledError:
                 pass
             self._keepalive = None
-        for call in list(self.calls.values()):
-            await call.hangup()
         if self.registerer is not None:
             await self.registerer.stop()
             self.registerer = None
+
+    async def stop(self) -> None:
+        await self.retire()
+        for call in list(self.calls.values()):
+            await call.hangup()
         for task in list(self._tasks):
             try:
                 await asyncio.wait_for(asyncio.shield(task), 2.0)

@@ -72,10 +72,12 @@ class UserAgent:
         self.on_incoming = on_incoming
         self.on_trunk_state = on_trunk_state
         self.refresh: Callable[[], Awaitable[None]] | None = None
-        """Re-reads the trunks (``set_trunks``), awaited before an INVITE from an address or to a
-        number no trunk knows is refused: a trunk or DID just added by another process of the
-        server (an admin, ``add_trunk``) is let in (at most once per ``REFRESH_MIN_S``)."""
+        """Re-reads the trunks (``set_trunks``), awaited before an INVITE is taken (at most once per
+        ``REFRESH_MIN_S``): a trunk or DID added, changed or removed by another process of the
+        server (the admin, ``add_trunk``) applies to the next inbound call too."""
         self._refreshed_at = -REFRESH_MIN_S
+        self._retired: set[TrunkAgent] = set()
+        "Agents of trunks changed or removed, kept while calls they started go on."
         self.transport = SipTransport(lambda data, peer: None)
         self.layer = TransactionLayer(self.transport, self, timers)
         self.agents: dict[str, TrunkAgent] = {}
@@ -95,8 +97,9 @@ class UserAgent:
             agent.start()
 
     async def close(self) -> None:
-        for agent in list(self.agents.values()):
+        for agent in [*self.agents.values(), *self._retired]:
             await agent.stop()
+        self._retired.clear()
         self.layer.close()
         await self.transport.close()
 
@@ -108,7 +111,9 @@ class UserAgent:
             agent = self.agents[trunk_id]
             if trunk_id not in wanted or wanted[trunk_id] != agent.config:
                 del self.agents[trunk_id]
-                await agent.stop()
+                await agent.retire()
+                if agent.calls:  # they go on with it; it is forgotten when the last one ends
+                    self._retired.add(agent)
         for trunk_id, config in wanted.items():
             if trunk_id not in self.agents:
                 agent = TrunkAgent(self, config)
@@ -263,11 +268,10 @@ class UserAgent:
                 tx.reply(500)
 
     async def _refresh_for(self, tx: ServerTransaction) -> None:
-        number = tx.request.uri.user or ""
-        known = any(tx.peer.host in a.addresses and a.config.target_for(number) is not None
-                    for a in self.agents.values())
+        """Re-read the trunks before taking an INVITE, at most once per ``REFRESH_MIN_S``: a trunk
+        or DID changed by another process applies to the next call."""
         now = asyncio.get_running_loop().time()
-        if known or self.refresh is None or now - self._refreshed_at < REFRESH_MIN_S:
+        if self.refresh is None or now - self._refreshed_at < REFRESH_MIN_S:
             return
         self._refreshed_at = now
         try:
@@ -306,6 +310,8 @@ class UserAgent:
     def _forget(self, call: SipCall) -> None:
         if call.dialog is not None:
             self.calls.pop(call.dialog.id, None)
+        if call.agent in self._retired and not call.agent.calls:
+            self._retired.discard(call.agent)
 
     def _trunk_state(self, agent: TrunkAgent, kind: str, state: str, detail: str) -> None:
         if self.on_trunk_state is not None:
