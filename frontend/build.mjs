@@ -1,5 +1,5 @@
-// Builds static/zorio/webphone.js (+ .map) and webphone.d.ts, softphone.js (+ .map, .d.ts) and
-// softphone-app.js (+ .map). Deterministic: a rebuild of the same sources gives byte-identical files
+// Builds static/zorio/webphone.js (+ .map) and webphone.d.ts, webphone-ui.js (+ .map), softphone.js
+// (+ .map, .d.ts) and softphone-app.js (+ .map). Deterministic: a rebuild of the same sources gives byte-identical files
 // (no timestamps, sorted inputs, fixed target).
 import { build } from "esbuild";
 import { minify } from "terser";
@@ -48,6 +48,10 @@ async function squeeze(file) {
 
 await build({ ...common, entryPoints: [resolve(here, "src/index.ts")], outfile: resolve(outDir, "webphone.js") });
 await squeeze("webphone.js");
+// The widget UI, loaded by webphone.js only for connect({mount}) (a headless SDK never downloads it).
+await build({ ...common, entryPoints: [resolve(here, "src/ui/index.ts")], outfile: resolve(outDir, "webphone-ui.js"),
+  banner: { js: `/*! Zorio Webphone UI ${version} */` } });
+await squeeze("webphone-ui.js");
 // The iframe softphone (DESIGN.md §5b): a small loader for partner pages, and the app of /softphone/.
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/loader.ts")], outfile: resolve(outDir, "softphone.js"),
   banner: { js: `/*! Zorio Softphone ${version} */` } });

@@ -10,7 +10,7 @@ import {
   type FrameHandlers, type OutgoingFrame, type ServerMessage, type ServerMessageOf, type ServerType, dispatchFrame,
   expectReply,
 } from "./frames";
-import { CALL_TRANSITIONS, type CallEventName as StateInput, type ClientType } from "./generated/protocol";
+import { CALL_TRANSITIONS, type CallEventName as StateInput } from "./generated/protocol";
 import { audioConstraints, gathered, stopStream } from "./media";
 import { normalizeDtmf, strictNumber } from "./numbers";
 import type {
@@ -61,6 +61,10 @@ export class Call extends Emitter<CallEvents> implements CallApi {
   to: string;
   context: CallContext = {};
   recording: RecordingState | null = null;
+  /** `X-` headers the caller added (a scenario, a trunk). */
+  headers: Record<string, unknown> = {};
+  /** Texts from the server side of the call (a scenario's `send_message`), oldest first. */
+  readonly messages: string[] = [];
   readonly startedAt = new Date();
   answeredAt: Date | null = null;
   endedAt: Date | null = null;
@@ -350,23 +354,25 @@ export class Call extends Emitter<CallEvents> implements CallApi {
   }
 
   /**
-   * `call.record {action}` (DESIGN §4). The state changes only when the server confirms it; a server
-   * that does not know the request answers `unknown_type`, reported as `not_implemented`.
+   * `call.record {action}` (DESIGN §4): the state changes when the server confirms it with
+   * `call.recording` (to both parties); a server that does not know the request answers
+   * `unknown_type`, reported as `not_implemented`.
    */
   private async record(action: keyof typeof RECORD_ACTIONS): Promise<void> {
     this.requireLive("answered");
+    let reply: ServerMessage;
     try {
-      // Not yet in the generated client table: the server decides whether it exists.
-      await this.request({ type: "call.record" as ClientType, action });
+      reply = await this.request({ type: "call.record", action });
     } catch (err) {
       const e = err as ZorioWebphoneError;
       if (e.code === "unknown_type") throw new ZorioWebphoneError("not_implemented", { ...e.details, feature: "recording" });
       throw err;
     }
-    this.setRecording(RECORD_ACTIONS[action]);
+    this.setRecording(reply.type === "call.recording" ? reply.state : RECORD_ACTIONS[action]);
   }
 
-  setRecording(state: RecordingState): void {
+  setRecording(state: RecordingState | string): void {
+    if (state !== "recording" && state !== "paused" && state !== "stopped") return;
     if (this.recording === state) return;
     this.recording = state;
     this.notify();
@@ -544,6 +550,12 @@ const FRAME_HANDLERS: FrameHandlers<Call> = {
   "call.muted": (call) => setMuted(call, true),
   "call.unmuted": (call) => setMuted(call, false),
   "call.dtmf_received": (call, f) => call.fire(null, "dtmf", { digit: f.digit }),
+  "call.recording": (call, f) => call.setRecording(f.state),
+  "call.message": (call, f) => {
+    call.messages.push(f.text);
+    call.notify();
+    call.fire(null, "message", { text: f.text });
+  },
 };
 
 function setHold(call: Call, frame: ServerMessageOf<"call.held" | "call.resumed">, held: boolean): void {

@@ -35,16 +35,17 @@ export function trimBase(apiBase: string): string {
   return apiBase.replace(/\/+$/, "");
 }
 
-export async function fetchSipConfig(apiBase: string, token: string): Promise<SipConfig> {
+/** GET of a REST endpoint with the token; a failure is a ZorioWebphoneError named after the REST code. */
+export async function getJson(apiBase: string, path: string, token: string, stage: string): Promise<Record<string, unknown>> {
   let response: Response;
   try {
-    response = await fetch(`${trimBase(apiBase)}/api/webphone/sip-config`, {
+    response = await fetch(`${trimBase(apiBase)}${path}`, {
       headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
       credentials: "omit",
       cache: "no-store",
     });
   } catch (err) {
-    throw new ZorioWebphoneError("bootstrap_failed", { stage: "sip-config", cause: String(err) });
+    throw new ZorioWebphoneError("bootstrap_failed", { stage, cause: String(err) });
   }
   let body: Record<string, unknown> = {};
   try {
@@ -55,14 +56,18 @@ export async function fetchSipConfig(apiBase: string, token: string): Promise<Si
   if (!response.ok) {
     const serverCode = typeof body.code === "string" ? body.code : "";
     throw new ZorioWebphoneError(fromRestCode(serverCode), {
-      stage: "sip-config",
+      stage,
       status: response.status,
       server_code: serverCode,
       message: body.message,
       unauthorized: response.status === 401,
     });
   }
-  const config = body as unknown as SipConfig;
+  return body;
+}
+
+export async function fetchSipConfig(apiBase: string, token: string): Promise<SipConfig> {
+  const config = (await getJson(apiBase, "/api/webphone/sip-config", token, "sip-config")) as unknown as SipConfig;
   if (config.profile && config.profile.enabled === false) {
     throw new ZorioWebphoneError("webphone_disabled", { stage: "sip-config" });
   }

@@ -5,6 +5,7 @@
 import { fetchSipConfig } from "./config";
 import { browserMedia, stopStream } from "./media";
 import type { DiagnoseCheck, DiagnoseOptions, DiagnoseResult, MediaLayer } from "./public-api";
+import { CHECK_NAMES } from "./checks-names";
 
 export const WS_CHECK_TIMEOUT_MS = 6000;
 export const ICE_CHECK_TIMEOUT_MS = 6000;
@@ -16,7 +17,6 @@ const fail = (detail: string) => check("fail", detail);
 /** A check that did not run: never counted as passed. */
 const skip = (detail: string) => check("skipped", detail);
 
-export const CHECK_NAMES = ["secureContext", "microphone", "config", "websocket", "stun", "turn"] as const;
 
 function urlsOf(servers: RTCIceServer[], scheme: RegExp): RTCIceServer[] {
   return servers

@@ -7,12 +7,40 @@ import { ZorioWebphoneError } from "./errors";
 import { cleanNumber } from "./numbers";
 import { Phone } from "./phone";
 import type { ConnectOptions, DiagnoseOptions, Layout, Locale, PhoneApi, ThemeMode, ZorioWebphoneStatic } from "./public-api";
-import { defineElement, TAG, type ZorioPhoneElement } from "./ui/element";
+import type { ZorioPhoneElement } from "./ui/element";
 
 declare const __VERSION__: string;
 
-/** The script's own URL, read while it runs: the default apiBase and the shipped ringtone. */
-const SCRIPT_SRC = (document.currentScript as HTMLScriptElement | null)?.src ?? "";
+/** The script's own URL and nonce, read while it runs: the default apiBase, the ringtone and the UI. */
+const SCRIPT = document.currentScript as HTMLScriptElement | null;
+const SCRIPT_SRC = SCRIPT?.src ?? "";
+const SCRIPT_NONCE = SCRIPT?.nonce ?? "";
+const TAG = "zorio-phone";
+
+type UiClass = typeof ZorioPhoneElement;
+let uiLoading: Promise<UiClass> | null = null;
+
+/**
+ * The widget UI (webphone-ui.js, beside webphone.js): loaded once, and only for `connect({mount})`;
+ * a page that bundles it (the softphone) has it defined already. A strict CSP with nonces gets the
+ * nonce webphone.js was loaded with.
+ */
+function loadUi(apiBase: string): Promise<UiClass> {
+  const defined = customElements.get(TAG) as unknown as UiClass | undefined;
+  if (defined) return Promise.resolve(defined);
+  return (uiLoading ??= new Promise<UiClass>((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = SCRIPT_SRC ? new URL("webphone-ui.js", SCRIPT_SRC).href : `${apiBase}/static/zorio/webphone-ui.js`;
+    if (SCRIPT_NONCE) script.nonce = SCRIPT_NONCE;
+    script.onerror = () => {
+      uiLoading = null;
+      script.remove();
+      reject(new ZorioWebphoneError("bootstrap_failed", { stage: "ui", url: script.src }));
+    };
+    void customElements.whenDefined(TAG).then(() => resolve(customElements.get(TAG) as unknown as UiClass));
+    document.head.append(script);
+  }));
+}
 
 function defaultApiBase(): string {
   try {
@@ -31,24 +59,28 @@ async function connect(options: ConnectOptions): Promise<PhoneApi> {
   const apiBase = trimBase(opts.apiBase || defaultApiBase());
   const ringtone = opts.ringtoneUrl || (SCRIPT_SRC ? new URL("../sounds/ringtone.wav", SCRIPT_SRC).href : `${apiBase}/static/sounds/ringtone.wav`);
   const phone = new Phone(opts, apiBase, ringtone);
+  const ui = opts.mount ? loadUi(apiBase) : null;
+  ui?.catch(() => undefined); // awaited below
   try {
     await phone.bootstrap();
-    if (opts.mount) mount(phone, opts);
+    if (ui) mount(phone, opts, await ui);
   } catch (err) {
     // Whatever failed, also after registering (e.g. the mount): nothing stays open.
     const error = err instanceof ZorioWebphoneError ? err : new ZorioWebphoneError("bootstrap_failed", { cause: String(err) });
     await phone.disconnect().catch(() => undefined);
+    const host = typeof opts.mount === "string" ? document.querySelector(opts.mount) : opts.mount;
+    const Ui = host && (await ui?.catch(() => null));
+    if (host && Ui) Ui.showFailure(host, error, pick<Locale>(["en", "vi"], opts.locale, /^vi\b/i.test(navigator.language) ? "vi" : undefined));
     opts.onError?.(error);
     throw error;
   }
   return phone;
 }
 
-function mount(phone: Phone, opts: ConnectOptions): void {
+function mount(phone: Phone, opts: ConnectOptions, Ui: UiClass): void {
   const host = typeof opts.mount === "string" ? document.querySelector(opts.mount) : opts.mount;
   if (!host) throw new ZorioWebphoneError("bootstrap_failed", { stage: "mount", mount: String(opts.mount) });
-  defineElement();
-  const element = document.createElement(TAG) as ZorioPhoneElement;
+  const element = new Ui();
   host.append(element);
   const theme = phone.config.theme;
   const browserVi = /^vi\b/i.test(navigator.language) ? "vi" : undefined;

@@ -4,21 +4,24 @@
  */
 import { AudioManager, canChooseSpeaker } from "./audio";
 import { Call, type CallHost } from "./call";
-import { fetchSipConfig, type SipConfig } from "./config";
+import { fetchSipConfig, getJson, type SipConfig } from "./config";
 import { runDiagnose } from "./diagnose";
 import { Emitter } from "./emitter";
 import { ZorioWebphoneError, audioDeviceError, fromServerError, microphoneError } from "./errors";
-import { type FrameHandlers, type ServerMessage, type ServerMessageOf, dispatchFrame } from "./frames";
+import { type FrameHandlers, type ServerMessage, type ServerMessageOf, dispatchFrame, expectReply, isRecord } from "./frames";
 import { audioConstraints, browserMedia } from "./media";
 import { strictNumber } from "./numbers";
 import type {
-  ActiveCall, AppearanceOptions, CallDirection, CallOptions, ConnectOptions, DiagnoseResult, MediaLayer, PhoneApi,
-  PhoneDebug, PhoneEventName, PhoneEvents, PhoneStatus, UnregisteredEvent,
+  ActiveCall, AgentQueueState, AgentStateEvent, AppearanceOptions, CallDirection, CallOptions, CallRecordEntry, ConnectOptions, DiagnoseResult, DirectoryEntry,
+  MediaLayer, PhoneApi, PhoneDebug, PhoneEventName, PhoneEvents, PhoneStatus, UnregisteredEvent,
 } from "./public-api";
+import { Parties } from "./parties";
 import { TokenKeeper } from "./tokens";
 import { Transport } from "./transport";
 
 const MAX_FRAMES_KEPT = 500;
+/** Events after which the call records may name a party or a context the call does not have yet. */
+const PARTY_EVENTS: ReadonlySet<PhoneEventName> = new Set(["incoming_call", "call_ringing", "call_answered", "call_resumed", "call_hangup"]);
 /** A renewed token moves the socket once no call is being set up, or this long before the old one expires. */
 const MOVE_DEADLINE_MS = 1500;
 const QUIET_POLL_MS = 250;
@@ -42,6 +45,11 @@ interface ListedCall {
   held: boolean;
   remoteHeld: boolean;
   muted: boolean;
+}
+
+/** `agent.state.queues`: the queues' numbers (the generated type says objects: the table does not type list items). */
+function queueNumbers(queues: readonly unknown[]): string[] {
+  return queues.filter((q): q is string => typeof q === "string");
 }
 
 /** `registered.calls` entries are objects (checked with the frame); their fields are read here. */
@@ -74,9 +82,12 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   audioInputDeviceId: string | undefined;
   audioOutputDeviceId: string | undefined;
   readonly tokens: TokenKeeper;
+  readonly parties: Parties;
   private callList: Call[] = [];
   private readonly frames: ServerMessage[] = [];
   private torn = false;
+  /** More contacts for the UI's directory search, e.g. the softphone host's (`onWazoContactSearch`). */
+  readonly contactSources: ((query: string) => Promise<{ number: string; name: string; presence?: string }[]>)[] = [];
   /** Errors reported before the UI was mounted. */
   readonly earlyErrors: ZorioWebphoneError[] = [];
   /** Expiry of the token the open socket authenticated with (the server closes it then). */
@@ -85,6 +96,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   constructor(readonly opts: ConnectOptions, readonly apiBase: string, ringtoneUrl: string) {
     super();
     this.tokens = new TokenKeeper(opts, apiBase);
+    this.parties = new Parties(this);
     this.media = opts.media ?? browserMedia;
     this.debugEnabled = !!opts.debug;
     this.wrapUpSeconds = opts.wrapUpSeconds ?? DEFAULT_WRAP_UP_S;
@@ -239,7 +251,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 
   /** After a reconnect: keep the calls the server still has, swap dead peer connections, end the rest. */
   private async reattach(listed: readonly Record<string, unknown>[]): Promise<void> {
-    const entries = listed.map(listedCall).filter((e): e is ListedCall => e !== null);
+    const entries = listed.filter(isRecord).map(listedCall).filter((e): e is ListedCall => e !== null);
     const byId = new Map(entries.map((e) => [e.callId, e]));
     for (const call of [...this.callList]) {
       if (!call.live) continue;
@@ -323,6 +335,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   private teardown(): void {
     this.torn = true;
     this.tokens.cancel();
+    this.parties.stop();
     removeEventListener("pagehide", this.onPageHide);
     removeEventListener("pageshow", this.onPageShow);
     this.audio.destroy();
@@ -348,6 +361,24 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return this.calls.find((c) => c.id === id || c.uuid === id);
   }
 
+  /** Logs the agent in to or out of its queues, pauses it or makes it ready (`agent.state`). */
+  async setAgentState(state: AgentQueueState, queue?: string): Promise<AgentStateEvent> {
+    this.requireRegistered();
+    const frame = { type: "agent.state" as const, state, ...(queue ? { queue } : {}) };
+    const reply = expectReply(await this.transport.request(frame), "agent.state");
+    return { state: reply.state, queues: queueNumbers(reply.queues) };
+  }
+
+  async directory(query = ""): Promise<DirectoryEntry[]> {
+    const body = await getJson(this.apiBase, `/api/webphone/directory?q=${encodeURIComponent(query)}`, this.token, "directory");
+    return (body.results ?? []) as DirectoryEntry[];
+  }
+
+  async callHistory({ page = 1, pageSize = 20 } = {}): Promise<{ count: number; results: CallRecordEntry[] }> {
+    const body = await getJson(this.apiBase, `/api/webphone/calls?page=${page}&page_size=${pageSize}`, this.token, "history");
+    return { count: Number(body.count ?? 0), results: (body.results ?? []) as CallRecordEntry[] };
+  }
+
   async call(number: string, options: CallOptions = {}): Promise<Call> {
     this.requireRegistered();
     const destination = strictNumber(number);
@@ -361,6 +392,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       call.endLocally("failed");
       throw err;
     }
+    this.parties.refresh(); // the record names the called party
     return call;
   }
 
@@ -420,6 +452,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     call.remoteOffer = frame.sdp;
     call.to = frame.to || this.extension;
     call.fromName = frame.from_name;
+    call.headers = frame.headers;
     this.add(call);
     this.emit("incoming_call", { call });
     this.emit("incoming", call);
@@ -495,6 +528,11 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     return this;
   }
 
+  override emit<E extends PhoneEventName>(event: E, payload: PhoneEvents[E]): void {
+    super.emit(event, payload);
+    if (PARTY_EVENTS.has(event) && !this.torn) this.parties.refresh();
+  }
+
   override off<E extends PhoneEventName>(event: E, handler?: (payload: PhoneEvents[E]) => void): this {
     super.off(event, handler);
     return this;
@@ -539,6 +577,10 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
 /** Frames the phone handles itself; the rest go to the call named by `call_id`. */
 const PHONE_HANDLERS: FrameHandlers<Phone> = {
   "call.incoming": (phone, frame) => phone.onIncoming(frame),
+  // Our own request's reply (req_id) resolves setAgentState; the event is a change made elsewhere.
+  "agent.state": (phone, frame) => {
+    if (!frame.req_id) phone.emit("agent_state", { state: frame.state, queues: queueNumbers(frame.queues) });
+  },
   registered: () => undefined,
   error: (phone, frame) => {
     const call = frame.call_id !== undefined ? phone.findCall(frame.call_id) : undefined;

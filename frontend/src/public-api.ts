@@ -143,6 +143,8 @@ export interface CallEvents {
   unmuted: CallEvent;
   dtmf: DtmfEvent;
   recording: RecordingEvent;
+  /** A text from the server side of the call (a scenario's `send_message`). */
+  message: CallMessageEvent;
   ended: HangupEvent;
 }
 export type CallEventName = keyof CallEvents;
@@ -165,6 +167,10 @@ export interface CallApi {
   readonly to: string;
   /** Campaign, lead and customer of the call, when it was placed with them. */
   readonly context: CallContext;
+  /** `X-` headers the caller added (a scenario, a trunk), name -> value. */
+  readonly headers: Record<string, unknown>;
+  /** Texts from the server side of the call, oldest first. */
+  readonly messages: readonly string[];
   readonly startedAt: Date;
   readonly answeredAt: Date | null;
   readonly endedAt: Date | null;
@@ -226,6 +232,11 @@ export interface HangupEvent extends CallEvent { reason: EndReason | string }
 export interface HeldEvent extends CallEvent { by: "local" | "remote" }
 export interface DtmfEvent extends CallEvent { digit: string }
 export interface RecordingEvent extends CallEvent { state: RecordingState }
+export interface CallMessageEvent extends CallEvent { text: string }
+/** `agent.state`: what a queue agent asks for. */
+export type AgentQueueState = "logged_in" | "logged_out" | "paused" | "ready";
+/** The agent's queue state as the server reports it (after `setAgentState`, or a change by the server). */
+export interface AgentStateEvent { state: string; queues: string[] }
 
 export interface PhoneEvents {
   registered: RegisteredEvent;
@@ -244,6 +255,8 @@ export interface PhoneEvents {
   error: ZorioWebphoneError;
   /** Something works less well than asked, e.g. `audio_output_unsupported`. */
   warning: ZorioWebphoneError;
+  /** The agent's queue state changed elsewhere (another device of the extension, the server). */
+  agent_state: AgentStateEvent;
 }
 export type PhoneEventName = keyof PhoneEvents;
 
@@ -280,6 +293,34 @@ export interface PhoneDebug {
 
 export interface AppearanceOptions { layout?: Layout; theme?: ThemeMode; locale?: Locale }
 
+/** `phone.directory()` entries: the tenant's extensions with their presence. */
+export interface DirectoryEntry {
+  number: string;
+  name: string;
+  presence: "available" | "busy" | "offline";
+  /** This phone's own extension. */
+  self: boolean;
+}
+
+/** `phone.callHistory()` entries: this extension's call records (`GET /api/webphone/calls`), newest first. */
+export interface CallRecordEntry {
+  uuid: string;
+  direction: "incoming" | "outgoing" | "internal" | string;
+  from: string;
+  from_name: string;
+  to: string;
+  to_name: string;
+  started_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  duration: number;
+  end_reason: string | null;
+  transferred_to: string | null;
+  options: Record<string, unknown>;
+  recording_url: string | null;
+  card: Record<string, unknown> | null;
+}
+
 /** `phone.activeCalls` entries. */
 export interface ActiveCall {
   id: string | null;
@@ -306,6 +347,12 @@ export interface PhoneApi {
   call(number: string, options?: CallOptions): Promise<CallApi>;
   /** The call with this id (leg id or record uuid), while it is not closed. */
   getCall(id: string): CallApi | undefined;
+  /** A queue agent logs in or out of its queues (all of them, or `queue`), pauses or is ready again. */
+  setAgentState(state: AgentQueueState, queue?: string): Promise<AgentStateEvent>;
+  /** The tenant's extensions matching `query` (number or name), with presence (`GET /api/webphone/directory`). */
+  directory(query?: string): Promise<DirectoryEntry[]>;
+  /** This extension's calls, newest first (`GET /api/webphone/calls`). */
+  callHistory(options?: { page?: number; pageSize?: number }): Promise<{ count: number; results: CallRecordEntry[] }>;
   register(): Promise<void>;
   disconnect(): Promise<void>;
   diagnose(): Promise<DiagnoseResult>;

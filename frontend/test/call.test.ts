@@ -357,3 +357,26 @@ test("peerConnection is public, and null once the call has ended", async () => {
   socket.receive({ type: "call.ended", call_id: "c1", reason: "hangup" });
   assert.equal(call.peerConnection, null);
 });
+
+test("recording: call.record answered by call.recording; the far side's change arrives as call.recording too", async () => {
+  const { host, socket } = await setUp();
+  const call = await outgoing(host, socket);
+  socket.receive({ type: "call.answered", call_id: "c1" });
+  const states: unknown[] = [];
+  call.on("recording", ({ state }) => states.push(state));
+  const starting = call.startRecording();
+  const frame = socket.lastSent("call.record");
+  socket.receive({ type: "call.recording", req_id: frame.req_id, call_id: "c1", state: "recording" });
+  await starting;
+  assert.equal(call.recording, "recording");
+  socket.receive({ type: "call.recording", call_id: "c1", state: "paused" }); // the other party paused it
+  assert.equal(call.recording, "paused");
+  const stopping = call.stopRecording();
+  assert.equal(socket.lastSent("call.record").action, "stop");
+  socket.receive({ type: "error", req_id: socket.lastSent("call.record").req_id, call_id: "c1", code: "invalid_state", message: "No." });
+  assert.equal((await rejection(stopping)).code, "invalid_state");
+  assert.equal(call.recording, "paused");
+  assert.deepEqual(states, ["recording", "paused"]);
+  socket.receive({ type: "call.message", call_id: "c1", text: "Your position: 2" });
+  assert.deepEqual(call.messages, ["Your position: 2"]);
+});

@@ -57,9 +57,10 @@ async function connected(options: Partial<ConnectOptions> = {}, routes: Record<s
 
 test("an incoming call: from, fromName, to; `incoming` carries the call itself; activeCalls and getCall", async () => {
   const { phone, net, events } = await connected();
-  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u1", from: "1002", from_name: "Bob", to: "1001", sdp: "v=0 offer" });
+  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u1", from: "1002", from_name: "Bob", to: "1001", sdp: "v=0 offer", headers: { "X-Campaign": "spring" } });
   const call = phone.calls[0]!;
   assert.deepEqual([call.from, call.fromName, call.to, call.number, call.name], ["1002", "Bob", "1001", "1002", "Bob"]);
+  assert.deepEqual(call.headers, { "X-Campaign": "spring" });
   assert.equal(events.find((e) => e.name === "incoming")!.payload, call);
   assert.deepEqual(phone.activeCalls, [{ id: "in1", from: "1002", to: "1001", direction: "incoming", state: "ringing" }]);
   assert.equal(phone.getCall("in1"), call);
@@ -121,7 +122,7 @@ test("a refresh token renews the session before each expiry; the socket moves to
   const { phone, net, requests, names } = await connected({ refreshToken: "r0" },
     { "/api/webphone/sip-config": sipConfig, "/api/webphone/tokens/refresh": refresh });
   // a live call, which every new socket gets back in `registered.calls`
-  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u1", from: "1002", from_name: "Bob", to: "1001", sdp: "v=0" });
+  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u1", from: "1002", from_name: "Bob", to: "1001", sdp: "v=0", headers: {} });
   const call = phone.calls[0]!;
   const answering = call.answer();
   await until(() => net.last().sentOf("call.answer").length > 0);
@@ -156,4 +157,36 @@ test("diagnose(): a skipped check is not a pass; each check says why", async () 
     delete (globalThis as Record<string, unknown>).isSecureContext;
     delete (globalThis as Record<string, unknown>).location;
   }
+});
+
+test("who is on the line comes from the call records: the called party's name, the context, a new party after a transfer", async () => {
+  const records: Json[] = [{ uuid: "u1", direction: "outgoing", from: "1001", from_name: "Alice", to: "1002", to_name: "Bob",
+    started_at: "2026-01-01T00:00:00Z", answered_at: null, ended_at: null, options: { campaign_id: "36" } }];
+  const { phone, net } = await connected({}, { "/api/webphone/calls": () => [200, { count: records.length, results: records }] });
+  const placing = phone.call("1002");
+  await until(() => net.last().sentOf("call.create").length > 0);
+  net.last().receive({ type: "call.trying", req_id: net.last().lastSent("call.create").req_id, call_id: "c1", uuid: "u1" });
+  const call = await placing;
+  await until(() => call.name === "Bob", "the called party's name");
+  assert.deepEqual(call.context, { campaignId: "36" });
+  // the other party transferred this leg to Carol: its record ended, a new live one has this leg
+  net.last().receive({ type: "call.answered", call_id: "c1" });
+  records[0] = { ...records[0], answered_at: "2026-01-01T00:00:01Z", ended_at: "2026-01-01T00:00:09Z", end_reason: "transferred" };
+  records.unshift({ uuid: "u2", direction: "incoming", from: "1003", from_name: "Carol", to: "1001", to_name: "Alice",
+    started_at: "2026-01-01T00:00:09Z", answered_at: "2026-01-01T00:00:10Z", ended_at: null, options: {} });
+  net.last().receive({ type: "call.resumed", call_id: "c1", by: "remote" });
+  await until(() => call.name === "Carol", "the party the transfer joined");
+  assert.deepEqual([call.uuid, call.number, call.to], ["u2", "1003", "1003"]);
+});
+
+test("setAgentState: the request and its reply; a change made elsewhere is an agent_state event", async () => {
+  const { phone, net, events } = await connected();
+  const setting = phone.setAgentState("logged_in");
+  const frame = net.last().lastSent("agent.state");
+  assert.equal(frame.state, "logged_in");
+  net.last().receive({ type: "agent.state", req_id: frame.req_id, state: "ready", queues: ["3901"] });
+  assert.deepEqual(await setting, { state: "ready", queues: ["3901"] });
+  phone.on("agent_state", (payload) => events.push({ name: "agent_state", payload }));
+  net.last().receive({ type: "agent.state", state: "paused", queues: ["3901"] });
+  assert.deepEqual(events.filter((e) => e.name === "agent_state").map((e) => e.payload), [{ state: "paused", queues: ["3901"] }]);
 });

@@ -137,7 +137,7 @@
     const callId = "in" + ++fake.seq;
     const pc = await serverPeer(callId);
     await pc.setLocalDescription(await pc.createOffer());
-    fake.current()._recv({ type: "call.incoming", call_id: callId, uuid: "u" + fake.seq, from, from_name: name, to: "1001", sdp: await gatheredSdp(pc) });
+    fake.current()._recv({ type: "call.incoming", call_id: callId, uuid: "u" + fake.seq, from, from_name: name, to: "1001", sdp: await gatheredSdp(pc), headers: {} });
     fake.live[callId] = true;
     return callId;
   };

@@ -15,6 +15,10 @@ CALLBACKS = [
     "onCallIncoming", "onCallLocallyAnswered", "onCallEstablished", "onOutgoingCallMade", "onCallRejected",
     "onCallEnded", "onCardSaved", "onCardCanceled", "onCallHeld", "onCallResumed", "onCallMuted", "onCallUnMuted",
     "onDtmfSent", "onDirectTransfer", "onAuthenticated", "onLoggedOut", "onIFrameLoaded",
+    "onDisplayLinkedOption", "onCreateOption", "onWazoContactSearch", "onAgentLoggedIn", "onAgentLoggedOut",
+    "onAgentPaused", "onAgentResumed", "onLanguageChanged", "onCreateIndirectTransfer", "onIndirectCallMade",
+    "onCancelIndirectTransfer", "onConfirmIndirectTransfer", "onIndirectTransferDone", "onStartRecording",
+    "onStopRecording", "onCallLogCreated", "onWebsocketMessage",
 ]
 HOST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Partner CRM</title></head><body>
 <h1>Partner CRM</h1>
@@ -124,7 +128,7 @@ class Host:
 
     def login(self, token: str) -> dict:
         info = self.js("t => ZorioSoftphone.loginWithToken(t)", token)
-        self.frame.wait_for_function("window.zorioPhone && zorioPhone.status === 'registered'")
+        self.frame.wait_for_function("() => window.zorioPhone && zorioPhone.status === 'registered'")
         return dict(info)
 
     def ui(self, selector: str) -> Any:

@@ -107,7 +107,7 @@ class Tab:
         return str(self.frame.evaluate("document.body.dataset.status"))
 
     def wait_registered(self, extension: str) -> None:
-        self.frame.wait_for_function("window.zorioPhone && zorioPhone.status === 'registered'", timeout=20000)
+        self.frame.wait_for_function("() => window.zorioPhone && zorioPhone.status === 'registered'", timeout=20000)
         assert self.frame.evaluate("zorioPhone.extension") == extension
         self.page.wait_for_function("events.some(e => e.name === 'onAuthenticated')")
 

@@ -71,7 +71,7 @@ def test_the_softphone_refresh_token_renews_the_session_through_several_expiries
     try:
         info = host.js("([t, r]) => ZorioSoftphone.loginWithToken(t, r)", [issued["token"], issued["refresh_token"]])
         assert info["extension"] == "1004"
-        host.frame.wait_for_function("window.zorioPhone && zorioPhone.status === 'registered'")
+        host.frame.wait_for_function("() => window.zorioPhone && zorioPhone.status === 'registered'")
         bob = agents["bob"] = Agent(browser, daphne_server.url, "1002")
         bob.js("phone.call('1004')")
         host.ui(".zorio-answer").wait_for()
@@ -86,6 +86,6 @@ def test_the_softphone_refresh_token_renews_the_session_through_several_expiries
         assert host.events("onLoggedOut") == []
         assert bob.energy() > SOUND
         bob.js("phone.calls[0].hangup()")
-        host.frame.wait_for_function("zorioPhone.calls.every(c => c.state !== 'answered')")
+        host.frame.wait_for_function("() => zorioPhone.calls.every(c => c.state !== 'answered')")
     finally:
         host.close()

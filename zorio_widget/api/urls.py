@@ -1,6 +1,6 @@
 from django.urls import path
 
-from zorio_widget.api import agents, calls, cards, views
+from zorio_widget.api import agents, calls, cards, directory, views
 
 urlpatterns = [
     path("tokens", views.create_token, name="api-tokens"),
@@ -10,5 +10,6 @@ urlpatterns = [
     path("calls/<uuid:call_uuid>/recording", calls.recording, name="api-call-recording"),
     path("agent/state", agents.own_state, name="api-agent-state"),
     path("agents/<str:number>/state", agents.state_of, name="api-agents-state"),
+    path("directory", directory.directory, name="api-directory"),
     path("calls/<uuid:call_uuid>/card", cards.save_card, name="api-call-card"),
 ]

@@ -56,6 +56,22 @@ def frame_ancestors(patterns: list[str]) -> str:
     return "frame-ancestors " + (" ".join(sources) if sources else "'none'")
 
 
+def page_policy(request: HttpRequest, patterns: list[str]) -> str:
+    """The page's whole CSP: its scripts and styles are its own files (styles are adopted
+    stylesheets, so no 'unsafe-inline'); it talks to this server only (REST, and the WebSocket,
+    which may be on another host: PUBLIC_WS_URL); images and ringtones may come from the admin's
+    or the partner's https URLs (theme logo, customizeAppearance assets)."""
+    if settings.PUBLIC_WS_URL:
+        ws_origin = "/".join(settings.PUBLIC_WS_URL.split("/", 3)[:3])
+    else:
+        ws_origin = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
+    return "; ".join([
+        "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:",
+        "media-src 'self' https: blob:", f"connect-src 'self' {ws_origin}", "base-uri 'none'",
+        "form-action 'none'", frame_ancestors(patterns),
+    ])
+
+
 @xframe_options_exempt
 @require_GET
 def softphone(request: HttpRequest) -> HttpResponse:
@@ -74,7 +90,7 @@ def softphone(request: HttpRequest) -> HttpResponse:
         },
     }
     response = render(request, "softphone/index.html", context)
-    response["Content-Security-Policy"] = frame_ancestors(patterns)
+    response["Content-Security-Policy"] = page_policy(request, patterns)
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -6,15 +6,20 @@
  * tenant it was remembered for (./session.ts), once that origin is proven.
  */
 import "../index";
-import type { Call } from "../call";
+import "../ui/index"; // the phone UI is part of this page, not loaded by webphone.js
 import type { Phone } from "../phone";
-import type { CallApi, Locale, PhoneApi, ZorioWebphoneStatic } from "../public-api";
+import type { Locale, PhoneApi, ZorioWebphoneStatic } from "../public-api";
 import { h } from "../ui/dom";
+import type { Contact } from "../ui/directory";
+import type { ZorioPhoneElement } from "../ui/element";
+import { AgentTab } from "./agent";
 import { Appearance } from "./appearance";
 import { BRIDGE_VERSION, type EventPayload, pack, type RequestType, unpack } from "./bridge";
+import { summary, watch } from "./calls";
 import { CardDesk } from "./desk";
 import { originMatches } from "./origins";
-import type { SoftphoneCall, SoftphoneCallbacks } from "./public-api";
+import { adoptPageStyles } from "./page-styles";
+import type { SoftphoneCallbacks, SoftphoneContact } from "./public-api";
 import { SessionMemory } from "./session";
 
 interface PageConfig {
@@ -29,10 +34,13 @@ interface PageConfig {
 }
 
 const DEFAULT_WRAP_UP_S = 30;
+/** How long a callback's result (`onWazoContactSearch`, `onCreateOption`) is waited for. */
+const RESULT_WAIT_MS = 3000;
 
+adoptPageStyles();
 const config = JSON.parse(document.getElementById("zorio-softphone-config")?.textContent || "{}") as PageConfig;
 const query = new URLSearchParams(location.search);
-const locale: Locale = config.language === "vi" || config.language === "en" ? config.language : config.defaultLocale === "vi" ? "vi" : "en";
+let locale: Locale = config.language === "vi" || config.language === "en" ? config.language : config.defaultLocale === "vi" ? "vi" : "en";
 const wrapUpS = config.wrapUpDuration ?? DEFAULT_WRAP_UP_S;
 const agentMode = query.get("agent") !== "0";
 
@@ -64,15 +72,6 @@ function log(...args: unknown[]): void {
   if (config.debug) console.debug("[zorio-softphone]", ...args);
 }
 
-export function summary(call: CallApi): SoftphoneCall {
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  return {
-    id: call.id, uuid: call.uuid, direction: call.direction, state: call.state, number: call.number, name: call.name,
-    startedAt: call.startedAt.toISOString(), answeredAt: iso(call.answeredAt), endedAt: iso(call.endedAt),
-    endReason: call.endReason, muted: call.muted, onHold: call.onHold,
-  };
-}
-
 /** The one way out of this page: to the parent, at the host origin only (never `*`). */
 function toHost(message: ReturnType<typeof pack>): void {
   if (parentOrigin) window.parent.postMessage(message, parentOrigin);
@@ -80,10 +79,29 @@ function toHost(message: ReturnType<typeof pack>): void {
 
 /** Fires a host callback (an event message to the parent). */
 function emit(name: keyof SoftphoneCallbacks, ...args: unknown[]): void {
-  if (!parentOrigin) return;
+  send(name, args, false);
+}
+
+/** Callbacks whose result the page waits for, by event id. */
+const waiting = new Map<string, (result: unknown) => void>();
+
+/** Fires a host callback and resolves with what it returned (null without an answer in time). */
+function ask(name: keyof SoftphoneCallbacks, ...args: unknown[]): Promise<unknown> {
+  return new Promise((resolve) => {
+    const id = send(name, args, true);
+    if (!id) return resolve(null);
+    const timer = setTimeout(() => { waiting.delete(id); resolve(null); }, RESULT_WAIT_MS);
+    waiting.set(id, (result) => { clearTimeout(timer); waiting.delete(id); resolve(result); });
+  });
+}
+
+function send(name: keyof SoftphoneCallbacks, args: unknown[], wantsResult: boolean): string {
+  if (!parentOrigin) return "";
   log("->", name, args);
-  const payload: EventPayload = { name, args: JSON.parse(JSON.stringify(args)) as unknown[] };
-  toHost(pack("event", `f${++seq}`, payload));
+  const id = `f${++seq}`;
+  const payload: EventPayload = { name, args: JSON.parse(JSON.stringify(args)) as unknown[], ...(wantsResult ? { wantsResult } : {}) };
+  toHost(pack("event", id, payload));
+  return id;
 }
 
 const desk = new CardDesk(document.getElementById("zorio-cards")!, appearance, {
@@ -91,8 +109,38 @@ const desk = new CardDesk(document.getElementById("zorio-cards")!, appearance, {
   wrapUpS,
   token: () => token,
   emit,
+  ask,
   summary,
 });
+
+/** The language of the page, the phone, the card and the bar; the host hears of the agent's choice. */
+function setLocale(next: Locale, byAgent: boolean): void {
+  if (next === locale) return;
+  locale = next;
+  appearance.locale = next;
+  document.documentElement.lang = next;
+  phone?.setAppearance({ locale: next });
+  desk.render();
+  agent.render();
+  if (byAgent) emit("onLanguageChanged", next);
+}
+
+const agent = new AgentTab(document.getElementById("zorio-agent")!, agentMode, {
+  t: appearance.t,
+  emit,
+  locale: () => locale,
+  setLocale: (next) => setLocale(next, true),
+  apply: async (state) => (phone ? phone.setAgentState(state) : null),
+});
+
+/** The host's contacts for a search of the transfer directory (`onWazoContactSearch`). */
+async function hostContacts(query: string): Promise<Contact[]> {
+  const result = await ask("onWazoContactSearch", query);
+  if (!Array.isArray(result)) return [];
+  return (result as SoftphoneContact[])
+    .filter((c) => c && typeof c.number === "string" && c.number)
+    .map((c) => ({ number: c.number, name: typeof c.name === "string" ? c.name : "", presence: c.presence }));
+}
 
 // -- the phone --------------------------------------------------------------------------------
 
@@ -123,10 +171,18 @@ async function login(newToken: string, refreshToken: string | null, tenant = con
     token = renewed; // the card desk saves with it
     if (config.autoLogin && remembered) memory.remember(remembered, renewed, nextRefresh);
   };
-  const element = mount.querySelector<HTMLElement>("zorio-phone");
-  if (element) appearance.attach(element, internals.config.theme);
+  const element = mount.querySelector<ZorioPhoneElement>("zorio-phone");
+  if (element) {
+    element.setAttribute("embedded", ""); // it fills the page's grid cell, beside the card panel
+    // One wrap-up flow: the after-call card is it; the phone's own "Done" card only without one.
+    element.hostWrapsUp = (call) => desk.has(call);
+    appearance.attach(element, internals.config.theme);
+  }
+  internals.contactSources.push(hostContacts);
   applyAssets();
-  watch(connected);
+  watch(connected, { emit, desk, token: () => token, current: (p) => phone === p });
+  connected.on("agent_state", (event) => agent.fromServer(event));
+  agent.attach(connected.extension);
   const info = { extension: connected.extension, user: connected.user, tenant: internals.config.tenant?.slug ?? "" };
   if (tenant && info.tenant !== tenant) {
     await logout("forbidden");
@@ -146,6 +202,7 @@ async function logout(reason: string): Promise<void> {
   if (!current) return;
   memory.forget();
   appearance.detach();
+  agent.attach("");
   await current.disconnect().catch(() => undefined);
   document.body.dataset.status = "logged_out";
   emit("onLoggedOut", { reason });
@@ -156,66 +213,6 @@ function applyAssets(): void {
   if (!internals?.config || !appearance.assets.logoUrl) return;
   internals.config.theme = { ...(internals.config.theme ?? {}), logo_url: appearance.assets.logoUrl };
   internals.setAppearance({});
-}
-
-/** Wires the phone's events and its calls' actions to the host's callbacks. */
-function watch(p: PhoneApi): void {
-  const established = new WeakSet<CallApi>();
-  const announced = new WeakSet<CallApi>();
-  const wrapped = new WeakSet<CallApi>();
-  p.on("incoming_call", ({ call }) => emit("onCallIncoming", summary(call)));
-  p.on("call_answered", ({ call }) => {
-    if (established.has(call)) return;
-    established.add(call);
-    emit("onCallEstablished", summary(call));
-    desk.open(call);
-  });
-  p.on("call_hangup", ({ call, reason }) => {
-    if (reason === "rejected" || reason === "busy") emit("onCallRejected", summary(call), reason);
-    emit("onCallEnded", summary(call), desk.valuesOf(call), call.direction);
-    desk.ended(call);
-  });
-  p.on("call_held", ({ call, by }) => emit("onCallHeld", summary(call), by));
-  p.on("call_resumed", ({ call, by }) => emit("onCallResumed", summary(call), by));
-  p.on("muted", ({ call }) => emit("onCallMuted", summary(call)));
-  p.on("unmuted", ({ call }) => emit("onCallUnMuted", summary(call)));
-  p.on("unregistered", ({ reason }) => {
-    if (phone === p && reason !== "disconnect") emit("onLoggedOut", { reason });
-  });
-  // Every call change reaches the view: wrap its update to see new calls and wrap their actions.
-  const view = (p as unknown as Phone).view;
-  if (!view) return;
-  const update = view.update.bind(view);
-  view.update = () => {
-    update();
-    for (const call of p.calls) {
-      if (!wrapped.has(call)) {
-        wrapped.add(call);
-        instrument(call as Call);
-      }
-      if (call.direction === "outgoing" && call.id && !announced.has(call)) {
-        announced.add(call);
-        emit("onOutgoingCallMade", summary(call));
-      }
-    }
-  };
-}
-
-/** Reports the agent's actions on a call (answer, DTMF, blind transfer) once they succeed. */
-function instrument(call: Call): void {
-  const { answer, sendDtmf, transfer } = call;
-  call.answer = async () => {
-    emit("onCallLocallyAnswered", summary(call));
-    return answer.call(call);
-  };
-  call.sendDtmf = async (digits: string) => {
-    await sendDtmf.call(call, digits);
-    emit("onDtmfSent", summary(call), digits);
-  };
-  call.transfer = async (target: string) => {
-    await transfer.call(call, target);
-    emit("onDirectTransfer", summary(call), target);
-  };
 }
 
 // -- the bridge -----------------------------------------------------------------------------
@@ -241,10 +238,12 @@ const HANDLERS: Record<RequestType, Handler> = {
       applyAssets();
     }
     desk.render();
+    agent.render();
   },
   schema: (p) => desk.setSchema(p.schema as never, (p.uiSchema ?? {}) as never),
   "card.value": (p) => desk.setValue(String(p.field ?? ""), p.value),
   "options.results": (p) => desk.setOptions(String(p.fieldId ?? ""), Array.isArray(p.results) ? p.results : []),
+  "event.result": (p) => waiting.get(String(p.event ?? ""))?.(p.result),
 };
 
 addEventListener("message", (event: MessageEvent) => {

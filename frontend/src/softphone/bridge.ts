@@ -6,9 +6,13 @@
 
 export const BRIDGE_VERSION = 1;
 
-/** Host -> iframe requests; `hello` answers `ready`, proving the host's origin to the iframe. */
+/**
+ * Host -> iframe requests; `hello` answers `ready`, proving the host's origin to the iframe;
+ * `event.result` carries what a host callback returned (or resolved to) for the event it names.
+ */
 export type RequestType =
-  | "hello" | "login" | "logout" | "call" | "css" | "appearance" | "schema" | "card.value" | "options.results";
+  | "hello" | "login" | "logout" | "call" | "css" | "appearance" | "schema" | "card.value" | "options.results"
+  | "event.result";
 /** Iframe -> host: `ready` once loaded, `reply` to a request, `event` for the host's callbacks. */
 export type NoticeType = "ready" | "reply" | "event";
 export type MessageType = RequestType | NoticeType;
@@ -29,10 +33,13 @@ export interface ReplyPayload {
 export interface EventPayload {
   name: string;
   args: unknown[];
+  /** The iframe waits for the callback's result (`event.result` with this event's id). */
+  wantsResult?: boolean;
 }
 
 const TYPES: readonly MessageType[] = [
-  "hello", "login", "logout", "call", "css", "appearance", "schema", "card.value", "options.results", "ready", "reply", "event",
+  "hello", "login", "logout", "call", "css", "appearance", "schema", "card.value", "options.results", "event.result",
+  "ready", "reply", "event",
 ];
 
 export function pack<P>(type: MessageType, id: string, payload: P): { zorio: Envelope<P> } {

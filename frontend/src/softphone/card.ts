@@ -18,6 +18,8 @@ interface Field {
   /** Autocomplete: the chosen option's value (the input shows its label). */
   chosen?: { value: unknown; label: string } | null;
   listbox?: HTMLElement;
+  options?: AutocompleteOptions;
+  view?: HTMLButtonElement;
 }
 
 export interface CardHooks {
@@ -26,6 +28,25 @@ export interface CardHooks {
   edited(): void;
   /** An autocomplete field asks for options. */
   search(fieldId: string, query: string): void;
+  /** Show a chosen option in the host's CRM (`onDisplayLinkedOption`). */
+  display(fieldId: string, option: { value: unknown; label: string }): void;
+  /** Create an option from a `createForm`'s values (`onCreateOption`); null: the host made none. */
+  create(fieldId: string, values: CardValues): Promise<{ value: unknown; label: string } | null>;
+}
+
+/** An autocomplete field's `ui:options`. */
+interface AutocompleteOptions {
+  triggerDisplay: boolean;
+  createForm: { schema: CardSchema; uiSchema: CardUiSchema } | null;
+}
+
+function autocompleteOptions(ui: Record<string, unknown>): AutocompleteOptions {
+  const options = (ui["ui:options"] ?? {}) as Record<string, unknown>;
+  const form = options.createForm as { schema?: CardSchema; uiSchema?: CardUiSchema } | undefined;
+  if (form !== undefined && (typeof form !== "object" || !form || typeof form.schema?.properties !== "object")) {
+    throw Object.assign(new Error("ui:options.createForm needs {schema: {properties}, uiSchema?}."), { code: "bad_request" });
+  }
+  return { triggerDisplay: options.triggerDisplay === true, createForm: form ? { schema: form.schema!, uiSchema: form.uiSchema ?? {} } : null };
 }
 
 const SEARCH_DEBOUNCE_MS = 250;
@@ -33,7 +54,7 @@ const SEARCH_DEBOUNCE_MS = 250;
 function widgetOf(schema: CardFieldSchema, ui: Record<string, unknown>): Widget {
   const asked = ui["ui:widget"];
   if (asked === "hidden") return "hidden";
-  if (asked === "autocomplete" || schema.format === "autocomplete") return "autocomplete";
+  if (asked === "autocomplete" || ui["ui:field"] === "autocomplete" || schema.format === "autocomplete") return "autocomplete";
   if (Array.isArray(schema.enum)) return "select";
   if (schema.type === "boolean") return "checkbox";
   if (schema.type === "integer") return "integer";
@@ -96,11 +117,19 @@ export class CardForm {
     if (widget === "checkbox") row.append(h("label", { class: "zorio-card-check" }, input, " ", title, required ? " *" : ""), help ?? "", error);
     else row.append(label, input, help ?? "", error);
     if (widget === "autocomplete") {
-      field.listbox = h("ul", { class: "zorio-card-options", role: "listbox", hidden: true, "data-options-for": key });
+      const options = (field.options = autocompleteOptions(ui));
+      field.listbox = h("ul", { class: "zorio-card-options", role: "listbox", id: `${id}-list`, hidden: true, "data-options-for": key });
       input.setAttribute("role", "combobox");
       input.setAttribute("aria-autocomplete", "list");
       input.setAttribute("aria-expanded", "false");
+      input.setAttribute("aria-controls", `${id}-list`);
       row.append(field.listbox);
+      if (options.triggerDisplay) {
+        field.view = h("button", { type: "button", class: "zorio-card-link", "data-view": key, hidden: true,
+          onclick: () => field.chosen && this.hooks.display(key, field.chosen) }, this.hooks.t("card_view")) as HTMLButtonElement;
+        row.append(field.view);
+      }
+      if (options.createForm) row.append(this.createButton(field, options.createForm));
     }
     this.element.append(row);
   }
@@ -121,6 +150,7 @@ export class CardForm {
       const option = value as { value?: unknown; label?: unknown };
       field.chosen = { value: option.value, label: String(option.label ?? option.value ?? "") };
       input.value = field.chosen.label;
+      if (field.view) field.view.hidden = false;
     } else {
       field.chosen = null;
       input.value = value == null ? "" : String(value);
@@ -147,11 +177,37 @@ export class CardForm {
     field.listbox!.hidden = true;
     field.input.setAttribute("aria-expanded", "false");
     field.error.hidden = true;
+    if (field.view) field.view.hidden = false;
     this.hooks.edited();
+    if (field.options?.triggerDisplay) this.hooks.display(field.key, option);
+  }
+
+  /** "New…": a small form of `createForm`'s schema; its values go to the host, which returns the created option. */
+  private createButton(field: Field, form: { schema: CardSchema; uiSchema: CardUiSchema }): HTMLElement {
+    const box = h("div", { class: "zorio-card-create", hidden: true, "data-create-for": field.key });
+    const open = h("button", { type: "button", class: "zorio-card-link", "data-new": field.key, onclick: () => {
+      const sub = new CardForm(form.schema, form.uiSchema, { ...this.hooks, edited: () => undefined });
+      const done = async () => {
+        const values = sub.values();
+        if (!values) return;
+        const option = await this.hooks.create(field.key, values);
+        if (!option) return;
+        box.hidden = true;
+        box.replaceChildren();
+        this.choose(field, option);
+      };
+      box.replaceChildren(sub.element, h("div", { class: "zorio-card-actions" },
+        h("button", { type: "button", "data-create": field.key, onclick: () => void done() }, this.hooks.t("card_create")),
+        h("button", { type: "button", onclick: () => { box.hidden = true; box.replaceChildren(); } }, this.hooks.t("card_cancel"))));
+      box.hidden = false;
+      box.querySelector<HTMLElement>("input,select,textarea")?.focus();
+    } }, this.hooks.t("card_new"));
+    return h("div", {}, open, box);
   }
 
   private onAutocompleteInput(field: Field): void {
     field.chosen = null;
+    if (field.view) field.view.hidden = true;
     clearTimeout(this.timers.get(field.key));
     this.timers.set(field.key, setTimeout(() => this.hooks.search(field.key, field.input.value.trim()), SEARCH_DEBOUNCE_MS));
   }

@@ -9,11 +9,15 @@ import type { Appearance } from "./appearance";
 import { CardForm } from "./card";
 import type { CardSchema, CardUiSchema, CardValues, OptionResult, SoftphoneCall, SoftphoneCallbacks } from "./public-api";
 
+const NOTICE_MS = 4000;
+
 export interface DeskOptions {
   enabled: boolean;
   wrapUpS: number;
   token(): string;
   emit(name: keyof SoftphoneCallbacks, ...args: unknown[]): void;
+  /** Fires a callback and resolves with its result (null when the host gave none). */
+  ask(name: keyof SoftphoneCallbacks, ...args: unknown[]): Promise<unknown>;
   summary(call: CallApi): SoftphoneCall;
 }
 
@@ -35,6 +39,8 @@ export class CardDesk {
   /** Values set by the host before the card opened (applied to the next card). */
   private presets: CardValues = {};
   private searching: Card | null = null;
+  private readonly notice = h("p", { class: "zorio-card-notice", role: "status", hidden: true });
+  private noticeTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly root: HTMLElement, private readonly look: Appearance, private readonly opts: DeskOptions) {}
 
@@ -42,8 +48,11 @@ export class CardDesk {
     if (!schema || typeof schema !== "object" || typeof schema.properties !== "object") {
       throw Object.assign(new Error("The schema needs 'properties'."), { code: "bad_request" });
     }
+    const ui = uiSchema && typeof uiSchema === "object" ? uiSchema : {};
+    new CardForm(schema, ui, { t: this.look.t, edited: () => undefined, search: () => undefined, display: () => undefined,
+      create: async () => null }); // refuses what it cannot render (e.g. a createForm without properties)
     this.schema = schema;
-    this.uiSchema = uiSchema && typeof uiSchema === "object" ? uiSchema : {};
+    this.uiSchema = ui;
     for (const card of this.cards) card.form = this.makeForm(card, card.form.values(false) ?? {});
     this.render();
   }
@@ -57,6 +66,10 @@ export class CardDesk {
   setOptions(fieldId: string, results: OptionResult[]): void {
     const card = this.searching && this.cards.includes(this.searching) ? this.searching : this.cards[0];
     card?.form.setOptions(fieldId, results);
+  }
+
+  has(call: CallApi): boolean {
+    return this.cards.some((c) => c.call === call);
   }
 
   valuesOf(call: CallApi): CardValues | null {
@@ -103,6 +116,13 @@ export class CardDesk {
         this.searching = card;
         this.opts.emit("onSearchOptions", fieldId, query, this.opts.summary(card.call));
       },
+      display: (fieldId, option) => this.opts.emit("onDisplayLinkedOption", fieldId, option, this.opts.summary(card.call)),
+      create: async (fieldId, values) => {
+        const made = await this.opts.ask("onCreateOption", fieldId, values, this.opts.summary(card.call));
+        if (typeof made === "string" || typeof made === "number") return { value: made, label: String(made) };
+        const option = made as { value?: unknown; label?: unknown } | null;
+        return option && option.value !== undefined ? { value: option.value, label: String(option.label ?? option.value) } : null;
+      },
     }, values);
   }
 
@@ -121,12 +141,21 @@ export class CardDesk {
       const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
       if (!response.ok) throw new Error(String(body.message ?? response.status));
       this.opts.emit("onCardSaved", this.opts.summary(card.call), values, { record: body });
+      this.confirm(this.look.t("card_saved"));
       this.close(card);
     } catch (err) {
       card.status = `${this.look.t("card_save_failed")} ${(err as Error).message}`;
       card.busy = false;
       this.render();
     }
+  }
+
+  /** A short confirmation the agent (and a screen reader, through the status role) gets after a save. */
+  private confirm(text: string): void {
+    clearTimeout(this.noticeTimer);
+    this.notice.textContent = text;
+    this.notice.hidden = false;
+    this.noticeTimer = setTimeout(() => { this.notice.hidden = true; this.notice.textContent = ""; this.render(); }, NOTICE_MS);
   }
 
   private finish(card: Card, reason: "cancel" | "wrap_up_expired"): void {
@@ -171,9 +200,9 @@ export class CardDesk {
         button.disabled = card.busy;
       }
     }
-    const wanted = this.cards.map((c) => c.element);
+    const wanted = [this.notice, ...this.cards.map((c) => c.element)];
     if (wanted.length !== this.root.children.length || wanted.some((el, i) => this.root.children[i] !== el)) this.root.replaceChildren(...wanted);
-    this.root.hidden = this.cards.length === 0;
+    this.root.hidden = this.cards.length === 0 && this.notice.hidden;
     document.body.classList.toggle("zorio-with-card", this.cards.length > 0);
     document.querySelector("zorio-phone")?.classList.toggle("zorio-with-card", this.cards.length > 0);
   }

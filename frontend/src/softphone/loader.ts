@@ -21,6 +21,8 @@ const LINK_ATTR = "data-zorio-link";
 const BASE_CSS: Record<string, string> = {
   position: "fixed", right: "16px", bottom: "16px", border: "0", "border-radius": "12px", background: "#fff",
   "box-shadow": "0 10px 40px rgba(0,0,0,.3)", "z-index": "2147483000",
+  // a 380 px softphone on a 375 px phone: it shrinks instead of being cut
+  "max-width": "calc(100vw - 32px)", "max-height": "calc(100vh - 32px)",
 };
 /** Requests whose latest payload is sent again when the iframe reloads. */
 const STICKY: readonly RequestType[] = ["css", "appearance", "schema"];
@@ -29,6 +31,10 @@ const CALLBACKS: readonly (keyof SoftphoneCallbacks)[] = [
   "onCallIncoming", "onCallLocallyAnswered", "onCallEstablished", "onOutgoingCallMade", "onCallRejected",
   "onCallEnded", "onCardSaved", "onCardCanceled", "onSearchOptions", "onCallHeld", "onCallResumed", "onCallMuted",
   "onCallUnMuted", "onDtmfSent", "onDirectTransfer", "onAuthenticated", "onLoggedOut", "onIFrameLoaded", "onLinkEnabled",
+  "onDisplayLinkedOption", "onCreateOption", "onWazoContactSearch", "onAgentLoggedIn", "onAgentLoggedOut", "onAgentPaused",
+  "onAgentResumed", "onLanguageChanged", "onCreateIndirectTransfer", "onIndirectCallMade", "onCancelIndirectTransfer",
+  "onConfirmIndirectTransfer", "onIndirectTransferDone", "onStartRecording", "onStopRecording", "onCallLogCreated",
+  "onWebsocketMessage",
 ];
 
 class SoftphoneError extends Error {
@@ -99,6 +105,23 @@ class Softphone implements ZorioSoftphoneStatic {
   onLoggedOut?: SoftphoneCallbacks["onLoggedOut"];
   onIFrameLoaded?: SoftphoneCallbacks["onIFrameLoaded"];
   onLinkEnabled?: SoftphoneCallbacks["onLinkEnabled"];
+  onDisplayLinkedOption?: SoftphoneCallbacks["onDisplayLinkedOption"];
+  onCreateOption?: SoftphoneCallbacks["onCreateOption"];
+  onWazoContactSearch?: SoftphoneCallbacks["onWazoContactSearch"];
+  onAgentLoggedIn?: SoftphoneCallbacks["onAgentLoggedIn"];
+  onAgentLoggedOut?: SoftphoneCallbacks["onAgentLoggedOut"];
+  onAgentPaused?: SoftphoneCallbacks["onAgentPaused"];
+  onAgentResumed?: SoftphoneCallbacks["onAgentResumed"];
+  onLanguageChanged?: SoftphoneCallbacks["onLanguageChanged"];
+  onCreateIndirectTransfer?: SoftphoneCallbacks["onCreateIndirectTransfer"];
+  onIndirectCallMade?: SoftphoneCallbacks["onIndirectCallMade"];
+  onCancelIndirectTransfer?: SoftphoneCallbacks["onCancelIndirectTransfer"];
+  onConfirmIndirectTransfer?: SoftphoneCallbacks["onConfirmIndirectTransfer"];
+  onIndirectTransferDone?: SoftphoneCallbacks["onIndirectTransferDone"];
+  onStartRecording?: SoftphoneCallbacks["onStartRecording"];
+  onStopRecording?: SoftphoneCallbacks["onStopRecording"];
+  onCallLogCreated?: SoftphoneCallbacks["onCallLogCreated"];
+  onWebsocketMessage?: SoftphoneCallbacks["onWebsocketMessage"];
 
   init(options: SoftphoneInitOptions = {}): HTMLIFrameElement {
     if (this.iframe) return this.iframe;
@@ -118,7 +141,7 @@ class Softphone implements ZorioSoftphoneStatic {
     const iframe = document.createElement("iframe");
     iframe.className = "zorio-softphone";
     iframe.title = "Zorio softphone";
-    iframe.setAttribute("allow", "microphone; autoplay");
+    iframe.setAttribute("allow", "microphone; autoplay; speaker-selection");
     const css = { ...BASE_CSS, width: px(options.width, "360px"), height: px(options.height, "600px"), ...cssText(options.iframeCss) };
     for (const [prop, value] of Object.entries(css)) iframe.style.setProperty(prop, value);
     addEventListener("message", this.onMessage);
@@ -150,7 +173,7 @@ class Softphone implements ZorioSoftphoneStatic {
     this.log("<-", env.type, env.payload);
     if (env.type === "ready") this.onReady();
     else if (env.type === "reply") this.onReply(env.id, env.payload as ReplyPayload);
-    else if (env.type === "event") this.onEvent(env.payload as EventPayload);
+    else if (env.type === "event") this.onEvent(env.id, env.payload as EventPayload);
   };
 
   private onReady(): void {
@@ -172,7 +195,7 @@ class Softphone implements ZorioSoftphoneStatic {
     else waiting.reject(new SoftphoneError(payload?.error?.code ?? "failed", payload?.error?.message ?? "The softphone refused."));
   }
 
-  private onEvent(payload: EventPayload): void {
+  private onEvent(id: string, payload: EventPayload): void {
     const name = CALLBACKS.find((n) => n === payload?.name);
     if (!name || name === "onLinkEnabled" || name === "onIFrameLoaded") return;
     const args = Array.isArray(payload.args) ? payload.args : [];
@@ -181,6 +204,12 @@ class Softphone implements ZorioSoftphoneStatic {
       Promise.resolve(result as OptionResult[] | Promise<OptionResult[]>)
         .then((options) => (Array.isArray(options) ? this.onOptionsResults(String(args[0]), options) : undefined))
         .catch((err) => this.log("onSearchOptions failed", err));
+    } else if (payload.wantsResult) {
+      // The iframe waits for what the callback returns (nothing: it goes on without).
+      Promise.resolve(result)
+        .then((value) => value, (err) => { this.log(`${name} failed`, err); return undefined; })
+        .then((value) => this.request("event.result", { event: id, result: value === undefined ? null : value }))
+        .catch((err) => this.log("event.result failed", err));
     }
   }
 
@@ -338,6 +367,10 @@ class Softphone implements ZorioSoftphoneStatic {
 
   onOptionsResults(fieldId: string, results: OptionResult[]): Promise<void> {
     return this.request("options.results", { fieldId: String(fieldId), results: Array.isArray(results) ? results : [] });
+  }
+
+  optionsFetched(fieldId: string, results: OptionResult[]): Promise<void> {
+    return this.onOptionsResults(fieldId, results);
   }
 }
 

@@ -45,6 +45,13 @@ export interface SoftphoneCall {
   state: "originating" | "ringing" | "answered" | "wrap_up" | "closed";
   number: string;
   name: string;
+  /** The calling side (this agent for outgoing calls) and the number called. */
+  from: string;
+  fromName: string;
+  to: string;
+  /** Campaign, lead and customer the call was placed with. */
+  context: { campaignId?: string; leadId?: string; customerId?: string; callerName?: string };
+  recording: "recording" | "paused" | "stopped" | null;
   startedAt: string;
   answeredAt: string | null;
   endedAt: string | null;
@@ -73,12 +80,39 @@ export interface CardFieldSchema {
   format?: string;
   [key: string]: unknown;
 }
-/** Per field: `{"ui:widget": "textarea" | "autocomplete" | "hidden", "ui:placeholder": "…"}`; `"ui:order": [...]`. */
+/**
+ * Per field: `{"ui:widget": "textarea" | "autocomplete" | "hidden", "ui:field": "autocomplete",
+ * "ui:placeholder": "…", "ui:options": {...}}`; `"ui:order": [...]`. An autocomplete field's
+ * `ui:options`: `triggerDisplay: true` fires `onDisplayLinkedOption` when an option is chosen (and
+ * shows a button to fire it again); `createForm: {schema, uiSchema}` offers "New…": a small form
+ * whose values go to `onCreateOption`, which returns the created option.
+ */
 export type CardUiSchema = Record<string, unknown>;
 
 export type OptionResult = string | { value: string | number; label?: string };
 
+/** Seed 004's shape: `{colors: {primary, secondary, ...}, metrics: {borderRadius, fontSize, ...}}`. */
+export interface SoftphoneSeedColors {
+  primary?: string;
+  secondary?: string;
+  accent?: string;
+  success?: string;
+  error?: string;
+  danger?: string;
+  background?: string;
+  text?: string;
+  button?: string;
+}
+export interface SoftphoneSeedMetrics {
+  borderRadius?: string | number;
+  fontSize?: string | number;
+  fontFamily?: string;
+}
+
+/** Our flat keys, or the seed's `{colors, metrics}` (both may be mixed); an unknown key is refused. */
 export interface SoftphoneTheme {
+  colors?: SoftphoneSeedColors;
+  metrics?: SoftphoneSeedMetrics;
   mode?: "light" | "dark" | "auto";
   primaryColor?: string;
   accentColor?: string;
@@ -98,6 +132,12 @@ export interface SoftphoneAssets {
 }
 
 export interface AuthenticatedInfo { extension: string; user: Record<string, unknown>; tenant: string }
+export type AgentState = "logged_out" | "ready" | "paused";
+/** `queues`: the numbers of the queues the server has the agent in (empty: none, or a tenant without queues). */
+export interface AgentInfo { extension: string; state: AgentState; since: string; queues: string[] }
+/** A contact of the transfer directory / contact search (the server's or the host's). */
+export interface SoftphoneContact { number: string; name?: string; presence?: "available" | "busy" | "offline" }
+export interface LinkedOption { value: unknown; label: string }
 export interface LoggedOutInfo { reason: string }
 export interface CardSavedInfo { record: Record<string, unknown> }
 
@@ -122,6 +162,34 @@ export interface SoftphoneCallbacks {
   onLoggedOut?: (info: LoggedOutInfo) => void;
   onIFrameLoaded?: () => void;
   onLinkEnabled?: (link: HTMLAnchorElement) => void;
+  /** An autocomplete option was chosen (`ui:options.triggerDisplay`) or its "view" button pressed: show it in the CRM. */
+  onDisplayLinkedOption?: (fieldId: string, option: LinkedOption, call: SoftphoneCall | null) => void;
+  /** "New…" of an autocomplete with `createForm`: create the record, return its option (or a promise of it). */
+  onCreateOption?: (fieldId: string, values: CardValues, call: SoftphoneCall | null) => OptionResult | Promise<OptionResult> | void;
+  /** The agent searches a contact (transfer directory): return the host's matches (or a promise); merged with the server's. */
+  onWazoContactSearch?: (query: string) => SoftphoneContact[] | Promise<SoftphoneContact[]> | void;
+  onAgentLoggedIn?: (agent: AgentInfo) => void;
+  onAgentLoggedOut?: (agent: AgentInfo) => void;
+  onAgentPaused?: (agent: AgentInfo) => void;
+  onAgentResumed?: (agent: AgentInfo) => void;
+  onLanguageChanged?: (language: SoftphoneLanguage) => void;
+  /** An attended transfer started: `call` is held, a consult call to `target` is being placed. */
+  onCreateIndirectTransfer?: (call: SoftphoneCall, target: string) => void;
+  /** The consult call was placed (`consult.consultFor` is `call`). */
+  onIndirectCallMade?: (consult: SoftphoneCall, call: SoftphoneCall) => void;
+  /** The agent cancelled the consult: it ends and `call` is resumed. */
+  onCancelIndirectTransfer?: (call: SoftphoneCall, consult: SoftphoneCall) => void;
+  /** The agent confirmed the transfer (complete). */
+  onConfirmIndirectTransfer?: (call: SoftphoneCall, consult: SoftphoneCall) => void;
+  /** The two other parties are connected; the agent's legs ended `transferred`. */
+  onIndirectTransferDone?: (call: SoftphoneCall, consult: SoftphoneCall) => void;
+  /** The server confirmed recording (`call.recording`); a refusal is shown to the agent instead. */
+  onStartRecording?: (call: SoftphoneCall) => void;
+  onStopRecording?: (call: SoftphoneCall) => void;
+  /** The finished call's record (as `GET /api/webphone/calls` lists it), once the server has closed it. */
+  onCallLogCreated?: (record: Record<string, unknown>, call: SoftphoneCall) => void;
+  /** Every signalling message the softphone receives (the server's JSON frames). */
+  onWebsocketMessage?: (message: Record<string, unknown>) => void;
 }
 
 export interface ZorioSoftphoneError extends Error {
@@ -148,4 +216,6 @@ export interface ZorioSoftphoneStatic extends SoftphoneCallbacks {
   setFormSchema(schema: CardSchema, uiSchema?: CardUiSchema): Promise<void>;
   setCardValue(field: string, value: unknown): Promise<void>;
   onOptionsResults(fieldId: string, results: OptionResult[]): Promise<void>;
+  /** Seed 004's name for `onOptionsResults`. */
+  optionsFetched(fieldId: string, results: OptionResult[]): Promise<void>;
 }

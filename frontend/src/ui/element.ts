@@ -1,59 +1,85 @@
 /**
  * `<zorio-phone>`: the widget UI in a Shadow DOM. It reads the Phone and its Calls and calls their
- * public methods; it re-renders from state (focus is kept by `data-k` keys).
+ * public methods; it re-renders from state, keeping focus by `data-k` keys and moving it where the
+ * agent's next action is (after opening, placing, answering). A live region announces incoming
+ * calls; the launcher shows live calls; a hidden tab gets a system notification for a ringing call.
  */
 import type { Call } from "../call";
 import type { ThemeConfig } from "../config";
 import type { ZorioWebphoneError } from "../errors";
-import { cleanNumber } from "../numbers";
+import { cleanNumber, normalizeDtmf } from "../numbers";
 import type { Phone, PhoneView } from "../phone";
-import type { AppearanceOptions, DiagnoseResult, Layout, Locale, ThemeMode } from "../public-api";
+import type { AppearanceOptions, CallRecordEntry, DiagnoseResult, Layout, Locale, ThemeMode } from "../public-api";
+import { type CardView, KEYS, button, callCard, incomingCard, wrapCard } from "./cards";
+import { Directory } from "./directory";
 import { type Child, formatDuration, h } from "./dom";
-import { translator } from "./i18n";
-import { STYLES } from "./styles";
+import { type Translate, translator } from "./i18n";
+import { icon } from "./icons";
+import { type PanelView, diagnosePanel, historyPanel, isMissed, settingsPanel } from "./panels";
+import { adoptStyles } from "./styles";
 
 export const TAG = "zorio-phone";
-const KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
-const CHECKS = ["secureContext", "microphone", "config", "websocket", "stun", "turn"] as const;
-const PHONE_ICON = "\u260E";
 const THEME_VARS: [keyof ThemeConfig, string][] = [
   ["primary_color", "--zorio-primary"], ["accent_color", "--zorio-accent"], ["danger_color", "--zorio-danger"],
   ["background_color", "--zorio-tenant-bg"], ["text_color", "--zorio-tenant-text"],
 ];
+const FOCUSABLE = "button:not(:disabled),input:not(:disabled),select,[tabindex]";
 
-type Screen = "main" | "settings" | "diagnose";
+type Screen = "main" | "settings" | "diagnose" | "history";
 
-export class ZorioPhoneElement extends HTMLElement {
-  private phone: Phone | null = null;
+export class ZorioPhoneElement extends HTMLElement implements CardView, PanelView {
+  phone!: Phone;
+  t: Translate = translator("en");
+  keypadFor: Call | null = null;
+  transferFor: Call | null = null;
+  transferTarget = "";
+  directory: Directory | null = null;
+  stale = false;
+  devices: MediaDeviceInfo[] = [];
+  diag: DiagnoseResult | "running" | null = null;
+  history: CallRecordEntry[] | "loading" | null = null;
+  /** The host page does the after-call work of this call (the softphone's card): no "Done" card here. */
+  hostWrapsUp: ((call: Call) => boolean) | null = null;
   private readonly root: ShadowRoot;
-  private t = translator("en");
+  private readonly live = h("div", { class: "zorio-sr", "aria-live": "assertive" });
+  private readonly fallbackStyle: HTMLStyleElement | null;
   private layout: Layout = "docked";
   private open = false;
   private screen: Screen = "main";
   private dial = "";
-  private keypadFor: Call | null = null;
-  private transferFor: Call | null = null;
-  private transferTarget = "";
-  private diag: DiagnoseResult | "running" | null = null;
-  private devices: MediaDeviceInfo[] = [];
   private error = "";
+  private focusNext = "";
   private scheduled = false;
   private readonly seen = new WeakSet<Call>();
+  private readonly notices = new Map<Call, Notification>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
     super();
     this.root = this.attachShadow({ mode: "open" });
+    this.fallbackStyle = adoptStyles(this.root);
+  }
+
+  get locale(): Locale {
+    return (this.getAttribute("lang") as Locale) || "en";
+  }
+
+  get themeMode(): ThemeMode {
+    return (this.getAttribute("theme") as ThemeMode) || "auto";
   }
 
   /** Binds the element to a phone and applies the appearance (options first, then the tenant theme). */
   bind(phone: Phone, appearance: AppearanceOptions, theme: ThemeConfig | null): PhoneView {
     this.phone = phone;
+    // CSSOM, not a style attribute: a strict style-src allows it.
     for (const [key, cssVar] of THEME_VARS) if (theme?.[key]) this.style.setProperty(cssVar, String(theme[key]));
     this.apply(appearance);
-    phone.on("incoming_call", () => this.show());
+    phone.on("incoming_call", ({ call }) => this.ringing(call as Call));
     phone.on("error", (err) => this.showError(err));
     phone.on("warning", (warning) => this.showError(warning));
+    phone.on("unregistered", ({ reason }) => { this.stale = reason === "connection_lost"; this.update(); });
+    phone.on("registered", () => { this.stale = false; this.update(); });
+    phone.on("call_hangup", ({ call }) => this.announce(`${this.t("wrap_up_title")}: ${call.name || call.number}`));
     const early = phone.earlyErrors[phone.earlyErrors.length - 1];
     if (early) this.showError(early);
     this.ticker = setInterval(() => this.tick(), 1000);
@@ -63,7 +89,8 @@ export class ZorioPhoneElement extends HTMLElement {
       setAppearance: (options) => this.apply(options),
       destroy: () => {
         clearInterval(this.ticker);
-        this.phone = null;
+        this.directory?.stop();
+        this.notices.forEach((n) => n.close());
         this.remove();
       },
     };
@@ -80,20 +107,17 @@ export class ZorioPhoneElement extends HTMLElement {
     this.render();
   }
 
-  get locale(): Locale {
-    return (this.getAttribute("lang") as Locale) || "en";
-  }
-
-  get themeMode(): ThemeMode {
-    return (this.getAttribute("theme") as ThemeMode) || "auto";
-  }
-
   update(): void {
-    // A new call (incoming, or placed through the API) opens the panel.
     for (const call of this.phone?.calls ?? []) {
       if (!this.seen.has(call)) {
         this.seen.add(call);
-        if (call.live) this.open = true;
+        if (call.live) this.open = true; // a new call (incoming, or placed through the API) opens the panel
+      }
+    }
+    for (const [call, notice] of this.notices) {
+      if (call.state !== "ringing") {
+        notice.close();
+        this.notices.delete(call);
       }
     }
     if (this.scheduled) return;
@@ -104,22 +128,11 @@ export class ZorioPhoneElement extends HTMLElement {
     });
   }
 
-  private show(): void {
-    this.open = true;
-    this.screen = "main";
-    this.update();
-  }
-
-  private showError(err: ZorioWebphoneError): void {
-    if (err.code === "audio_autoplay_blocked") return; // the "enable sound" control says it
-    this.error = this.t(`err_${err.code}`) === `err_${err.code}` ? this.t("err_generic") : this.t(`err_${err.code}`);
-    this.update();
-  }
-
-  /** Runs a UI action; a rejection is shown in the error banner. */
-  private act(fn: () => Promise<unknown> | unknown): () => void {
+  /** Runs a UI action; a rejection is shown in the error banner; `focus` is where focus goes after it. */
+  act(fn: () => unknown, focus?: string): () => void {
     return () => {
       this.error = "";
+      if (focus) this.focusNext = focus;
       Promise.resolve()
         .then(fn)
         .catch((err: ZorioWebphoneError) => this.showError(err))
@@ -127,82 +140,191 @@ export class ZorioPhoneElement extends HTMLElement {
     };
   }
 
+  toggleTransfer(call: Call): void {
+    this.directory?.stop();
+    this.transferFor = this.transferFor === call ? null : call;
+    this.directory = this.transferFor ? new Directory(this.phone, () => this.update()) : null;
+    this.transferTarget = "";
+    this.focusNext = "transfer-target";
+  }
+
+  back(): void {
+    this.screen = "main";
+    this.focusNext = "dial";
+    this.update();
+  }
+
+  async runDiagnose(): Promise<void> {
+    this.diag = "running";
+    this.update();
+    this.diag = await this.phone.diagnose();
+  }
+
+  redial(number: string): void {
+    this.screen = "main";
+    this.dial = number;
+    this.act(() => this.place(), "hangup-")();
+  }
+
+  async askNotifications(): Promise<void> {
+    if (typeof Notification !== "undefined" && Notification.permission === "default") await Notification.requestPermission();
+    this.update();
+  }
+
+  private ringing(call: Call): void {
+    this.open = true;
+    this.screen = "main";
+    this.focusNext = `answer-${call.id}`;
+    const who = call.name || call.number;
+    this.announce(this.t("incoming_from", { name: who }));
+    // A hidden tab (or a blocked ringtone) rings with nothing on screen: the system notification is seen.
+    if ((document.hidden || this.phone.audioBlocked) && typeof Notification !== "undefined" && Notification.permission === "granted") {
+      const notice = new Notification(this.t("incoming_from", { name: who }), { body: call.number, tag: `zorio-${call.id}`, requireInteraction: true });
+      notice.onclick = () => {
+        window.focus();
+        notice.close();
+        this.open = true;
+        this.focusNext = `answer-${call.id}`;
+        this.update();
+      };
+      this.notices.set(call, notice);
+    }
+    this.update();
+  }
+
+  private announce(text: string): void {
+    this.live.textContent = "";
+    setTimeout(() => { this.live.textContent = text; }, 50); // a change, even for the same words twice
+  }
+
+  private showError(err: ZorioWebphoneError): void {
+    if (err.code === "audio_autoplay_blocked") return; // the "enable sound" control says it
+    const key = `err_${err.code}`;
+    this.error = this.t(key) === key ? this.t("err_generic") : this.t(key);
+    this.update();
+  }
+
+  private async place(): Promise<void> {
+    const number = cleanNumber(this.dial);
+    await this.phone.call(number);
+    this.dial = "";
+  }
+
   private render(): void {
     const phone = this.phone;
     if (!phone) return;
-    const active = this.root.activeElement as HTMLElement | null;
-    const focusKey = active?.dataset.k;
+    const moved = !!this.focusNext;
+    const focusKey = this.focusNext || (this.root.activeElement as HTMLElement | null)?.dataset.k;
+    this.focusNext = "";
     const t = this.t;
-    const style = h("style", {}, STYLES);
     const collapsible = this.layout !== "fullscreen";
-    let body: Child;
+    const live = phone.calls.filter((c) => c.live);
+    let body: Node;
     if (collapsible && !this.open) {
-      const ringing = phone.calls.some((c) => c.direction === "incoming" && c.state === "ringing");
-      body = h("button", {
-        class: `zorio-launcher${ringing ? " zorio-ring" : ""}`, "aria-label": t("open"), title: t("open"), "data-k": "launcher",
-        onclick: () => this.show(),
-      }, PHONE_ICON);
+      body = this.launcher(live);
     } else {
-      const panel = h("div", { class: "zorio-panel", role: "dialog", "aria-label": t("title") },
-        this.header(collapsible),
+      const modal = this.layout === "overlay" && !live.length; // during a call the page stays usable
+      const panel = h("div", { class: "zorio-panel", role: "dialog", "aria-label": t("title"), "aria-modal": modal ? "true" : undefined },
+        this.header(collapsible, live),
         h("main", {},
-          phone.audioBlocked && h("button", { class: "zorio-sound", "data-k": "sound", onclick: this.act(() => phone.enableAudio()) }, t("enable_sound")),
+          phone.audioBlocked && h("button", { type: "button", class: "zorio-sound", "data-k": "sound", onclick: this.act(() => phone.enableAudio()) }, t("enable_sound")),
           this.error && h("div", { class: "zorio-error", role: "alert" }, h("span", {}, this.error),
-            h("button", { "aria-label": t("dismiss"), title: t("dismiss"), onclick: () => { this.error = ""; this.update(); } }, "\u00D7")),
+            button({ "data-k": "dismiss", onclick: () => { this.error = ""; this.update(); } }, "close", t("dismiss"), true)),
+          phone.status === "failed" && h("div", { class: "zorio-lost", role: "alert" }, t("lost"),
+            h("button", { type: "button", "data-k": "retry", onclick: this.act(() => phone.register(), "dial") }, t("retry"))),
           ...this.screenBody()));
-      body = this.layout === "overlay" ? h("div", { class: "zorio-backdrop" }, panel) : panel;
+      body = this.layout === "overlay" ? h("div", { class: "zorio-backdrop", "data-modal": modal ? "" : undefined }, panel) : panel;
     }
-    this.root.replaceChildren(style, body as Node);
-    if (focusKey) {
-      const el = this.root.querySelector<HTMLElement>(`[data-k="${focusKey}"]`);
-      el?.focus();
-      if (el instanceof HTMLInputElement) el.setSelectionRange(el.value.length, el.value.length);
-    }
+    this.root.replaceChildren(...(this.fallbackStyle ? [this.fallbackStyle] : []), this.live, body);
+    if (focusKey) this.focusOn(focusKey, moved);
     this.tick();
   }
 
-  private header(collapsible: boolean): HTMLElement {
-    const phone = this.phone!;
+  /**
+   * Focus back on the element of `key` after a render (`data-k`, or the first starting with it). A
+   * move to the agent's next action waits for the key event that caused it to end: an Enter that
+   * placed a call must not also press the Hang up button it moves to.
+   */
+  private focusOn(key: string, moved: boolean): void {
+    const find = () => this.root.querySelector<HTMLElement>(`[data-k="${key}"]`) ?? this.root.querySelector<HTMLElement>(`[data-k^="${key}"]`);
+    const apply = (el: HTMLElement | null) => {
+      el?.focus();
+      if (el instanceof HTMLInputElement && el.type !== "checkbox" && el.type !== "search") el.setSelectionRange?.(el.value.length, el.value.length);
+    };
+    if (moved) setTimeout(() => apply(find()), 0);
+    else apply(find());
+  }
+
+  /** The closed widget: idle, or the live calls at a glance (count, timer, ringing). */
+  private launcher(live: Call[]): HTMLElement {
+    const ringing = live.some((c) => c.direction === "incoming" && c.state === "ringing");
+    const up = live.find((c) => c.state === "answered");
+    return h("button", {
+      type: "button", class: "zorio-launcher", "data-k": "launcher", "data-live": ringing ? "ringing" : live.length ? "call" : undefined,
+      "aria-label": live.length ? this.t("open_calls", { n: live.length }) : this.t("open"),
+      onclick: () => {
+        this.open = true;
+        this.focusNext = ringing ? "answer-" : live.length ? "hangup-" : "dial";
+        void this.askNotifications(); // a user gesture: the one moment a browser lets us ask
+        this.update();
+      },
+    }, icon("phone"), up && h("span", { class: "zorio-timer", "data-since": up.answeredAt?.getTime() }, "00:00"),
+    live.length > 0 && h("span", { class: "zorio-badge", "aria-hidden": "true" }, live.length));
+  }
+
+  private header(collapsible: boolean, live: Call[]): HTMLElement {
+    const phone = this.phone;
     const t = this.t;
     const logo = phone.config.theme?.logo_url;
-    const name = String(phone.config.display_name || phone.user.display_name || "");
-    const nav = (screen: Screen, key: string, icon: string) => h("button", {
-      "aria-label": t(key), title: t(key), "data-k": `nav-${screen}`, "aria-pressed": String(this.screen === screen),
+    const name = phone.ownName;
+    // The header says what the agent is doing, not only that the phone is registered.
+    const focused = live.find((c) => c.state === "answered" && !c.onHold) ?? live[0];
+    const status = phone.status !== "registered" || !focused ? `status_${this.stale ? "failed" : phone.status}`
+      : focused.state !== "answered" ? "status_ringing" : focused.onHold || focused.remoteHold ? "status_on_hold" : "status_in_call";
+    const missed = Array.isArray(this.history) ? this.history.filter(isMissed).length : 0;
+    const nav = (screen: Screen, key: string, glyph: "history" | "check" | "settings") => button({
+      "data-k": `nav-${screen}`, "aria-pressed": String(this.screen === screen),
       onclick: () => {
         this.screen = this.screen === screen ? "main" : screen;
         if (this.screen === "settings") void this.loadDevices();
+        if (this.screen === "history") void this.loadHistory();
+        this.focusNext = `nav-${screen}`;
         this.update();
       },
-    }, icon);
+    }, glyph, t(key), true);
     return h("header", {},
       logo ? h("img", { src: logo, alt: "" }) : null,
-      h("span", { class: "zorio-dot", "data-s": phone.status, "aria-hidden": "true" }),
+      h("span", { class: "zorio-dot", "data-s": this.stale ? "connecting" : phone.status, "aria-hidden": "true" }),
       h("div", { class: "zorio-title" }, `${phone.extension}${name ? " · " + name : ""}`,
-        h("small", { class: "zorio-status", role: "status" }, t(`status_${phone.status}`))),
-      nav("diagnose", "diagnose", "\u2713"),
-      nav("settings", "settings", "\u2699"),
-      collapsible && h("button", { "aria-label": t("minimize"), title: t("minimize"), "data-k": "min", onclick: () => { this.open = false; this.update(); } }, "\u2013"));
+        h("small", { class: "zorio-status", role: "status" }, t(status))),
+      nav("history", "history", "history"),
+      missed > 0 && h("span", { class: "zorio-sr" }, `${missed} ${t("missed")}`),
+      nav("diagnose", "diagnose", "check"),
+      nav("settings", "settings", "settings"),
+      collapsible && button({ "data-k": "min", onclick: () => { this.open = false; this.focusNext = "launcher"; this.update(); } }, "minus", t("minimize"), true));
   }
 
   private screenBody(): Child[] {
-    if (this.screen === "settings") return [this.settings()];
-    if (this.screen === "diagnose") return [this.diagnose()];
-    const phone = this.phone!;
-    const calls = phone.calls;
+    if (this.screen === "settings") return [settingsPanel(this)];
+    if (this.screen === "diagnose") return [diagnosePanel(this)];
+    if (this.screen === "history") return [historyPanel(this)];
+    const calls = this.phone.calls;
     const live = calls.filter((c) => c.live);
     const ringingIn = live.filter((c) => c.direction === "incoming" && c.state === "ringing");
     const others = live.filter((c) => !ringingIn.includes(c));
     const focused = others.find((c) => !c.onHold) ?? others[others.length - 1];
     const out: Child[] = [];
-    for (const call of ringingIn) out.push(this.incomingCard(call, others.length > 0));
-    if (focused) out.push(this.callCard(focused, others));
+    for (const call of ringingIn) out.push(incomingCard(this, call, others.length > 0));
+    if (focused) out.push(callCard(this, focused, others));
     const rest = others.filter((c) => c !== focused);
     if (rest.length) {
       out.push(h("h2", {}, this.t("other_calls")), h("ul", { class: "zorio-list" }, ...rest.map((c) => h("li", {},
         h("span", {}, `${c.name || c.number} · ${c.onHold ? this.t("on_hold") : this.t(`state_${c.state}`)}`),
-        c.state === "answered" && h("button", { "data-k": `swap-${c.id}`, onclick: this.act(() => this.swap(focused!, c)) }, this.t("swap"))))));
+        c.state === "answered" && h("button", { type: "button", "data-k": `swap-${c.id}`, onclick: this.act(() => this.swap(focused!, c)) }, this.t("swap"))))));
     }
-    for (const call of calls.filter((c) => c.state === "wrap_up")) out.push(this.wrapCard(call));
+    // Only the latest finished call shows its after-call card: they never pile up.
+    const last = calls.filter((c) => c.state === "wrap_up").pop();
+    if (last && !this.hostWrapsUp?.(last)) out.push(wrapCard(this, last));
     if (!live.length) out.push(this.dialer());
     return out;
   }
@@ -214,12 +336,8 @@ export class ZorioPhoneElement extends HTMLElement {
 
   private dialer(): HTMLElement {
     const t = this.t;
-    const ready = this.phone!.status === "registered";
-    const place = this.act(async () => {
-      const number = cleanNumber(this.dial);
-      await this.phone!.call(number);
-      this.dial = "";
-    });
+    const ready = this.phone.status === "registered";
+    const place = this.act(() => this.place(), "hangup-");
     const input = h("input", {
       type: "tel", inputmode: "tel", autocomplete: "off", "aria-label": t("number"), placeholder: t("number_placeholder"),
       value: this.dial, "data-k": "dial",
@@ -238,126 +356,29 @@ export class ZorioPhoneElement extends HTMLElement {
     });
     return h("section", { class: "zorio-dialer", "aria-label": t("dialpad") },
       h("div", { class: "zorio-row" }, input,
-        h("button", { "aria-label": t("delete"), title: t("delete"), style: "flex:none", "data-k": "bksp",
-          onclick: () => { this.dial = this.dial.slice(0, -1); this.update(); } }, "\u232B")),
+        button({ class: "zorio-fit", "data-k": "bksp", onclick: () => { this.dial = this.dial.slice(0, -1); this.focusNext = "dial"; this.update(); } },
+          "backspace", t("delete"), true)),
       h("div", { class: "zorio-keys", role: "group", "aria-label": t("dialpad") }, ...KEYS.map((key) => h("button", {
-        "data-k": `key-${key}`, "aria-label": key, onclick: () => { this.dial += key; this.update(); },
+        type: "button", "data-k": `key-${key}`, onclick: () => { this.dial += key; this.update(); },
       }, key))),
-      h("button", { class: "zorio-go", "data-k": "call", disabled: !ready, onclick: place }, `${PHONE_ICON} ${t("call")}`));
-  }
-
-  private incomingCard(call: Call, waiting: boolean): HTMLElement {
-    const t = this.t;
-    return h("section", { class: "zorio-call zorio-incoming", "aria-label": t("incoming"), "data-call": call.id },
-      h("div", { class: "zorio-sub" }, waiting ? t("waiting") : t("incoming")),
-      h("div", { class: "zorio-peer" }, call.name || call.number),
-      call.name && h("div", { class: "zorio-sub" }, call.number),
-      h("div", { class: "zorio-row" },
-        h("button", { class: "zorio-answer", "data-k": `answer-${call.id}`, onclick: this.act(() => call.answer()) }, t("answer")),
-        h("button", { class: "zorio-reject", "data-k": `reject-${call.id}`, onclick: this.act(() => call.reject()) }, t("reject"))));
-  }
-
-  private callCard(call: Call, all: Call[]): HTMLElement {
-    const t = this.t;
-    const up = call.state === "answered";
-    const flags = [call.onHold && t("on_hold"), call.remoteHold && t("held_remote"), call.muted && t("muted")].filter(Boolean);
-    const toggle = (key: string, label: string, pressed: boolean, fn: () => unknown) =>
-      h("button", { "data-k": `${key}-${call.id}`, "aria-pressed": String(pressed), onclick: this.act(fn) }, label);
-    const consult = all.find((c) => c.consultFor === call) ?? (call.consultFor ? call : null);
-    return h("section", { class: "zorio-call zorio-active", "aria-label": call.name || call.number, "data-call": call.id, "data-state": call.state },
-      call.consultFor && h("div", { class: "zorio-sub" }, t("consulting")),
-      h("div", { class: "zorio-peer" }, call.name || call.number),
-      h("div", { class: "zorio-sub zorio-state", role: "status" }, [t(`state_${call.state}`), ...flags].join(" · ")),
-      up && h("div", { class: "zorio-timer", "data-since": call.answeredAt?.getTime() }, "00:00"),
-      up && h("div", { class: "zorio-controls" },
-        toggle("mute", call.muted ? t("unmute") : t("mute"), call.muted, () => (call.muted ? call.unmute() : call.mute())),
-        toggle("hold", call.onHold ? t("unhold") : t("hold"), call.onHold, () => (call.onHold ? call.unhold() : call.hold())),
-        toggle("keypad", t("keypad"), this.keypadFor === call, () => { this.keypadFor = this.keypadFor === call ? null : call; }),
-        toggle("transfer", t("transfer"), this.transferFor === call, () => { this.transferFor = this.transferFor === call ? null : call; })),
-      up && this.keypadFor === call && h("div", { class: "zorio-keys", role: "group", "aria-label": t("keypad") },
-        ...KEYS.map((key) => h("button", { "data-k": `dtmf-${key}`, "aria-label": key, onclick: this.act(() => call.sendDtmf(key)) }, key))),
-      up && this.transferFor === call && this.transferForm(call),
-      consult && consult.state === "answered" && h("button", { class: "zorio-go", "data-k": "complete", onclick: this.act(() => consult.completeTransfer()) }, t("complete")),
-      h("button", { class: "zorio-hangup", "data-k": `hangup-${call.id}`, onclick: this.act(() => call.hangup()) }, t("hangup")));
-  }
-
-  private transferForm(call: Call): HTMLElement {
-    const t = this.t;
-    const go = (attended: boolean) => this.act(async () => {
-      const target = cleanNumber(this.transferTarget);
-      if (attended) await call.attendedTransfer(target);
-      else await call.transfer(target);
-      this.transferFor = null;
-      this.transferTarget = "";
-    });
-    return h("div", { class: "zorio-transfer" },
-      h("label", {}, t("transfer_target"), h("input", {
-        type: "tel", "data-k": "transfer-target", value: this.transferTarget, autocomplete: "off",
-        oninput: (e: Event) => { this.transferTarget = (e.target as HTMLInputElement).value; },
-      })),
-      h("div", { class: "zorio-row" },
-        h("button", { "data-k": "blind", onclick: go(false) }, t("blind")),
-        h("button", { "data-k": "consult", onclick: go(true) }, t("consult"))));
-  }
-
-  private wrapCard(call: Call): HTMLElement {
-    const t = this.t;
-    const talked = call.answeredAt && call.endedAt ? call.endedAt.getTime() - call.answeredAt.getTime() : 0;
-    return h("section", { class: "zorio-call zorio-wrap", "aria-label": t("wrap_up_title"), "data-call": call.id, "data-state": call.state },
-      h("div", { class: "zorio-sub" }, `${t("wrap_up_title")} · ${t(`reason_${call.endReason}`)}`),
-      h("div", { class: "zorio-peer" }, call.name || call.number),
-      h("div", { class: "zorio-timer" }, formatDuration(talked)),
-      h("div", { class: "zorio-sub" }, t("state_wrap_up")),
-      h("button", { "data-k": `done-${call.id}`, onclick: this.act(() => call.close()) }, t("done")));
-  }
-
-  private settings(): HTMLElement {
-    const t = this.t;
-    const phone = this.phone!;
-    const select = (kind: MediaDeviceKind, current: string | undefined, onpick: (id: string) => Promise<void>) =>
-      h("select", { "data-k": kind, onchange: this.act((): Promise<void> => onpick((this.root.querySelector(`[data-k=${kind}]`) as HTMLSelectElement).value)) },
-        h("option", { value: "" }, t("default_device")),
-        ...this.devices.filter((d) => d.kind === kind && d.deviceId && d.deviceId !== "default").map((d, i) =>
-          h("option", { value: d.deviceId, selected: d.deviceId === current }, d.label || `${t(kind === "audioinput" ? "microphone" : "speaker")} ${i + 1}`)));
-    const canSink = "setSinkId" in HTMLMediaElement.prototype;
-    return h("section", { class: "zorio-settings", "aria-label": t("settings") },
-      h("h2", {}, t("settings")),
-      h("label", {}, t("microphone"), select("audioinput", phone.audioInputDeviceId, (id) => phone.setAudioInputDevice(id))),
-      h("label", {}, t("speaker"), canSink
-        ? select("audiooutput", phone.audioOutputDeviceId, (id) => phone.setAudioOutputDevice(id))
-        : h("span", {}, t("speaker_unsupported"))),
-      h("button", { "data-k": "back", onclick: () => { this.screen = "main"; this.update(); } }, t("back")));
+      button({ class: "zorio-go", "data-k": "call", disabled: !ready || this.stale, onclick: place }, "phone", t("call")));
   }
 
   private async loadDevices(): Promise<void> {
-    try {
-      this.devices = await this.phone!.media.enumerateDevices();
-    } catch {
-      this.devices = [];
-    }
+    this.devices = await this.phone.media.enumerateDevices().catch(() => []);
     this.update();
   }
 
-  private diagnose(): HTMLElement {
-    const t = this.t;
-    const result = this.diag;
-    const run = this.act(async () => {
-      this.diag = "running";
-      this.update();
-      this.diag = await this.phone!.diagnose();
-    });
-    return h("section", { class: "zorio-diagnose", "aria-label": t("diagnose") },
-      h("h2", {}, t("diagnose")),
-      h("button", { class: "zorio-go", "data-k": "run", disabled: result === "running", onclick: run }, result === "running" ? t("running") : t("run")),
-      result && result !== "running" && h("p", { role: "status" },
-        t(result.ok ? "diag_ok" : result.noFailures ? "diag_partial" : "diag_failed")),
-      result && result !== "running" && h("ul", { class: "zorio-list zorio-checks" }, ...CHECKS.map((name) => {
-        const check = result[name];
-        return h("li", { "data-check": name, "data-status": check.status },
-          h("span", {}, t(`check_${name}`), h("small", { translate: "no" }, check.detail)),
-          h("b", { class: `zorio-${check.status}` }, t(check.status === "fail" ? "failed" : check.status)));
-      })),
-      h("button", { "data-k": "back", onclick: () => { this.screen = "main"; this.update(); } }, t("back")));
+  private async loadHistory(): Promise<void> {
+    this.history = "loading";
+    this.update();
+    try {
+      this.history = (await this.phone.callHistory({ pageSize: 30 })).results;
+    } catch (err) {
+      this.history = [];
+      this.showError(err as ZorioWebphoneError);
+    }
+    this.update();
   }
 
   private tick(): void {
@@ -368,10 +389,44 @@ export class ZorioPhoneElement extends HTMLElement {
   }
 
   private onKey(event: KeyboardEvent): void {
+    const target = event.composedPath()[0] as HTMLElement | undefined;
+    const typing = target instanceof HTMLInputElement || target instanceof HTMLSelectElement;
     if (event.key === "Escape" && this.layout !== "fullscreen" && this.open) {
       this.open = false;
+      this.focusNext = "launcher";
       this.update();
+    } else if (event.key === "Tab" && this.layout === "overlay" && this.open && !this.phone.calls.some((c) => c.live)) {
+      this.trapTab(event); // the idle overlay is modal: Tab stays in it
+    } else if (!typing && !event.ctrlKey && !event.metaKey && !event.altKey && event.key.length === 1 && normalizeDtmf(event.key)) {
+      // Typed digits go to the call in progress as DTMF.
+      const call = this.phone.calls.find((c) => c.state === "answered" && !c.onHold);
+      if (call) this.act(() => call.sendDtmf(event.key))();
     }
+  }
+
+  private trapTab(event: KeyboardEvent): void {
+    const items = [...this.root.querySelectorAll<HTMLElement>(FOCUSABLE)];
+    const at = items.indexOf(this.root.activeElement as HTMLElement);
+    const next = event.shiftKey ? (at <= 0 ? items.length - 1 : at - 1) : (at === items.length - 1 ? 0 : at + 1);
+    event.preventDefault();
+    items[next]?.focus();
+  }
+
+  /**
+   * connect() failed before there was a phone: the mount point says why (and what to do) instead of
+   * staying empty; the partner's code decides whether to try again.
+   */
+  static showFailure(host: Element, error: ZorioWebphoneError, locale: Locale): void {
+    const element = document.createElement(TAG) as ZorioPhoneElement;
+    element.setAttribute("layout", "docked");
+    element.setAttribute("lang", locale);
+    host.append(element);
+    const t = translator(locale);
+    const key = `err_${error.code}`;
+    element.root.append(h("div", { class: "zorio-panel", role: "alert", "data-failed": error.code },
+      h("header", {}, h("span", { class: "zorio-dot", "data-s": "failed", "aria-hidden": "true" }), h("div", { class: "zorio-title" }, t("title"))),
+      h("main", {}, h("div", { class: "zorio-error" }, h("span", {}, t(key) === key ? t("err_generic") : t(key))),
+        error.whatToDo && h("p", { class: "zorio-sub", lang: "en" }, error.whatToDo))));
   }
 }
 
