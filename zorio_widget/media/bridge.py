@@ -89,6 +89,8 @@ class OutboundTrack(Protocol):
 
     def play_once(self, payloads: Iterable[bytes]) -> None: ...
 
+    def play_pull(self, source: Source, pull: Callable[[], bytes | None]) -> None: ...
+
 
 class BridgedMedia(Protocol):
     """What the bridge needs of a leg's media: an id, the one outbound track it switches, a hook
@@ -417,8 +419,9 @@ class Bridge:
             if source != leg.outbound.source:
                 logger.info("[leg %s] hears %s -> %s", leg.id, leg.outbound.source, source)
                 state.history = [*state.history[-15:], str(source)]
-            if source.kind == "pull" and state.pull is not None and isinstance(leg.outbound, OutboundAudio):
-                leg.outbound.play_pull(source, state.pull)
+            if source.kind == "pull" and state.pull is not None:
+                leg.outbound.play_pull(source, self._transcoders.pull_for(leg.id, source, state.pull,
+                                                                          leg.outbound.audio_codec))
             else:
                 leg.outbound.set_source(SILENCE if source.kind == "pull" else source)
             self._index(state, source.origin if source.kind == "forward" else None)

@@ -272,12 +272,12 @@ class OutboundAudio(MediaStreamTrack):
                 await self._wait()
                 continue
             if src.kind == "pull":
-                silence = cached_clip("silence") or await load_clip("silence")
+                silence = (await self._clip_packets("silence"))[0]  # in this track's codec
                 await self._pace()
                 if t.source is not src or t.overlay or self._pull is None:
                     continue
                 pulled = self._pull()
-                return self._emit(pulled if pulled is not None else silence.packets[0], key=None, src_ts=None)
+                return self._emit(pulled if pulled is not None else silence, key=None, src_ts=None)
             packets = await self._clip_packets(src.clip)
             await self._pace()
             if t.source != src or t.overlay:

@@ -57,6 +57,7 @@ class Transcoders:
     def __init__(self) -> None:
         self._directions: dict[tuple[str, str], _Direction] = {}
         self._tables: dict[tuple[str, str], bytes] = {}
+        self._pulls: dict[str, tuple[Any, PulledInG711]] = {}
 
     def relay(self, source_id: str, target: Any, packet: ReceivedPacket, target_codec: str) -> None:
         """Convert ``packet`` of ``source_id`` for ``target`` (a ``BridgedMedia``) and push it."""
@@ -79,8 +80,21 @@ class Transcoders:
         if direction is not None:
             direction.close()
 
+    def pull_for(self, leg_id: str, source: Any, pull: Callable[[], bytes | None],
+                 codec: str) -> Callable[[], bytes | None]:
+        """``pull`` (Opus payloads) as a leg speaking ``codec`` must get it: as it is for Opus,
+        else through one ``PulledInG711`` per leg and source (kept while that source plays)."""
+        if codec == "opus":
+            self._pulls.pop(leg_id, None)
+            return pull
+        kept = self._pulls.get(leg_id)
+        if kept is None or kept[0] != source or kept[1].codec != codec:
+            kept = self._pulls[leg_id] = (source, PulledInG711(pull, codec))
+        return kept[1]
+
     def forget(self, leg_id: str) -> None:
         """Close the directions from or to ``leg_id`` (it stopped relaying, or it is gone)."""
+        self._pulls.pop(leg_id, None)
         for key in [k for k in self._directions if leg_id in k]:
             self._directions.pop(key).close()
 
@@ -117,3 +131,26 @@ class Transcoders:
         holder.append(direction)
         logger.info("[leg %s] transcoding %s -> %s for leg %s", source_id, source, target_codec, target.id)
         return direction
+
+
+class PulledInG711:
+    """A playback's pull (one 20 ms Opus payload per call, ``None`` for none) as G.711 payloads,
+    for a leg that speaks G.711 (a trunk, a browser facing one). Decoding 20 ms of Opus costs about
+    as much as relaying a few packets, done once per tick of that one leg's clock."""
+
+    def __init__(self, pull: Callable[[], bytes | None], codec: str) -> None:
+        self.pull = pull
+        self.codec = codec
+        self._converter = OpusToG711(codec)
+        self._ready: list[bytes] = []
+
+    def __call__(self) -> bytes | None:
+        if not self._ready:
+            payload = self.pull()
+            if payload is None:
+                return None
+            try:
+                self._ready = self._converter.convert(payload)
+            except ValueError:
+                return None
+        return self._ready.pop(0) if self._ready else None

@@ -13,7 +13,9 @@ from tests.media.conftest import Client
 from tests.media.spectrum import dominant_hz, power_at, rms
 from zorio_widget.media import MediaLeg
 from zorio_widget.media.bridge import Bridge
-from zorio_widget.media.rtp import PortRange, RtpLeg, RtpSession, g711
+from zorio_widget.media.playback import Playback
+from zorio_widget.media.playback.pcm import pcm_to_clip
+from zorio_widget.media.rtp import PCMA, PCMU, PortRange, RtpLeg, RtpSession, g711
 
 pytestmark = pytest.mark.timeout(30)
 G711_FIRST = ("pcmu", "pcma", "opus")
@@ -107,3 +109,29 @@ async def test_browser_and_trunk_hear_each_other_relayed_or_transcoded(leg: Medi
         await rtp.close()
         await far.close()
     assert bridge._transcoders.active == 0
+
+
+@pytest.mark.parametrize("law", ["pcmu", "pcma"])
+async def test_a_playback_reaches_a_trunk_leg_in_its_law(law: str) -> None:
+    """A prompt or file (Opus clips pulled every 20 ms) played to a trunk leg is converted to the
+    leg's G.711 law: the far end hears the tone, not silence or Opus bytes."""
+    ports = PortRange(46100, 46199)
+    ours = RtpSession(ports, local_address="127.0.0.1", codecs=(PCMA,) if law == "pcma" else (PCMU,))
+    far = RtpSession(ports, local_address="127.0.0.1")
+    await ours.open()
+    await far.open()
+    far.accept_answer(ours.accept_offer(far.create_offer()))
+    heard: list[bytes] = []
+    far.on_packet = lambda _s, packet: heard.append(packet.payload)
+    rtp, bridge = RtpLeg(ours), Bridge()
+    n = 48000 * 3
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * 600.0 * np.arange(n) / 48000)).astype(np.int16)
+    try:
+        bridge.play(rtp, Playback("test:tone", pcm_to_clip("test:tone", pcm)))
+        await asyncio.sleep(2.0)
+        assert ours.codec is not None and ours.codec.name == law
+        decoded = g711.decode(law, b"".join(heard[-50:])).astype(np.float64)
+        assert power_at(decoded, 600.0, 8000, width_hz=30) > 0.6, dominant_hz(decoded, 8000)
+    finally:
+        await rtp.close()
+        await far.close()

@@ -66,6 +66,7 @@ class RtpOutbound:
         self._events_after = 0.0
         "The audio gap after an event: the next event starts no earlier (``EventPacket.gap_after_s``)."
         self._clip_index = 0
+        self._pull: Callable[[], bytes | None] | None = None
         self._clock: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._stopped = False
@@ -89,11 +90,22 @@ class RtpOutbound:
             return
         logger.debug("[leg %s] rtp outbound %s -> %s", self.owner, self._source, source)
         self._source = source
+        if source.kind != "pull":
+            self._pull = None
         self._last_key = None
         self._marker = True
         self._clip_index = 0
         if source.kind == "clip":
             clips.request(source.clip, self.codec.name)
+        self._kick()
+
+    def play_pull(self, source: Source, pull: Callable[[], bytes | None]) -> None:
+        """Play what ``pull()`` returns (20 ms payloads of the negotiated law; ``None``: silence)
+        on the 20 ms clock: a playback or prompt (``source``, kind ``pull``, names it)."""
+        if source.kind != "pull":
+            raise ValueError(f"play_pull needs a pull source, not {source}")
+        self._pull = pull
+        self.set_source(source)
         self._kick()
 
     def play_forwarded(self, origin: str) -> None:
@@ -164,12 +176,12 @@ class RtpOutbound:
         if self._stopped:
             return
         if self._clock is None or self._clock.done():
-            if self._source.kind == "clip" or self._events or self._overlay:
+            if self._source.kind in ("clip", "pull") or self._events or self._overlay:
                 self._clock = asyncio.ensure_future(self._run_clock())
         self._wake.set()
 
     def _needs_clock(self) -> bool:
-        return self._source.kind == "clip" or bool(self._events) or bool(self._overlay)
+        return self._source.kind in ("clip", "pull") or bool(self._events) or bool(self._overlay)
 
     async def _run_clock(self) -> None:
         """20 ms ticks while a clip, an overlay or events play; ends when only forwarding is left."""
@@ -206,6 +218,12 @@ class RtpOutbound:
             self._advance(now)
             self._emit(self.codec.payload_type, self._overlay.popleft(), self._ts, now)
             self._last_key = None
+            return
+        if self._source.kind == "pull":
+            pulled = self._pull() if self._pull is not None else None
+            self._advance(now)
+            self._emit(self.codec.payload_type, pulled if pulled is not None else clips.silence(self.codec.name),
+                       self._ts, now)
             return
         if self._source.kind == "clip":
             packets = clips.cached(self._source.clip, self.codec.name)
