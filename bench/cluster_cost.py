@@ -1,6 +1,6 @@
-"""What one call costs the cluster's Redis: commands by kind, channel-layer messages, bytes.
+"""What one call costs the cluster's Redis (commands, channel-layer messages) and its setup time.
 
-Run: `python -m bench.cluster_cost [--calls K]` (results: bench/RESULTS.md, used by docs/CLUSTER.md).
+Run: `python -m bench.cluster_cost [--calls K] [--setup K]` (results: bench/RESULTS.md, docs/CLUSTER.md).
 
 Two real server processes of one cluster (tests.live.start_cluster). A `MONITOR` connection
 records every command Redis runs on the cluster's prefix (its keys, its channel-layer lists and
@@ -10,8 +10,14 @@ other, each answered, carried for 2 s and hung up: (a) caller and callee on diff
 (b) both on one process; and (c) the same two sockets registering and closing without a call,
 which (a) and (b) include. Per call = (commands during the calls - the idle rate x their
 duration) / K.
-Channel-layer messages are counted as the ZADDs onto channel keys (channels_redis sends each
+Channel-layer messages are counted as the ZCOUNTs on channel keys (channels_redis sends each
 message with ZREMRANGEBYSCORE, ZCOUNT, ZADD, EXPIRE and reads it with a BZPOPMIN).
+
+`--setup K`: the setup time of single calls (`call.create` sent -> `call.answered` received by the
+caller; real aiortc clients, the callee answering as soon as `call.incoming` arrives), K calls
+each, interleaved one by one so that a busy machine weighs on every kind alike: a process alone
+(the in-memory channel layer, as `make run`), both parties on one process of the cluster, and
+the parties on two processes.
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
+import tempfile
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import redis
 
-from tests.live import LiveCluster, LiveServer, start_cluster
+from tests.live import LiveCluster, LiveServer, start_cluster, start_live_server
 from zorio_widget.client import PhoneClient
 
 TALK_S = 2.0
@@ -82,6 +90,45 @@ async def sockets_only(caller_on: LiveServer, callee_on: LiveServer) -> None:
     await bob.close()
 
 
+async def timed_call(caller_on: LiveServer, callee_on: LiveServer) -> float:
+    """Milliseconds from `call.create` to `call.answered` at the caller (sockets registered before)."""
+    alice = await PhoneClient.connect(caller_on.ws_url, caller_on.token("1001"), origin=ORIGIN)
+    bob = await PhoneClient.connect(callee_on.ws_url, callee_on.token("1002"), origin=ORIGIN)
+    await alice.registered()
+    await bob.registered()
+
+    async def callee() -> None:
+        await bob.answer(await bob.expect("call.incoming", timeout_s=15), CALLEE_HZ)
+
+    answering = asyncio.create_task(callee())
+    started = time.monotonic()
+    call = await alice.call("1002", CALLER_HZ)
+    await call.expect("call.answered", timeout_s=15)
+    took = (time.monotonic() - started) * 1000
+    await answering
+    await call.hangup()
+    await call.expect("call.ended", timeout_s=10)
+    await alice.close()
+    await bob.close()
+    return took
+
+
+def setup_times(calls: int, alone: LiveServer, cluster: LiveCluster) -> None:
+    kinds = {"a process alone (in-memory layer)": (alone, alone), "one process of the cluster": (cluster[0], cluster[0]),
+             "parties on two processes": (cluster[0], cluster[1])}
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(calls):
+        for kind, (caller_on, callee_on) in kinds.items():
+            times[kind].append(asyncio.run(timed_call(caller_on, callee_on)))
+    base = sorted(times["a process alone (in-memory layer)"])
+    print(f"\nsetup call.create -> call.answered, {calls} single calls each, interleaved:")
+    for kind, values in times.items():
+        ordered = sorted(values)
+        p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        print(f"  {kind:36s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({p50 / base[len(base) // 2]:.2f}x / "
+              f"{p95 / base[min(len(base) - 1, int(0.95 * len(base)))]:.2f}x the process alone)")
+
+
 async def one_call(caller_on: LiveServer, callee_on: LiveServer) -> None:
     alice = await PhoneClient.connect(caller_on.ws_url, caller_on.token("1001"), origin=ORIGIN)
     bob = await PhoneClient.connect(callee_on.ws_url, callee_on.token("1002"), origin=ORIGIN)
@@ -123,8 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.cluster_cost", description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=5)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measurement")
+    parser.add_argument("--setup", type=int, default=0, metavar="K", help="also time K single calls of each kind")
     args = parser.parse_args(argv)
     cluster: LiveCluster = start_cluster(2)
+    if args.setup:
+        database = Path(tempfile.mkdtemp(prefix="zorio-alone-")) / "db.sqlite3"
+        alone = start_live_server({"REDIS_URL": "", "DATABASE_URL": f"sqlite:///{database}"})
+        try:
+            setup_times(args.setup, alone, cluster)
+        finally:
+            alone.stop()
     monitor = Monitor(cluster.redis_url, cluster.prefix)
     try:
         time.sleep(1.0)

@@ -56,18 +56,24 @@ class Router:
         """Adds the device to presence; returns the summaries of the live calls it takes back."""
         calls = [self.board.summary(leg) for leg in self.board.register(device)]
         if self.cluster is not None:
-            await self.cluster.ready()
             self._devices[device.device_id] = device
-            await self.cluster.presence.add(device)
-            calls += await self.cluster.hosting.take_stale_legs(device)  # calls owned here
-            calls += await self._reattach_elsewhere(device)
+            try:
+                await self.cluster.ready()
+                await self.cluster.presence.add(device)
+                calls += await self.cluster.hosting.take_stale_legs(device)  # calls owned here
+                calls += await self._reattach_elsewhere(device)
+            except Exception as exc:  # Redis away: the device works on this process alone meanwhile
+                logger.warning("device %s: not registered in the cluster: %r", device.device_id, exc)
         return calls
 
     async def unregister(self, device: ClusterDevice) -> None:
         if self.cluster is not None:
             self._devices.pop(device.device_id, None)
-            await self.cluster.presence.remove(device)
-            await self._tell_owners_gone(device)
+            try:
+                await self.cluster.presence.remove(device)
+                await self._tell_owners_gone(device)
+            except Exception as exc:  # the owners learn it when they find the socket gone (vouching)
+                logger.warning("device %s: the cluster was not told it left: %r", device.device_id, exc)
         await self.board.unregister(device)
 
     async def _tell_owners_gone(self, device: ClusterDevice) -> None:
