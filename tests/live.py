@@ -120,6 +120,8 @@ def server_environment(workdir: Path, extra_env: dict[str, str] | None) -> dict[
         env["SIP_BIND"] = "off"
     # With Redis, servers sharing a prefix are one cluster: each test server is its own by default.
     env.setdefault("CHANNEL_PREFIX", f"zt{secrets.token_hex(4)}")
+    # A stopped test server (SIGTERM) ends what a test left live within 3 s, records closed.
+    env.setdefault("DRAIN_TIMEOUT_S", "3")
     env["RECORDINGS_ROOT"] = str(workdir / "recordings")
     return env
 
