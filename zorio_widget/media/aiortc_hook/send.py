@@ -6,7 +6,7 @@ replaced by a faithful copy (``_run_rtp`` below) whose one extension point lets 
 the packet it just returned (``RtpOverride``: payload type and marker), so events go out on the
 audio's SSRC and sequence counter, at the timestamp the track gave them. ``send`` is wrapped to
 remember the negotiated codecs (``sender_codecs``). The copy also skips per-packet work that cannot
-change the bytes sent (CPU per relayed packet, bench/RESULTS.md): Opus payloads come straight from
+change the bytes sent (CPU per relayed packet, bench/RESULTS.md): Opus and G.711 payloads come straight from
 tracks offering ``RAW_RECV_METHOD`` (no ``av.Packet``/``OpusEncoder.pack``), one cheap NTP clock
 read per packet, ``abs-send-time`` only when negotiated, and the RTP header written with a
 precomputed extension block (``_serialize``, checked against ``RtpPacket.serialize`` by the tripwire).
@@ -55,6 +55,10 @@ from .inventory import (
 
 _S: Final = SENDER_PREFIX
 _RTP_HEADER: Final = struct.Struct("!BBHLL")
+RAW_CLOCK_DIVISORS: Final = {OPUS_MIME: 1, "audio/pcmu": 6, "audio/pcma": 6}
+"""Codecs whose payloads a track may hand over raw (``RAW_RECV_METHOD``: no ``av.Packet``, no
+``pack``), with what divides the track's 48 kHz pts into the codec's RTP clock: Opus, and G.711 for
+a browser leg facing a trunk (its packets are relayed as they are, like Opus ones)."""
 
 _original_send: Callable[..., Any] | None = None
 "aiortc's own ``RTCRtpSender.send``, once ``patch`` replaced it."
@@ -147,15 +151,18 @@ class DirectSend:
 
     __slots__ = (
         "sequence_number", "timestamp_origin", "_sender", "_state", "_payload_type", "_block",
-        "_dtls", "_connection", "_pair", "_remote",
+        "_dtls", "_connection", "_pair", "_remote", "_clock_divisor",
     )
 
     def __init__(
-        self, sender: RTCRtpSender, payload_type: int, block: bytes, sequence_number: int, timestamp_origin: int
+        self, sender: RTCRtpSender, payload_type: int, block: bytes, sequence_number: int, timestamp_origin: int,
+        clock_divisor: int = 1,
     ) -> None:
         self.sequence_number = sequence_number
         "Next RTP sequence number, shared with the sender loop."
         self.timestamp_origin = timestamp_origin
+        self._clock_divisor = clock_divisor
+        "48 kHz pts -> the codec's RTP clock (6 for G.711)."
         "Random RTP timestamp origin of the sender loop."
         self._sender = sender
         self._state = sender.__dict__
@@ -185,7 +192,7 @@ class DirectSend:
         sender = self._sender
         if not sender._enabled:
             return  # stock: a disabled sender drops what its track returned
-        timestamp = (self.timestamp_origin + pts) & 0xFFFFFFFF
+        timestamp = (self.timestamp_origin + pts // self._clock_divisor) & 0xFFFFFFFF
         sequence_number = self.sequence_number
         packet = _serialize(self._payload_type, 1, sequence_number, timestamp, sender._ssrc, self._block, payload)
         self.sequence_number = (sequence_number + 1) & 0xFFFF
@@ -230,12 +237,13 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
     # ``RAW_RECV_METHOD`` (no av.Packet + OpusEncoder.pack round trip), precomputed extensions.
     extensions_map: HeaderExtensionsMap = g[_S + "rtp_header_extensions_map"]
     abs_send_time = _negotiated_abs_send_time(extensions_map)
-    raw_ok = (codec.mimeType or "").lower() == OPUS_MIME
+    clock_divisor = RAW_CLOCK_DIVISORS.get((codec.mimeType or "").lower())
+    raw_ok = clock_divisor is not None
     payload_type = cast(int, codec.payloadType)
     mid = g[_S + "mid"]
     history = g[_S + "rtp_history"]
     block = _extension_block(extensions_map, mid)
-    direct = DirectSend(self, payload_type, block, sequence_number, timestamp_origin)
+    direct = DirectSend(self, payload_type, block, sequence_number, timestamp_origin, clock_divisor or 1)
     direct_ok = raw_ok and not abs_send_time
     bound: Any = None
     try:
@@ -253,6 +261,7 @@ async def _run_rtp(self: RTCRtpSender, codec: RTCRtpCodecParameters) -> None:
             if recv_raw is not None:
                 # = _next_encoded_frame for pre-encoded Opus: read, drop if disabled, "pack"
                 raw_payload, raw_timestamp = await recv_raw()
+                raw_timestamp //= clock_divisor or 1
                 enc_frame = (  # aiortc passes audio_level=None itself for packed data
                     RTCEncodedFrame([raw_payload], raw_timestamp, None) if self._enabled else None  # type: ignore[arg-type]
                 )

@@ -65,7 +65,7 @@ def _receive_of(leg: RelayedLeg) -> Any:
 def arm(leg: RelayedLeg, packet: ReceivedPacket, listener: OutboundAudio) -> bool:
     """After ``packet`` of ``leg`` went straight out on ``listener``: let a native route carry
     the following ones. Returns whether a route is armed (new or already there)."""
-    if not native.enabled or packet.mime_type != "audio/opus":
+    if not native.enabled or packet.mime_type != "audio/opus" or listener.audio_codec != "opus":
         return False
     receiver = leg.receiver
     direct = listener.direct_send
