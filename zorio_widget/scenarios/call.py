@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Final, Literal
 
 from zorio_widget.calls.recording import CallRecording
@@ -30,7 +30,7 @@ from zorio_widget.media.recording import RecordingError
 from zorio_widget.media.tones import progress_tone
 from zorio_widget.media.vad import PacketVad
 from zorio_widget.protocol.messages import MAX_MESSAGE_CHARS, Frame, ProtocolError
-from zorio_widget.scenarios.events import CallEvent, CallEvents
+from zorio_widget.scenarios.events import CallEvents, EventSource
 from zorio_widget.scenarios.runner import ScenarioError, ScenarioRun
 
 logger = logging.getLogger(__name__)
@@ -49,10 +49,6 @@ REJECT_REASONS: Final = {486: "busy", 600: "busy", 603: "rejected", 480: "no-ans
 FAILURE_CODES: Final = {"busy": 486, "no-answer": 480, "rejected": 603, "cancelled": 487, "failed": 500}
 "The SIP-style `code` of a `Failed` event, by end reason."
 
-ONCE_EVENTS: Final = (CallEvents.Ringing, CallEvents.Connected, CallEvents.Disconnected, CallEvents.Failed)
-"What happens at most once to a call: `wait_for` returns it at once if it already happened."
-
-Listener = Callable[[CallEvent], Any]
 
 
 def checked_headers(headers: dict[str, str] | None) -> dict[str, str]:
@@ -76,7 +72,7 @@ def reject_reason(code: int) -> str:
     return REJECT_REASONS.get(code, "failed")
 
 
-class Call:
+class Call(EventSource):
     """One party of a scenario's calls (made by the scenario layer, never by a scenario)."""
 
     def __init__(self, run: ScenarioRun, session: CallSession, own: Leg, direction: Literal["incoming", "outgoing"],
@@ -87,9 +83,7 @@ class Call:
         "The scenario's own leg in `session`."
         self.direction = direction
         self._custom_data = custom_data
-        self._listeners: dict[CallEvents, list[Listener]] = {}
-        self._waiters: list[tuple[CallEvents, asyncio.Future[CallEvent]]] = []
-        self._happened: dict[CallEvents, CallEvent] = {}
+        super().__init__()
         self._connected = False
         self._early_media = False
         self._handle_tones = False
@@ -102,6 +96,12 @@ class Call:
         self.failure_detail: str | None = None
         "What a `Failed` event adds as `error` (`no_trunk`: no SIP trunk could take the call)."
         self._ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def listener_failed(self, exc: Exception) -> None:
+        self.run.fail(exc)
+
+    def listener_task(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        self.run.spawn(work, name)
 
     def __repr__(self) -> str:
         return f"<Call {self.direction} {self.number()} {self.state()}>"
@@ -172,60 +172,9 @@ class Call:
 
     # -- events ------------------------------------------------------------------------------------
 
-    def add_event_listener(self, event: CallEvents | str, listener: Listener) -> None:
-        """`listener(event)` for each event of that kind; a coroutine function runs as a scenario task.
-        A non-callable or an unknown event is refused here (`TypeError`, `ValueError`)."""
-        if not callable(listener):
-            raise TypeError(f"an event listener must be callable, not {type(listener).__name__}")
-        self._listeners.setdefault(CallEvents(event), []).append(listener)
-
-    def remove_event_listener(self, event: CallEvents | str, listener: Listener | None = None) -> None:
-        """Removes `listener` (every listener of `event` when None)."""
-        kind = CallEvents(event)
-        if listener is None:
-            self._listeners.pop(kind, None)
-        elif listener in self._listeners.get(kind, []):
-            self._listeners[kind].remove(listener)
-
-    async def wait_for(self, event: CallEvents | str, timeout_s: float | None = None) -> CallEvent:
-        """The next event of that kind (`TimeoutError` after `timeout_s`); one that happens once
-        (Ringing, Connected, Disconnected, Failed) is returned at once if it already has."""
-        kind = CallEvents(event)
-        if kind in self._happened:
-            return self._happened[kind]
-        future: asyncio.Future[CallEvent] = asyncio.get_running_loop().create_future()
-        entry = (kind, future)
-        self._waiters.append(entry)
-        try:
-            return await asyncio.wait_for(future, timeout_s)
-        finally:
-            if entry in self._waiters:
-                self._waiters.remove(entry)
-
     async def ended(self) -> str:
         """Waits until the call is over; its end reason."""
         return await asyncio.shield(self._ended)
-
-    def emit(self, name: CallEvents, /, **data: Any) -> None:
-        """Delivers an event: waiters at once, listeners on the next loop turn (never inside the
-        call layer's lock) or as scenario tasks."""
-        event = CallEvent(name, self, data)
-        if name in ONCE_EVENTS:
-            self._happened[name] = event
-        for entry in list(self._waiters):
-            if entry[0] == name and not entry[1].done():
-                entry[1].set_result(event)
-        for listener in list(self._listeners.get(name, ())):
-            asyncio.get_running_loop().call_soon(self._deliver, listener, event)
-
-    def _deliver(self, listener: Listener, event: CallEvent) -> None:
-        try:
-            result = listener(event)
-        except Exception as exc:
-            self.run.fail(exc)
-            return
-        if asyncio.iscoroutine(result):
-            self.run.spawn(result, f"{event.name} listener")
 
     def on_frame(self, frame: dict[str, Any]) -> None:
         """A server message about the scenario's leg (sent under the session's lock: no await here)."""
@@ -263,7 +212,7 @@ class Call:
 
     def release(self) -> None:
         """The run is over: drop what the call still holds."""
-        self._listeners.clear()
+        self.drop_listeners()
         self._hearing = None
         self._playbacks.clear()
         self._vad = None
