@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 
 import numpy as np
+import pytest
+from aiortc.rtp import RtpPacket
 
 from tests.media.rtp.conftest import tone_payloads, tone_share
 from tests.sip.conftest import wait_for
 from zorio_widget.media.aiortc_hook import ReceivedPacket
 from zorio_widget.media.rtp import PortRange, PortsExhausted, RtpSession, g711
+from zorio_widget.media.rtp.session import parse_rtp
 
 
 async def negotiate(a: RtpSession, b: RtpSession) -> None:
@@ -173,3 +177,29 @@ async def test_clip_source_plays_g711_ringback(pair: tuple[RtpSession, RtpSessio
     pcm = g711.decode("pcmu", b"".join(p.payload for p in got[-40:]))
     assert tone_share(pcm, 425) > 0.5 or not np.any(pcm)  # on or off part of the cadence
     assert any(tone_share(g711.decode("pcmu", p.payload), 425) > 0.5 for p in got)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_parse_rtp_reads_what_aiortc_reads(seed: int) -> None:
+    """The trunk leg's header parser agrees with aiortc's RtpPacket on CSRCs, extensions, padding."""
+    rnd = random.Random(seed)
+    packet = RtpPacket(payload_type=rnd.choice([0, 8, 101]), marker=rnd.randint(0, 1),
+                       sequence_number=rnd.randrange(65536), timestamp=rnd.randrange(2**32), ssrc=rnd.randrange(2**32))
+    packet.csrc = [rnd.randrange(2**32) for _ in range(rnd.randint(0, 3))]
+    packet.payload = bytes(rnd.randrange(256) for _ in range(rnd.randint(0, 200)))
+    data = packet.serialize()
+    if seed % 3 == 0:  # padding, as a carrier may add
+        pad = rnd.randint(1, 8)
+        data = bytes([data[0] | 0x20]) + data[1:] + bytes(pad - 1) + bytes([pad])
+    if seed % 4 == 0:  # a one-word header extension after the CSRCs
+        at = 12 + 4 * len(packet.csrc)
+        data = bytes([data[0] | 0x10]) + data[1:at] + b"\xbe\xde\x00\x01" + b"\x10\xaa\x00\x00" + data[at:]
+    expected = RtpPacket.parse(data)
+    assert parse_rtp(data) == (expected.payload_type, bool(expected.marker), expected.sequence_number,
+                               expected.timestamp, expected.ssrc, expected.payload)
+
+
+def test_parse_rtp_refuses_truncated_packets() -> None:
+    assert parse_rtp(b"\x80\x00" * 5) is None
+    assert parse_rtp(b"\x90" + b"\x00" * 11 + b"\xbe\xde") is None  # extension header cut
+    assert parse_rtp(b"\xa0" + b"\x00" * 11 + b"\x01\x40") is None  # padding longer than the packet

@@ -22,12 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import struct
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Final
-
-from aiortc.rtp import RtpPacket
 
 from ..aiortc_hook import ReceivedPacket
 from ..dtmf import TelephoneEventReceiver, telephone_event_packets
@@ -41,6 +40,7 @@ logger = logging.getLogger(__name__)
 LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
 RELATCH_S: Final = 2.0
 MEDIA_TIMEOUT_S: Final = 30.0
+_RTP_HEADER: Final = struct.Struct("!BBHII")
 _RTCP_TYPES: Final = range(72, 77)
 "Payload-type byte & 0x7F of RTCP packets (200-204) when muxed: not RTP, dropped."
 
@@ -213,12 +213,12 @@ class RtpSession:
             return
         if data[1] & 0x7F in _RTCP_TYPES:
             return
-        try:
-            packet = RtpPacket.parse(data)
-        except ValueError:
+        parsed = parse_rtp(data)
+        if parsed is None:
             self.dropped += 1
             return
-        codec = self._codec_of(packet.payload_type)
+        payload_type, marker, sequence_number, timestamp, ssrc, payload = parsed
+        codec = self._codec_of(payload_type)
         if codec is None:
             self.dropped += 1
             return
@@ -234,11 +234,10 @@ class RtpSession:
         self.packets_received += 1
         if self.state != "connected":
             self._set_state("connected")
-        received = ReceivedPacket(packet.payload, packet.timestamp, packet.sequence_number, packet.payload_type,
-                                  packet.ssrc, bool(packet.marker), codec.mime_type, codec.clock_rate,
-                                  int(now * 1000))
+        received = ReceivedPacket(payload, timestamp, sequence_number, payload_type, ssrc, marker, codec.mime_type,
+                                  codec.clock_rate, int(now * 1000))
         if codec.name == "telephone-event":
-            for digit in self._events.feed(packet.payload, packet.timestamp):
+            for digit in self._events.feed(payload, timestamp):
                 self.log.info("DTMF received: %s", digit)
                 if self.on_dtmf is not None:
                     self.on_dtmf(digit)
@@ -332,6 +331,27 @@ class RtpSession:
         self.state = state
         if self.on_state is not None:
             self.on_state(state)
+
+
+def parse_rtp(data: bytes) -> tuple[int, bool, int, int, int, bytes] | None:
+    """``(payload type, marker, sequence number, timestamp, SSRC, payload)`` of an RTP packet
+    (RFC 3550 §5.1: CSRCs, a header extension and padding skipped), or ``None`` if malformed.
+    What ``aiortc.rtp.RtpPacket.parse`` reads for us, without building its object (a third of the
+    cost on the trunk leg's receive path)."""
+    if len(data) < 12:
+        return None
+    first, second, sequence_number, timestamp, ssrc = _RTP_HEADER.unpack_from(data)
+    offset = 12 + 4 * (first & 0x0F)
+    if first & 0x10:
+        if len(data) < offset + 4:
+            return None
+        offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
+    end = len(data)
+    if first & 0x20:
+        end -= data[-1]
+    if end < offset:
+        return None
+    return second & 0x7F, bool(second & 0x80), sequence_number, timestamp, ssrc, data[offset:end]
 
 
 def _intersect(wanted: str, allowed: str) -> str:
