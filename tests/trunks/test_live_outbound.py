@@ -6,6 +6,8 @@ frequency) and on its frames; the record through the REST API."""
 
 from __future__ import annotations
 
+import asyncio
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -123,3 +125,29 @@ async def test_a_digit_by_sip_info_and_the_carriers_bye(lab: TrunkLab) -> None:
     await sipp.finish()
     record = await lab.record(call.uuid)
     assert (record["end_reason"], record["sip_code"]) == ("hangup", 200)
+
+
+async def test_a_recorded_trunk_call_is_rendered_with_both_sides(lab: TrunkLab) -> None:
+    """Both legs speak PCMU (browser and carrier): the recording keeps each side's packets and the
+    rendered file is served like a browser call's."""
+    sipp = await lab.carrier("carrier_echo.xml")
+    alice = await lab.phone("1001")
+    call = await alice.call("0912345678", CALLER_HZ, options={"recording": True})
+    await call.expect("call.answered", timeout_s=10)
+    assert call.probe is not None and await call.probe.wait_for(heard(CALLER_HZ), timeout_s=10)
+    await asyncio.sleep(2.0)
+    await call.hangup()
+    await sipp.finish()
+    record = await lab.record(call.uuid)
+    for _ in range(100):
+        if record["recording_url"]:
+            break
+        await asyncio.sleep(0.2)
+        record = await lab.record(call.uuid)
+    assert record["recording_url"], record
+    token = lab.server.token("1001")
+    request = urllib.request.Request(f"{lab.server.url}/api/webphone/calls/{call.uuid}/recording",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with await asyncio.to_thread(urllib.request.urlopen, request, timeout=10) as response:
+        body = response.read()
+        assert response.headers["Content-Type"].startswith("audio/ogg") and len(body) > 10_000
