@@ -3,12 +3,19 @@ hears the caller's tone; transfers of the trunk party; refusals (live server, ai
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from tests.sip.conftest import wait_for
 from tests.sip.test_sipp_uac import write_mulaw_wav
-from tests.trunks.live import DID, TrunkLab, near
+from tests.sip.test_ua import Events
+from tests.trunks.live import DID, TrunkLab, manage, near
+from zorio_widget.media.rtp import PortRange, g711
+from zorio_widget.sip import TrunkConfig, UserAgent
 
 pytestmark = pytest.mark.timeout(180)
 CARRIER_HZ, AGENT_HZ = 770.0, 660.0
@@ -92,3 +99,30 @@ async def test_attended_transfer_joins_the_caller_to_the_consulted_agent(lab: Tr
     assert consulted.probe is not None and await consulted.probe.wait_for(tone(CARRIER_HZ), timeout_s=10)
     assert (await consulted.expect("call.ended", timeout_s=25))["reason"] == "hangup"
     await sipp.finish()
+
+
+async def test_a_did_whose_target_is_a_scenario_route_plays_its_prompt_to_the_caller(lab: TrunkLab) -> None:
+    """DID -> route 7000 (`announcement`, a spoken prompt): the scenario answers the carrier's call,
+    the prompt (Opus clips from the TTS) reaches the caller as PCMU speech, then it hangs up. The
+    carrier here is a user agent of our own SIP package in the test, so its RTP can be decoded."""
+    await asyncio.to_thread(manage, lab.server, "add_route", "demo", "7000", "announcement", "--params",
+                            json.dumps({"prompt": {"say": "Welcome to the demo company. Goodbye."}}))
+    events = Events()
+    carrier = UserAgent("127.0.0.1", 0, rtp_ports=PortRange(47600, 47699), media_timeout_s=0)
+    await carrier.start()
+    try:
+        await asyncio.to_thread(manage, lab.server, "add_trunk", "demo", "carrier", "--uri",
+                                f"sip:127.0.0.1:{carrier.port}", "--did", "+842873000170=7000")
+        await carrier.set_trunks([TrunkConfig("z", "carrier", "to-zorio", "127.0.0.1", lab.sip_port, keepalive_s=0)])
+        call = events.watch(await carrier.dial("z", "+842873000170", caller_id="0912345678"))
+        heard: list[bytes] = []
+        call.media.on_packet = lambda _s, packet: heard.append(packet.payload)
+        await wait_for(lambda: call.state == "ended", within=30)
+    finally:
+        await carrier.close()
+    assert ("answered",) in events.log and events.log[-1][:2] == ("ended", "hangup")
+    pcm = g711.decode("pcmu", b"".join(heard)).astype(np.float64)
+    assert len(pcm) > 8000, f"only {len(pcm) / 8000:.2f} s of audio"
+    frames = pcm[: len(pcm) // 160 * 160].reshape(-1, 160)
+    voiced = np.sqrt((frames ** 2).mean(axis=1)) > 500
+    assert voiced.mean() > 0.2, f"speech in {voiced.mean():.0%} of the frames"
