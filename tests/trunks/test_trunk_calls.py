@@ -324,3 +324,17 @@ async def test_a_trunk_changed_during_a_call_keeps_that_call(s: Setup) -> None:
 async def far_call_after(s: Setup, previous: SipCall) -> SipCall:
     await until(lambda: s.far.incoming[-1][0] is not previous)
     return s.far.incoming[-1][0]
+
+
+async def test_the_agent_mutes_the_trunk_party_hears_silence(s: Setup) -> None:
+    a = await s.alice.dial(CUSTOMER)
+    far = await far_call(s)
+    await far.answer()
+    await until(lambda: "call.answered" in s.alice.device.types(a))
+    rtp = trunk_leg(s, a)
+    await s.alice.request("call.mute", a)
+    assert str(rtp.outbound.source) == "silence" and s.alice.media(a).hears == f"forward<{rtp.id}>"
+    await s.alice.request("call.unmute", a)
+    assert str(rtp.outbound.source) == f"forward<{a}>"
+    await far.hangup()
+    await until(lambda: s.alice.ended(a) == "hangup")
