@@ -252,7 +252,7 @@ async def test_blind_transfer_of_the_trunk_party_to_an_extension(s: Setup) -> No
     await until(lambda: "call.incoming" in s.bob.device.types())
     b = s.bob.incoming()
     assert s.bob.device.last("call.incoming")["from"] == CUSTOMER and s.bob.media(b).codecs[0] == "pcmu"
-    assert str(rtp.media.outbound.source) == "ringback"
+    await until(lambda: str(rtp.media.outbound.source) == "ringback")  # rung after the offers went out
     await s.bob.request("call.answer", b, sdp="answer:client")
     await until(lambda: s.bob.media(b).hears == f"forward<{rtp.media.id}>")
     assert str(rtp.media.outbound.source) == f"forward<{b}>" and call.state == "confirmed"
