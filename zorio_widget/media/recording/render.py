@@ -51,7 +51,11 @@ def _decoded(path: Path | None) -> Iterator[Pcm]:
     if path is None or not path.exists():
         return
     resampler = Resampler()
-    with av.open(str(path), mode="r") as container:
+    try:
+        container = av.open(str(path), mode="r")
+    except (av.error.EOFError, av.error.InvalidDataError):
+        return  # a track that ended before its first page (a call recorded for a few ms): silence
+    with container:
         for frame in container.decode(audio=0):
             yield resampler.feed(frame)
     yield resampler.feed(None)
@@ -88,7 +92,8 @@ def render_stereo_blocking(left: Path | None, right: Path | None, out: Path, dur
     """Render now, in this thread (the subprocess's body; also for tools and benchmarks)."""
     started = time.perf_counter()
     bitrate_bps = max(bitrate_bps, MIN_BITRATE_BPS)
-    limit = None if duration_s is None else round(duration_s * SAMPLE_RATE_HZ / FRAME_SAMPLES)
+    # at least one frame: a call recorded for less than 20 ms still gets a (silent) file
+    limit = None if duration_s is None else max(1, round(duration_s * SAMPLE_RATE_HZ / FRAME_SAMPLES))
     channels = [_Frames(_decoded(left)), _Frames(_decoded(right))]
     out.parent.mkdir(parents=True, exist_ok=True)
     temporary = out.with_name(f".{out.name}.part")
@@ -137,7 +142,7 @@ async def render_stereo(left: Path | None, right: Path | None, out: Path, durati
             process.kill()
             await process.wait()
     if process.returncode != 0:
-        raise RenderError(stderr.decode("utf-8", "replace")[-2000:] or f"exit status {process.returncode}")
+        raise RenderError(f"exit status {process.returncode}: {stderr.decode('utf-8', 'replace')[-2000:]}")
     report = json.loads(stdout)
     return RenderResult(Path(report["path"]), report["duration_s"], report["elapsed_s"])
 
