@@ -105,6 +105,10 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT_S}],
                 "prefix": env.str("CHANNEL_PREFIX", default="zorio"),
+                # channels_redis queues all of a process's channels (its sockets, its cluster inbox)
+                # under one key with this capacity: a burst of calls placed from other processes
+                # must not find it full (docs/CLUSTER.md).
+                "capacity": env.int("CHANNEL_CAPACITY", default=1000),
             },
         }
     }

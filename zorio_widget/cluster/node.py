@@ -33,6 +33,7 @@ from channels.layers import BaseChannelLayer
 from redis.asyncio import Redis
 
 from zorio_widget.cluster.keys import Keys
+from zorio_widget.cluster.remote import send_message
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class Node:
     # --- messages ---------------------------------------------------------------------------------
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
-        await self.layer.send(channel, message)
+        await send_message(self.layer, channel, message)
 
     async def ask(self, channel: str, message: dict[str, Any], timeout_s: float = ASK_TIMEOUT_S) -> dict[str, Any] | None:
         """Sends `message` to another node and waits for its reply (None when none came in time)."""
@@ -213,7 +214,7 @@ class Node:
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._asks[ask_id] = reply
         try:
-            await self.layer.send(channel, {**message, "ask": ask_id, "reply_to": self.channel})
+            await send_message(self.layer, channel, {**message, "ask": ask_id, "reply_to": self.channel})
             return await asyncio.wait_for(reply, timeout_s)
         except TimeoutError:
             logger.warning("cluster: no reply to %s within %.0f s", message.get("type"), timeout_s)
@@ -222,7 +223,7 @@ class Node:
             self._asks.pop(ask_id, None)
 
     async def reply(self, message: dict[str, Any], **answer: Any) -> None:
-        await self.layer.send(message["reply_to"], {"type": "cluster.reply", "ask": message["ask"], **answer})
+        await send_message(self.layer, message["reply_to"], {"type": "cluster.reply", "ask": message["ask"], **answer})
 
     def _take_reply(self, message: dict[str, Any]) -> None:
         waiting = self._asks.get(str(message.get("ask")))

@@ -5,14 +5,17 @@ name) and where its socket is (its node and the consumer's channel name). The ca
 presence keeps in Redis and what travels with each request a device's process forwards.
 
 On the owner, a leg whose party's socket sits elsewhere has a `RemoteDevice` as its endpoint: the
-call layer drives it like the socket itself, and each server message becomes a channel-layer
-message to the consumer (`cluster.frame`, with the owner's node and channel so the consumer knows
-where to send that call's requests). One `RemoteDevice` per device id at a time (`RemoteDevices`),
+call layer drives it like the socket itself, and its server messages travel as channel-layer
+messages to the consumer (`cluster.frames`, with the owner's node and channel so the consumer knows
+where to send that call's requests). The frames sent in one turn of the event loop go in one
+message (placing a call sends `call.trying`, `sdp.answer` and its candidates at once): channels_redis
+reads all of a process's messages one after the other, so their number is what a burst costs. One `RemoteDevice` per device id at a time (`RemoteDevices`),
 so the switchboard's "calls of this device" works by identity as it does for local sockets.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import weakref
@@ -20,14 +23,30 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from channels.exceptions import ChannelFull
 from channels.layers import BaseChannelLayer
 
 from zorio_widget.calls.device import Device
 
 logger = logging.getLogger(__name__)
 
-FRAME_MESSAGE = "cluster.frame"
-"""The channel-layer message type a consumer receives a server message of a remote call in."""
+FRAMES_MESSAGE = "cluster.frames"
+"""The channel-layer message type a consumer receives server messages of a remote call in (`frames`)."""
+FULL_RETRIES = (0.05, 0.1, 0.2, 0.4, 0.8)
+"""Seconds between the attempts to send to a full channel (all of a process's channels share one
+queue in channels_redis, `CHANNEL_CAPACITY`): a process busy for a moment drains it meanwhile."""
+
+
+async def send_message(layer: BaseChannelLayer, channel: str, message: dict[str, Any]) -> None:
+    """`layer.send`, tried again while the receiving process's queue is full (then `ChannelFull`)."""
+    for delay in (*FULL_RETRIES, None):
+        try:
+            await layer.send(channel, message)
+            return
+        except ChannelFull:
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
 
 
 class ClusterDevice(Device, Protocol):
@@ -75,9 +94,11 @@ class RemoteDevice:
     def __init__(self, card: DeviceCard, layer: BaseChannelLayer, owner_node: str, owner_channel: str) -> None:
         self.card = card
         self._layer = layer
-        self._envelope = {"type": FRAME_MESSAGE, "node": owner_node, "owner": owner_channel}
+        self._envelope = {"type": FRAMES_MESSAGE, "node": owner_node, "owner": owner_channel}
         #: The device's process said its socket closed (or the process died): nothing more is sent.
         self.gone = False
+        self._outbox: list[dict[str, Any]] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<RemoteDevice {self.card.device_id} {self.card.number}@{self.card.node}>"
@@ -107,13 +128,22 @@ class RemoteDevice:
         return self.card.node
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
+        """Queues the frame; this turn's frames leave together, in order, right after it."""
         if self.gone:
             return
-        try:
-            await self._layer.send(self.card.channel, {**self._envelope, "frame": frame})
-        except Exception as exc:  # the channel is full or Redis is away: the frame is lost, the call goes on
-            logger.warning("device %s on %s: could not send %s: %r", self.card.device_id, self.card.node,
-                           frame.get("type"), exc)
+        self._outbox.append(frame)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush())
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # the rest of this turn's frames
+        while self._outbox:
+            frames, self._outbox = self._outbox, []
+            try:
+                await send_message(self._layer, self.card.channel, {**self._envelope, "frames": frames})
+            except Exception as exc:  # the channel stays full or Redis is away: lost, the call goes on
+                logger.warning("device %s on %s: could not send %s: %r", self.card.device_id, self.card.node,
+                               [f.get("type") for f in frames], exc)
 
 
 class RemoteDevices:

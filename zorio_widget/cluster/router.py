@@ -136,15 +136,28 @@ class Router:
         board = self.board
         if not board.accepting:
             raise ProtocolError("draining", req_id=frame.req_id)
-        if self.cluster is not None and board.capacity.in_use >= board.capacity.limit:
-            target = await pick_node(self.cluster.node)
-            if target is not None:
-                logger.info("device %s: this process is full; the call is placed on node %s", device.device_id,
-                            target.node_id)
-                await self._send(target.channel, {"type": "cluster.create", "device": self._cluster.card(device)
-                                                  .as_message(), "frame": {"type": frame.type, "data": frame.data}})
-                return
-        await board.create_call(device, frame)
+        if self._full() and await self._place_elsewhere(device, frame):
+            return
+        try:
+            await board.create_call(device, frame)
+        except ProtocolError as exc:
+            # Filled meanwhile by calls created at the same time (each checked before taking its slot).
+            if exc.code != "capacity" or not self._full() or not await self._place_elsewhere(device, frame):
+                raise
+
+    def _full(self) -> bool:
+        capacity = self.board.capacity
+        return self.cluster is not None and capacity.in_use >= capacity.limit
+
+    async def _place_elsewhere(self, device: ClusterDevice, frame: Frame) -> bool:
+        """Sends the call to the live node with the most room (placement.py); False when none has any."""
+        target = await pick_node(self._cluster.node)
+        if target is None:
+            return False
+        logger.info("device %s: this process is full; the call is placed on node %s", device.device_id, target.node_id)
+        await self._send(target.channel, {"type": "cluster.create", "device": self._cluster.card(device).as_message(),
+                                          "frame": {"type": frame.type, "data": frame.data}})
+        return True
 
     async def on_leg(self, device: ClusterDevice, frame: Frame) -> None:
         """A request naming one of the device's calls: done here, or sent to the call's owner."""
@@ -155,19 +168,22 @@ class Router:
             return
         await self.board.handle(self.board.leg_for(device, frame), frame)
 
-    def received(self, device: ClusterDevice, message: dict[str, Any]) -> dict[str, Any]:
-        """A server message of a call owned elsewhere (`cluster.frame`): what to send the socket."""
-        frame: dict[str, Any] = message["frame"]
-        call_id = frame.get("call_id")
-        if call_id:
-            calls = self.remote_calls[device.device_id]
+    def received(self, device: ClusterDevice, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """Server messages of calls owned elsewhere (`cluster.frames`): what to send the socket."""
+        frames: list[dict[str, Any]] = message["frames"]
+        owner = (str(message["node"]), str(message["owner"]))
+        calls = self.remote_calls[device.device_id]
+        for frame in frames:
+            call_id = frame.get("call_id")
+            if not call_id:
+                continue
             if frame["type"] in REMOTE_CALL_ENDS or (frame["type"] == "error" and frame.get("code") == "unknown_call"):
                 calls.pop(call_id, None)
             elif frame["type"] != "error":
-                calls[call_id] = (str(message["node"]), str(message["owner"]))
-            if not calls:
-                self.remote_calls.pop(device.device_id, None)
-        return frame
+                calls[call_id] = owner
+        if not calls:
+            self.remote_calls.pop(device.device_id, None)
+        return frames
 
     # --- owners going away -------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ The consumer is thin: frames are validated by `protocol.parse_frame`, dispatched
 explicit map of message types (never `getattr` on client input), and the call layer
 (`Switchboard`, `CallSession`) does the work, reached through the process's `Router`
 (zorio_widget/cluster/router.py: this process's switchboard, or the process that owns the call in
-a cluster, whose server messages arrive as `cluster.frame` channel-layer messages). Any
+a cluster, whose server messages arrive as `cluster.frames` channel-layer messages). Any
 `ProtocolError` becomes an `error` frame and the connection and its other calls stay up.
 """
 
@@ -117,10 +117,11 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
                                    call_id=frame.call_id if frame else None)
             await self.send_frame(failed.as_frame())
 
-    async def cluster_frame(self, message: dict[str, Any]) -> None:
-        """A server message about a call owned by another process (zorio_widget/cluster/remote.py)."""
+    async def cluster_frames(self, message: dict[str, Any]) -> None:
+        """Server messages about calls owned by another process (zorio_widget/cluster/remote.py)."""
         if self.authenticated:
-            await self.send_frame(self.router.received(self, message))
+            for frame in self.router.received(self, message):
+                await self.send_frame(frame)
 
     # --- handlers -------------------------------------------------------------------------------
 
