@@ -151,13 +151,14 @@ def sample(proc: psutil.Process | ProcessGroup) -> ServerSample:
 class LoadProcesses:
     """The load processes and the phase protocol spoken with them over pipes."""
 
-    def __init__(self, specs: list[WorkerSpec]) -> None:
+    def __init__(self, specs: list[Any], target: Any = run_worker) -> None:
+        """`target(conn, spec)`: the body of each load process (`bench.trunkload` has its own)."""
         ctx = mp.get_context("spawn")
         self.pipes = []
         self.procs = []
         for spec in specs:
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=run_worker, args=(child, spec), name=f"bench-load-{spec.index}", daemon=True)
+            proc = ctx.Process(target=target, args=(child, spec), name=f"bench-load-{spec.index}", daemon=True)
             proc.start()
             self.pipes.append(parent)
             self.procs.append(proc)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import multiprocessing as mp
 import platform
 import re
 import shutil
@@ -37,6 +36,7 @@ from typing import Any
 import numpy as np
 import psutil
 
+from bench.calls import LoadProcesses
 from bench.trunkload import TrunkResult, TrunkSpec, run_worker
 from tests.live import LiveServer, free_sip_bind, manage, start_live_server
 from tests.sip.sipp import free_port, port_in_use
@@ -79,41 +79,6 @@ def cpu_s(proc: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
-class Load:
-    """The load processes and the phases spoken with them (as `bench.calls`)."""
-
-    def __init__(self, specs: list[TrunkSpec]) -> None:
-        ctx = mp.get_context("spawn")
-        self.pipes, self.procs = [], []
-        for spec in specs:
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=run_worker, args=(child, spec), daemon=True)
-            proc.start()
-            self.pipes.append(parent)
-            self.procs.append(proc)
-
-    def expect(self, what: str, timeout_s: float = 300.0) -> list[tuple[Any, ...]]:
-        replies = []
-        for pipe in self.pipes:
-            if not pipe.poll(timeout_s):
-                raise RuntimeError(f"no '{what}' within {timeout_s}s")
-            msg = pipe.recv()
-            if msg[0] != what:
-                raise RuntimeError(f"expected '{what}', got {msg!r}"[:2000])
-            replies.append(msg)
-        return replies
-
-    def send(self, *msg: Any) -> None:
-        for pipe in self.pipes:
-            pipe.send(msg)
-
-    def join(self) -> None:
-        for proc in self.procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
-
-
 def browsers_out(args: argparse.Namespace) -> int:
     n = args.calls
     workdir = Path(tempfile.mkdtemp(prefix="bench-trunk-"))
@@ -140,7 +105,7 @@ def browsers_out(args: argparse.Namespace) -> int:
 
 
 def drive(specs: list[TrunkSpec], server: LiveServer, args: argparse.Namespace) -> dict[str, Any]:
-    load = Load(specs)
+    load = LoadProcesses(specs, target=run_worker)
     try:
         pids = [msg[1] for msg in load.expect("ready")]
         load.send("go")
