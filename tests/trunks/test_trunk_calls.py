@@ -239,12 +239,18 @@ async def test_a_did_whose_target_is_no_extension_is_404_not_a_relay(s: Setup) -
     assert not s.far.incoming  # nothing was dialled back out through the trunk
 
 
-async def test_blind_transfer_of_the_trunk_party_to_an_extension(s: Setup) -> None:
+async def answered_by_alice(s: Setup) -> tuple[SipCall, str]:
+    """The carrier calls the DID, Alice answers: the carrier's call and Alice's leg."""
     call = s.far.watch(await s.carrier.dial("c", DID, caller_id=CUSTOMER))
     await until(lambda: "call.incoming" in s.alice.device.types())
-    a = s.alice.incoming()
-    await s.alice.request("call.answer", a, sdp="answer:client")
+    leg = s.alice.incoming()
+    await s.alice.request("call.answer", leg, sdp="answer:client")
     await until(lambda: ("answered",) in s.far.log)
+    return call, leg
+
+
+async def test_blind_transfer_of_the_trunk_party_to_an_extension(s: Setup) -> None:
+    call, a = await answered_by_alice(s)
     rtp = s.board.legs[a].session.caller
     assert rtp is not None
     await s.alice.request("call.transfer", a, target="1002")
@@ -262,11 +268,7 @@ async def test_blind_transfer_of_the_trunk_party_to_an_extension(s: Setup) -> No
 
 
 async def test_attended_transfer_joins_the_trunk_party_to_an_opus_leg_through_a_transcoder(s: Setup) -> None:
-    call = s.far.watch(await s.carrier.dial("c", DID, caller_id=CUSTOMER))
-    await until(lambda: "call.incoming" in s.alice.device.types())
-    a = s.alice.incoming()
-    await s.alice.request("call.answer", a, sdp="answer:client")
-    await until(lambda: ("answered",) in s.far.log)
+    call, a = await answered_by_alice(s)
     await s.alice.request("call.attended_transfer", a, target="1002")
     await until(lambda: ("hold", True) in s.far.log)  # the carrier is held by re-INVITE while the agent consults
     consult = str(s.alice.device.last("sdp.offer")["call_id"])
