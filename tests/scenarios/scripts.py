@@ -110,3 +110,17 @@ async def count_and_hang_up(call: Call, params: dict[str, Any]) -> None:
     playback = call.say("One", "en")
     await playback.wait()
     await call.hangup()
+
+
+async def tones_digits_vad(call: Call, params: dict[str, Any]) -> None:
+    """A progress tone, then whether the caller talks (vad), then digits with a pause."""
+    await call.answer()
+    first = call.vad()  # the first call starts listening
+    call.play_progress_tone(params.get("country", "VN"))
+    await asyncio.sleep(0.7)  # a steady tone stops counting as voice after ~1 s (vad's noise floor)
+    talking = call.vad()
+    await asyncio.sleep(1.3)
+    call.stop_playback()
+    await call.send_message(f"vad {first} {talking}")
+    await call.send_digits("1p2")
+    await call.ended()

@@ -54,6 +54,7 @@ def server(sounds: Path) -> Iterator[LiveServer]:
     add_route(live, "7130", "tests.scenarios.scripts:reject_with", {"code": 486})
     add_route(live, "7140", "tests.scenarios.scripts:play_file", {"file": "tone.wav"})
     add_route(live, "7150", "tests.scenarios.scripts:fan_out", {"to": ["1002", "1003"]})
+    add_route(live, "7170", "tests.scenarios.scripts:tones_digits_vad", {"country": "VN"})
     add_route(live, "7160", "voicemail", {"mailbox": "1002", "max_length_s": 20,
                                           "greeting": {"say": "Leave a message."}})
     yield live
@@ -230,3 +231,19 @@ async def test_a_voicemail_is_stored_playable_for_the_mailbox(phone, server: Liv
     status, _, _ = await asyncio.to_thread(get, server, record["recording_url"],
                                            {"Authorization": f"Bearer {server.token('1003')}"})
     assert status == 404
+
+
+@pytest.mark.parametrize(("tone_hz", "talking"), [(CALLER_HZ, True), (None, False)])
+async def test_a_progress_tone_vad_and_digits_with_a_pause(phone, tone_hz: float | None, talking: bool) -> None:
+    alice = await phone("1001")
+    call = await alice.call("7170", tone_hz)
+    await call.expect("call.answered", timeout_s=10)
+    assert call.probe is not None
+    call.probe.watch_telephone_events(call.pc.getReceivers()[0])
+    assert await call.probe.wait_for(hears(425.0, 0.01), 5)  # Vietnam's ringback: 425 Hz
+    message = await call.expect("call.message", timeout_s=10)
+    assert message["text"] == f"vad False {talking}"
+    assert await call.probe.wait_for(lambda p: p.event_digits == ["1", "2"], 10)
+    starts = [p.arrival_time_ms for p in call.probe.events if p.marker]
+    assert len(starts) == 2 and starts[1] - starts[0] >= 500, starts  # `p`: half a second between
+    await call.hangup()
