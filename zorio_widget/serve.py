@@ -174,6 +174,8 @@ class ZorioCommandLine(CommandLineInterface):
         # Record ownership (zorio_widget/calls/ownership.py): each process on a machine needs its own
         # node name, and a restart on the same port is the same node, which closes what it left.
         os.environ.setdefault("NODE_NAME", f"{socket.gethostname()}:{parsed.port or 8000}")
+        # The server keeps its database connection (settings.py DB_CONN_MAX_AGE; PostgreSQL only).
+        os.environ.setdefault("DB_CONN_MAX_AGE", "300")
         super().run(args)
 
 

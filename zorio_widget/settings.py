@@ -92,6 +92,12 @@ DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Call records are written from the event loop while other requests read: wait, don't fail.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+else:
+    # Seconds a database connection is kept: the server (zorio_widget/serve.py) keeps its own 300 s,
+    # since opening a PostgreSQL connection for each record write cost a call's set-up ~100 ms
+    # (bench/RESULTS.md); other processes (manage.py, tests) close theirs after each request.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=0))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
