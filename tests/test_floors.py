@@ -65,7 +65,12 @@ def lint(tree: Path) -> subprocess.CompletedProcess[str]:
      "zorio_widget.media.capacity -> zorio_widget.calls.legs"),
     ("zorio_widget/unplaced/__init__.py", "from zorio_widget.calls import session",
      "zorio_widget.unplaced"),
-], ids=["calls-imports-signalling", "protocol-imports-calls", "media-imports-calls", "a-package-without-a-floor"])
+    ("zorio_widget/calls/switchboard.py", "from zorio_widget.cluster import router",
+     "zorio_widget.calls.switchboard -> zorio_widget.cluster.router"),
+    ("zorio_widget/cluster/node.py", "from zorio_widget.signalling import consumer",
+     "zorio_widget.cluster.node -> zorio_widget.signalling.consumer"),
+], ids=["calls-imports-signalling", "protocol-imports-calls", "media-imports-calls", "a-package-without-a-floor",
+        "calls-imports-cluster", "cluster-imports-signalling"])
 def test_an_arrow_upward_or_an_unplaced_package_is_refused(tree: Path, edit, module: str, line: str,
                                                           reported: str) -> None:
     edit(module, line)
