@@ -21,7 +21,7 @@ from tests.e2e.partner import partner, people  # noqa: F401 (fixtures of the sof
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"  # CI keeps it (gitignored); tests/e2e/a11y.py writes there too
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
@@ -67,6 +67,27 @@ SIP_CONFIG_ANSWERS: dict[str, tuple[int, dict[str, Any]]] = {
     "incomplete": (422, {"code": "incomplete_sip_config", "message": "No number."}),
 }
 
+_RECORD = {"direction": "incoming", "to": "1001", "to_name": "Alice", "duration": 0.0, "transferred_to": None,
+           "options": {}, "recording_url": None, "card": None}
+CANNED: dict[str, dict[str, Any]] = {
+    "/api/webphone/calls": {"count": 3, "page": 1, "page_size": 30, "results": [
+        {**_RECORD, "uuid": "r3", "from": "0912345678", "from_name": "", "started_at": "2026-01-02T09:15:00+00:00",
+         "answered_at": None, "ended_at": "2026-01-02T09:15:30+00:00", "end_reason": "no-answer"},
+        {**_RECORD, "uuid": "r2", "direction": "outgoing", "from": "1001", "from_name": "Alice", "to": "1003",
+         "to_name": "Carol", "started_at": "2026-01-02T09:00:00+00:00", "answered_at": "2026-01-02T09:00:05+00:00",
+         "ended_at": "2026-01-02T09:03:05+00:00", "duration": 180.0, "end_reason": "hangup"},
+        {**_RECORD, "uuid": "r1", "from": "1002", "from_name": "Nguyễn Thị Minh Khai", "started_at": "2026-01-01T16:00:00+00:00",
+         "answered_at": "2026-01-01T16:00:02+00:00", "ended_at": "2026-01-01T16:01:02+00:00", "duration": 60.0,
+         "end_reason": "hangup"},
+    ]},
+    "/api/webphone/directory": {"results": [
+        {"number": "1001", "name": "Alice", "self": True, "presence": "available"},
+        {"number": "1002", "name": "Bob", "self": False, "presence": "busy"},
+        {"number": "1003", "name": "Carol", "self": False, "presence": "available"},
+        {"number": "1004", "name": "Dave", "self": False, "presence": "offline"},
+    ]},
+}
+
 
 class _Handler(SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
@@ -90,6 +111,8 @@ class _Handler(SimpleHTTPRequestHandler):
                 expires = datetime.now(UTC) + timedelta(seconds=9)
                 status, body = 200, {**SIP_CONFIG, "token_expires_at": expires.isoformat()}
             self._send(status, json.dumps(body).encode(), "application/json")
+        elif path in CANNED:  # what the live server answers, for the screens that read it (history, directory)
+            self._send(200, json.dumps(CANNED[path]).encode(), "application/json")
         elif path.startswith("/tests/"):
             self._send(200, (HERE / path.removeprefix("/tests/")).read_bytes(), "text/javascript")
         elif path.startswith("/static/"):
@@ -158,7 +181,7 @@ def fake_page(browser: Any, fake_site: str) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
 
 

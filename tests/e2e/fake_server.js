@@ -95,6 +95,10 @@
       await pc.setLocalDescription(await pc.createAnswer());
       ws._recv({ type: "sdp.answer", call_id: f.call_id, sdp: await gatheredSdp(pc), req_id: f.req_id });
     },
+    "call.record"(ws, f) {
+      const state = { start: "recording", pause: "paused", resume: "recording", stop: "stopped" }[f.action];
+      ws._recv({ type: "call.recording", call_id: f.call_id, state, req_id: f.req_id });
+    },
     ping(ws, f) { ws._recv({ type: "pong", req_id: f.req_id }); },
   };
   fake.live = {};

@@ -61,6 +61,24 @@ def test_agent_tab_logs_in_to_the_queues_pauses_resumes_and_reports(browser: Any
         host.close()
 
 
+def test_a_hidden_softphone_shows_itself_when_a_call_rings(browser: Any, daphne_server: Any, partner: str,
+                                                           agents: dict) -> None:
+    host = Host(browser, partner)
+    try:
+        host.login(daphne_server.token("1003"))
+        host.js("ZorioSoftphone.hide()")
+        iframe = host.page.locator("iframe.zorio-softphone")
+        assert iframe.is_hidden()
+        bob = agents["bob"] = Agent(browser, daphne_server.url, "1002")
+        bob.js("phone.call('1003')")
+        host.wait_event("onCallIncoming")
+        iframe.wait_for(state="visible")
+        assert host.js("ZorioSoftphone.visible") is True
+        host.ui(".zorio-reject").click()
+    finally:
+        host.close()
+
+
 def test_language_switch_reports_and_translates(browser: Any, daphne_server: Any, partner: str) -> None:
     host = Host(browser, partner)
     try:

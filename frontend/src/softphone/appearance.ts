@@ -4,6 +4,7 @@
  * `<zorio-phone>` shadow root (adopted sheets survive the element's re-renders).
  */
 import type { ThemeConfig } from "../config";
+import { fitTextColours } from "../ui/contrast";
 import { MESSAGES } from "../ui/i18n";
 import type { Locale } from "../public-api";
 import type { SoftphoneAssets, SoftphoneTheme, SoftphoneTranslations } from "./public-api";
@@ -162,5 +163,7 @@ export class Appearance {
       rules.push(`button,input,select,textarea,.zorio-call,.zorio-card{border-radius:${this.theme.borderRadius}!important}`);
     }
     this.metrics.replaceSync(rules.join("\n"));
+    (this.element as { fitColours?: () => void } | null)?.fitColours?.();
+    if (document.body) fitTextColours(document.documentElement, document.body);
   }
 }

@@ -84,6 +84,8 @@ class Softphone implements ZorioSoftphoneStatic {
   private readonly pending = new Map<string, Pending>();
   private readonly links = new Map<HTMLAnchorElement, (event: MouseEvent) => void>();
   private observer: MutationObserver | null = null;
+  private autoShow = true;
+  private ringTitle = "Incoming call:";
 
   // Callbacks: assigned by the host page (ZorioSoftphone.onCallIncoming = (call) => …).
   onCallIncoming?: SoftphoneCallbacks["onCallIncoming"];
@@ -126,6 +128,8 @@ class Softphone implements ZorioSoftphoneStatic {
   init(options: SoftphoneInitOptions = {}): HTMLIFrameElement {
     if (this.iframe) return this.iframe;
     this.debug = !!options.debug;
+    this.autoShow = options.showOnIncoming !== false;
+    this.ringTitle = options.language === "vi" ? "Cuộc gọi đến:" : "Incoming call:";
     const url = new URL(this.pageUrl(options), location.href);
     const params: Record<string, string | undefined> = {
       origin: location.origin,
@@ -199,6 +203,7 @@ class Softphone implements ZorioSoftphoneStatic {
     const name = CALLBACKS.find((n) => n === payload?.name);
     if (!name || name === "onLinkEnabled" || name === "onIFrameLoaded") return;
     const args = Array.isArray(payload.args) ? payload.args : [];
+    if (name === "onCallIncoming") this.ringing(args[0] as SoftphoneCall);
     const result = this.fire(name, args);
     if (name === "onSearchOptions" && result) {
       Promise.resolve(result as OptionResult[] | Promise<OptionResult[]>)
@@ -211,6 +216,23 @@ class Softphone implements ZorioSoftphoneStatic {
         .then((value) => this.request("event.result", { event: id, result: value === undefined ? null : value }))
         .catch((err) => this.log("event.result failed", err));
     }
+  }
+
+  /**
+   * A call rings: a hidden softphone is shown (it would ring with nothing on screen), and a page the
+   * agent cannot see gets a system notification when the page's origin has notifications allowed
+   * (an iframe of another origin may not show any itself).
+   */
+  private ringing(call: SoftphoneCall | undefined): void {
+    if (this.autoShow && !this.visible) this.show();
+    if (!document.hidden || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    const who = call?.name || call?.number || "";
+    const notice = new Notification(who ? `${this.ringTitle} ${who}` : this.ringTitle, { body: call?.number ?? "", requireInteraction: true });
+    notice.onclick = () => {
+      window.focus();
+      this.show();
+      notice.close();
+    };
   }
 
   private fire(name: keyof SoftphoneCallbacks, args: unknown[]): unknown {

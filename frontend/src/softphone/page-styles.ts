@@ -17,7 +17,7 @@ color:var(--zorio-tenant-text,#111827);display:grid;grid-template-rows:auto minm
 .zorio-agent-dot{width:10px;height:10px;border-radius:50%;background:#9ca3af;flex:none}
 [data-state=ready] .zorio-agent-dot{background:#16a34a}[data-state=paused] .zorio-agent-dot{background:#d97706}
 .zorio-agent button,.zorio-agent select{font:inherit;padding:4px 10px;border-radius:8px;border:1px solid #6b7280;background:#f3f4f6;color:#111827;cursor:pointer}
-.zorio-agent .zorio-agent-primary{background:var(--zorio-accent);border-color:var(--zorio-accent);color:#fff;font-weight:600}
+.zorio-agent .zorio-agent-primary{background:var(--zorio-accent);border-color:var(--zorio-accent);color:var(--zorio-on-accent,#fff);font-weight:600}
 #zorio-cards{max-height:55vh;overflow:auto;padding:10px 12px;background:var(--zorio-tenant-bg,#fff);
 border-top:2px solid var(--zorio-primary);box-sizing:border-box}
 #zorio-cards[hidden]{display:none}
@@ -42,7 +42,7 @@ border-radius:8px;background:#fff;color:#111827}
 .zorio-card-actions button{flex:1}
 .zorio-card-link{align-self:flex-start;padding:4px 10px}
 .zorio-card-create{border:1px dashed #6b7280;border-radius:8px;padding:8px;margin-top:6px}
-.zorio-card-save{background:var(--zorio-primary)!important;color:#fff!important;border-color:var(--zorio-primary)!important;font-weight:600}
+.zorio-card-save{background:var(--zorio-primary)!important;color:var(--zorio-on-primary,#fff)!important;border-color:var(--zorio-primary)!important;font-weight:600}
 @media (min-width:720px){body.zorio-with-card{grid-template-columns:minmax(0,1fr) minmax(0,1fr)}
 body.zorio-with-card .zorio-agent{grid-column:1/3}
 body.zorio-with-card #zorio-cards{max-height:none;border-top:0;border-left:2px solid var(--zorio-primary)}}

@@ -34,6 +34,8 @@ export interface SoftphoneInitOptions {
   token?: string;
   /** Element the iframe is appended to (default `document.body`). */
   container?: Element | string;
+  /** Show a hidden softphone when a call rings (default true). */
+  showOnIncoming?: boolean;
 }
 
 /** A call as seen by the host page. */

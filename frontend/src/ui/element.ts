@@ -16,6 +16,7 @@ import { type Child, formatDuration, h } from "./dom";
 import { type Translate, translator } from "./i18n";
 import { icon } from "./icons";
 import { type PanelView, diagnosePanel, historyPanel, isMissed, settingsPanel } from "./panels";
+import { fitTextColours } from "./contrast";
 import { adoptStyles } from "./styles";
 
 export const TAG = "zorio-phone";
@@ -74,6 +75,7 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
     // CSSOM, not a style attribute: a strict style-src allows it.
     for (const [key, cssVar] of THEME_VARS) if (theme?.[key]) this.style.setProperty(cssVar, String(theme[key]));
     this.apply(appearance);
+    this.fitColours();
     phone.on("incoming_call", ({ call }) => this.ringing(call as Call));
     phone.on("error", (err) => this.showError(err));
     phone.on("warning", (warning) => this.showError(warning));
@@ -84,16 +86,23 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
     if (early) this.showError(early);
     this.ticker = setInterval(() => this.tick(), 1000);
     this.addEventListener("keydown", (event) => this.onKey(event));
+    document.addEventListener("visibilitychange", this.onVisibility);
     return {
       update: () => this.update(),
       setAppearance: (options) => this.apply(options),
       destroy: () => {
         clearInterval(this.ticker);
+        document.removeEventListener("visibilitychange", this.onVisibility);
         this.directory?.stop();
         this.notices.forEach((n) => n.close());
         this.remove();
       },
     };
+  }
+
+  /** Readable text on the tenant's colours; the softphone calls it again after customizeAppearance. */
+  fitColours(): void {
+    fitTextColours(this, this.root);
   }
 
   apply(options: AppearanceOptions): void {
@@ -114,12 +123,7 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
         if (call.live) this.open = true; // a new call (incoming, or placed through the API) opens the panel
       }
     }
-    for (const [call, notice] of this.notices) {
-      if (call.state !== "ringing") {
-        notice.close();
-        this.notices.delete(call);
-      }
-    }
+    this.notify();
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
@@ -132,9 +136,9 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
   act(fn: () => unknown, focus?: string): () => void {
     return () => {
       this.error = "";
-      if (focus) this.focusNext = focus;
       Promise.resolve()
         .then(fn)
+        .then(() => { if (focus) this.focusNext = focus; }) // where the next action is, once it exists
         .catch((err: ZorioWebphoneError) => this.showError(err))
         .finally(() => this.update());
     };
@@ -175,11 +179,27 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
     this.open = true;
     this.screen = "main";
     this.focusNext = `answer-${call.id}`;
-    const who = call.name || call.number;
-    this.announce(this.t("incoming_from", { name: who }));
-    // A hidden tab (or a blocked ringtone) rings with nothing on screen: the system notification is seen.
-    if ((document.hidden || this.phone.audioBlocked) && typeof Notification !== "undefined" && Notification.permission === "granted") {
-      const notice = new Notification(this.t("incoming_from", { name: who }), { body: call.number, tag: `zorio-${call.id}`, requireInteraction: true });
+    this.announce(this.t("incoming_from", { name: call.name || call.number }));
+    this.update();
+  }
+
+  /**
+   * A hidden tab, or a ringtone the browser blocks, rings with nothing seen or heard: ringing calls
+   * get a system notification (once the agent allowed them); a click brings the call to the agent.
+   */
+  private notify(): void {
+    for (const [call, notice] of this.notices) {
+      if (call.state !== "ringing") {
+        notice.close();
+        this.notices.delete(call);
+      }
+    }
+    if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    if (!document.hidden && !this.phone.audioBlocked) return;
+    for (const call of this.phone.calls) {
+      if (call.direction !== "incoming" || call.state !== "ringing" || this.notices.has(call)) continue;
+      const notice = new Notification(this.t("incoming_from", { name: call.name || call.number }),
+        { body: call.number, tag: `zorio-${call.id}`, requireInteraction: true });
       notice.onclick = () => {
         window.focus();
         notice.close();
@@ -189,8 +209,9 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
       };
       this.notices.set(call, notice);
     }
-    this.update();
   }
+
+  private readonly onVisibility = () => this.update();
 
   private announce(text: string): void {
     this.live.textContent = "";

@@ -8,15 +8,16 @@ const CSS = `
 :host{--zorio-primary:#2563eb;--zorio-accent:#15803d;--zorio-danger:#c81e1e;--zorio-bg:var(--zorio-tenant-bg,#fff);
 --zorio-text:var(--zorio-tenant-text,#111827);--zorio-muted:#4b5563;--zorio-surface:#f3f4f6;--zorio-border:#6b7280;
 --zorio-line:#d1d5db;--zorio-warn-bg:#fef3c7;--zorio-warn:#92400e;--zorio-err-bg:#fee2e2;--zorio-err:#991b1b;
-all:initial;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--zorio-text);display:block}
+--zorio-good:#15803d;--zorio-bad:#b91c1c;all:initial;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--zorio-text);display:block}
 :host([layout=docked]),:host([layout=overlay]){position:fixed;z-index:2147483000;right:16px;bottom:16px}
 :host([layout=fullscreen]:not([embedded])){position:fixed;inset:0;z-index:2147483000}
 :host([embedded]){height:100%}
 :host([theme=dark]){--zorio-bg:#111827;--zorio-text:#f9fafb;--zorio-muted:#d1d5db;--zorio-surface:#1f2937;--zorio-border:#9ca3af;
---zorio-line:#374151;--zorio-warn-bg:#422006;--zorio-warn:#fde68a;--zorio-err-bg:#450a0a;--zorio-err:#fecaca}
+--zorio-line:#374151;--zorio-warn-bg:#422006;--zorio-warn:#fde68a;--zorio-err-bg:#450a0a;--zorio-err:#fecaca;
+--zorio-good:#86efac;--zorio-bad:#fca5a5}
 @media (prefers-color-scheme:dark){:host([theme=auto]){--zorio-bg:#111827;--zorio-text:#f9fafb;--zorio-muted:#d1d5db;
 --zorio-surface:#1f2937;--zorio-border:#9ca3af;--zorio-line:#374151;--zorio-warn-bg:#422006;--zorio-warn:#fde68a;
---zorio-err-bg:#450a0a;--zorio-err:#fecaca}}
+--zorio-err-bg:#450a0a;--zorio-err:#fecaca;--zorio-good:#86efac;--zorio-bad:#fca5a5}}
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 .zorio-sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
@@ -26,13 +27,13 @@ display:inline-flex;align-items:center;justify-content:center;gap:6px}
 button:hover:not(:disabled){filter:brightness(.94)}
 button:disabled{cursor:not-allowed;opacity:.45;filter:grayscale(1)}
 :focus-visible{outline:3px solid var(--zorio-primary);outline-offset:2px}
-button[aria-pressed=true]{background:var(--zorio-primary);color:#fff;border-color:var(--zorio-primary)}
+button[aria-pressed=true]{background:var(--zorio-primary);color:var(--zorio-on-primary,#fff);border-color:var(--zorio-primary)}
 input,select{width:100%;padding:8px 10px;border:1px solid var(--zorio-border);border-radius:8px;background:var(--zorio-bg)}
 .zorio-icon{width:18px;height:18px;flex:none;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.zorio-launcher{position:relative;width:56px;height:56px;border-radius:50%;background:var(--zorio-primary);color:#fff;border:0;
+.zorio-launcher{position:relative;width:56px;height:56px;border-radius:50%;background:var(--zorio-primary);color:var(--zorio-on-primary,#fff);border:0;
 box-shadow:0 6px 20px rgba(0,0,0,.25);padding:0}
 .zorio-launcher .zorio-icon{width:26px;height:26px}
-.zorio-launcher[data-live]{width:auto;min-width:56px;border-radius:28px;padding:0 18px;background:var(--zorio-accent)}
+.zorio-launcher[data-live]{width:auto;min-width:56px;border-radius:28px;padding:0 18px;background:var(--zorio-accent);color:var(--zorio-on-accent,#fff)}
 .zorio-launcher[data-live=ringing]{animation:zorio-pulse 1s infinite}
 .zorio-badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;border-radius:10px;background:var(--zorio-danger);
 color:#fff;font-size:12px;line-height:20px;padding:0 5px;font-weight:700}
@@ -46,12 +47,12 @@ max-height:calc(100vh - 32px);border-radius:14px;box-shadow:0 10px 40px rgba(0,0
 :host([layout=overlay]) .zorio-panel{pointer-events:auto}
 :host([layout=fullscreen]) .zorio-panel{height:100%}
 :host([layout=fullscreen]) main{max-width:480px;width:100%;margin:0 auto}
-header{display:flex;align-items:center;gap:6px;padding:8px 10px;background:var(--zorio-primary);color:#fff}
+header{display:flex;align-items:center;gap:6px;padding:8px 10px;background:var(--zorio-primary);color:var(--zorio-on-primary,#fff)}
 header img{height:22px}
 header .zorio-title{flex:1;min-width:0;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 header small{display:block;font-weight:400}
-header button{background:transparent;border-color:transparent;color:#fff;padding:6px}
-header :focus-visible{outline-color:#fff}
+header button{background:transparent;border-color:transparent;color:inherit;padding:6px}
+header :focus-visible{outline-color:currentColor}
 .zorio-dot{width:10px;height:10px;border-radius:50%;background:#9ca3af;flex:none;border:1px solid #fff}
 [data-s=registered]{background:#4ade80}[data-s=failed],[data-s=unregistered]{background:#f87171}
 [data-s=connecting]{background:#fbbf24}
@@ -68,15 +69,16 @@ background:var(--zorio-warn-bg);color:var(--zorio-warn)}
 .zorio-row>*{flex:1}
 .zorio-row>.zorio-fit{flex:none}
 .zorio-call{border:1px solid var(--zorio-line);border-radius:12px;padding:12px;display:flex;flex-direction:column;gap:8px;text-align:center}
-.zorio-call[data-stale]{border-style:dashed;opacity:.75}
+.zorio-call[data-stale]{border:2px dashed var(--zorio-warn);background:var(--zorio-warn-bg)}
+.zorio-call[data-stale] .zorio-state{color:var(--zorio-warn);font-weight:600}
 .zorio-peer{font-size:18px;font-weight:600;overflow-wrap:break-word;word-break:normal;hyphens:auto}
 .zorio-sub{color:var(--zorio-muted);overflow-wrap:break-word}
 .zorio-tags{display:flex;flex-wrap:wrap;gap:4px;justify-content:center}
 .zorio-tags span{border:1px solid var(--zorio-line);border-radius:10px;padding:0 8px;font-size:12px}
 .zorio-timer{font-variant-numeric:tabular-nums;font-size:16px}
 .zorio-controls{display:grid;grid-template-columns:repeat(2,1fr);gap:8px}
-.zorio-go,.zorio-answer{background:var(--zorio-accent);color:#fff;border-color:var(--zorio-accent);font-weight:600}
-.zorio-hangup,.zorio-reject{background:var(--zorio-danger);color:#fff;border-color:var(--zorio-danger);font-weight:600}
+.zorio-go,.zorio-answer{background:var(--zorio-accent);color:var(--zorio-on-accent,#fff);border-color:var(--zorio-accent);font-weight:600}
+.zorio-hangup,.zorio-reject{background:var(--zorio-danger);color:var(--zorio-on-danger,#fff);border-color:var(--zorio-danger);font-weight:600}
 .zorio-go{width:100%;padding:12px;font-size:16px}
 .zorio-list{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}
 .zorio-list li{display:flex;gap:8px;align-items:center;border:1px solid var(--zorio-line);border-radius:8px;padding:6px 8px}
@@ -86,8 +88,7 @@ background:var(--zorio-warn-bg);color:var(--zorio-warn)}
 .zorio-pick{background:transparent;border:0;padding:0;text-align:left;justify-content:flex-start;width:100%}
 .zorio-presence{width:10px;height:10px;border-radius:50%;flex:none;background:#9ca3af}
 [data-presence=available]{background:#16a34a}[data-presence=busy]{background:#dc2626}
-.zorio-missed{color:var(--zorio-danger)}
-.zorio-ok{color:var(--zorio-accent)}.zorio-fail{color:var(--zorio-danger)}.zorio-skipped{color:var(--zorio-muted)}
+.zorio-missed,.zorio-fail{color:var(--zorio-bad)}.zorio-ok{color:var(--zorio-good)}.zorio-skipped{color:var(--zorio-muted)}
 .zorio-checks small{word-break:break-word}
 label{display:flex;flex-direction:column;gap:4px;color:var(--zorio-muted)}
 h2{font-size:15px;margin:0}
