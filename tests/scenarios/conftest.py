@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.calls import conftest as calls_fixtures
-from tests.calls.fakes import FakeDevice, FakeMedia, Phone, make_board
+from tests.calls.fakes import FakeMedia, Phone
 from zorio_widget.calls.routing import RouteKind
 from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.media.playback import PlaybackConfig, Player
@@ -27,6 +27,8 @@ from zorio_widget.tenants.models import Extension
 # The call tests' fixtures, shared here (a conftest below the top may not declare pytest_plugins).
 phone = calls_fixtures.phone
 demo_extensions = calls_fixtures.demo_extensions
+board = calls_fixtures.board
+fake_phone = calls_fixtures.fake_phone
 
 
 @pytest.fixture
@@ -53,25 +55,16 @@ def fresh_agents() -> Iterator[None]:
 
 
 @pytest.fixture
-async def scenario_board(transactional_db: None, services: Services) -> AsyncIterator[Switchboard]:
-    """A switchboard of fakes that runs scenario routes; live calls are ended after the test."""
-    board = make_board(originators={RouteKind.SCENARIO: originate})
-    yield board
-    for session in list(board.sessions):
-        async with session.lock:
-            await session.end("hangup")
-    board.heartbeat.stop()
+def scenario_board(board: Switchboard, services: Services) -> Switchboard:
+    """The call tests' switchboard of fakes (tests/calls/conftest.py), which runs scenario routes too."""
+    board.originators[RouteKind.SCENARIO] = originate
+    return board
 
 
 @pytest.fixture
-def on_board(scenario_board: Switchboard, demo_extensions: dict[str, Extension]) -> Callable[[str], Phone]:
-    def register(number: str) -> Phone:
-        ext = demo_extensions[number]
-        device = FakeDevice(ext.tenant_id, ext.pk, ext.number, ext.name)
-        scenario_board.register(device)
-        return Phone(scenario_board, device)
-
-    return register
+def on_board(scenario_board: Switchboard, fake_phone: Callable[[str], Phone]) -> Callable[[str], Phone]:
+    """Registers a fake device of a demo extension on `scenario_board`."""
+    return fake_phone
 
 
 @pytest.fixture

@@ -33,14 +33,14 @@ def board_empty(board: Switchboard) -> bool:
 
 
 async def test_answer_with_headers_properties_tones_messages_and_hangup(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("7001", "tests.scenarios.scripts:answer_with_headers", {"ticket": "T-9"}, name="Help desk")
     alice = on_board("1001")
     a = await alice.dial("7001", caller_name="Alice A.", meta={"custom_data": "order 17"})
     await until(lambda: "call.answered" in alice.device.types(a))
     assert alice.device.last("call.answered")["headers"] == {"X-Ticket": "T-9"}
     seen = scripts.SEEN
-    session = scenario_board.legs[a].session
+    session = board.legs[a].session
     assert seen["before"] == "PROGRESSING" and seen["after"] == "CONNECTED"
     assert seen["id"] == str(session.uuid) and seen["incoming"] is True
     assert seen["callerid"] == "1001" and seen["number"] == "7001" and seen["display_name"] == "Alice A."
@@ -59,20 +59,20 @@ async def test_answer_with_headers_properties_tones_messages_and_hangup(
     await until(lambda: seen.get("ended") == "hangup")
     record = await CallRecord.objects.aget(uuid=session.uuid)
     assert record.end_reason == "hangup" and record.answered_at is not None and record.to_name == "Help desk"
-    await until(lambda: board_empty(scenario_board))
+    await until(lambda: board_empty(board))
 
 
 @pytest.mark.parametrize(("code", "reason"), [(486, "busy"), (603, "rejected"), (480, "no-answer"),
                                               (408, "no-answer"), (404, "failed"), (503, "failed")])
 async def test_reject_maps_its_code_to_the_callers_end_reason(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf, code: int, reason: str) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf, code: int, reason: str) -> None:
     await route("7002", "tests.scenarios.scripts:reject_with", {"code": code})
     alice = on_board("1001")
     a = await alice.dial("7002")
     await until(lambda: alice.ended(a) is not None)
     assert alice.ended(a) == reason
     assert alice.device.last("call.ended")["headers"] == {"X-Why": "test"}
-    await until(lambda: board_empty(scenario_board))
+    await until(lambda: board_empty(board))
 
 
 def test_bad_values_are_refused_before_anything_changes() -> None:
@@ -86,12 +86,12 @@ def test_bad_values_are_refused_before_anything_changes() -> None:
 
 
 async def test_listeners_must_be_callable_and_events_known(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("7003", "tests.scenarios.scripts:answer_with_headers")
     alice = on_board("1001")
     a = await alice.dial("7003")
     await until(lambda: "call.answered" in alice.device.types(a))
-    call: Call = next(iter(scenario_board.legs[a].session.callee.endpoint._sink.calls.values()))  # type: ignore[union-attr]
+    call: Call = next(iter(board.legs[a].session.callee.endpoint._sink.calls.values()))  # type: ignore[union-attr]
     with pytest.raises(TypeError):
         call.add_event_listener(CallEvents.Connected, "not a function")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
@@ -117,7 +117,7 @@ async def test_listeners_must_be_callable_and_events_known(
 
 @pytest.mark.parametrize("script", ["raises", "listener_raises"])
 async def test_a_scenario_that_raises_ends_only_its_call(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf, script: str,
+        board: Switchboard, on_board: PhoneOf, route: RouteOf, script: str,
         caplog: pytest.LogCaptureFixture) -> None:
     await route("7004", f"tests.scenarios.scripts:{script}")
     await route("7005", "tests.scenarios.scripts:answer_with_headers")
@@ -132,11 +132,11 @@ async def test_a_scenario_that_raises_ends_only_its_call(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR and "raised" in r.getMessage()]
     assert len(errors) == 1 and errors[0].exc_info is not None  # the traceback, logged once
     assert bob.ended(b) is None and dave.ended(d) is None
-    assert scenario_board.legs[b].session.is_live and scenario_board.legs[d].session.is_live
+    assert board.legs[b].session.is_live and board.legs[d].session.is_live
 
 
 async def test_misconfigured_routes_and_a_scenario_that_never_answers_end_failed(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     alice = on_board("1001")
     await route("7006", "tests.scenarios.scripts:does_not_exist")
     await route("7007", "ivr", {"prompt": "Hi"})  # no options
@@ -145,11 +145,11 @@ async def test_misconfigured_routes_and_a_scenario_that_never_answers_end_failed
         a = await alice.dial(number)
         await until(lambda a=a: alice.ended(a) is not None)  # type: ignore[misc]
         assert alice.ended(a) == "failed", number
-    await until(lambda: board_empty(scenario_board))
+    await until(lambda: board_empty(board))
 
 
 async def test_routes_apply_to_the_next_call_without_a_restart(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     alice = on_board("1001")
     a = await alice.dial("7010")
     assert alice.ended(a) == "failed"  # nothing answers 7010 yet
@@ -168,7 +168,7 @@ async def test_routes_apply_to_the_next_call_without_a_restart(
 
 
 async def test_call_extension_rings_with_headers_and_media_goes_both_ways(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("7011", "tests.scenarios.scripts:bridge_to_extension", {"extension": "1002"}, name="Sales line")
     alice, bob = on_board("1001"), on_board("1002")
     a = await alice.dial("7011")
@@ -185,11 +185,11 @@ async def test_call_extension_rings_with_headers_and_media_goes_both_ways(
     assert other.state() == "CONNECTED" and not other.incoming() and other.number() == "1002"
     await bob.request("call.hangup", b)
     await until(lambda: alice.ended(a) == "hangup")  # the scenario hangs up when the agent does
-    await until(lambda: board_empty(scenario_board), timeout_s=15)
+    await until(lambda: board_empty(board), timeout_s=15)
 
 
 async def test_call_pstn_without_a_trunk_fails_and_says_why(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("7012", "tests.scenarios.scripts:dial_pstn")
     alice = on_board("1001")
     a = await alice.dial("7012")

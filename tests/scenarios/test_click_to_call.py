@@ -19,16 +19,16 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.fixture
-async def api(scenario_board: Switchboard, demo_extensions: dict[str, Extension],
+async def api(board: Switchboard, demo_extensions: dict[str, Extension],
               monkeypatch: pytest.MonkeyPatch) -> tuple[AsyncClient, dict[str, dict[str, str]]]:
-    monkeypatch.setattr(switchboard_module, "_switchboard", scenario_board)
+    monkeypatch.setattr(switchboard_module, "_switchboard", board)
     tenant_id = demo_extensions["1001"].tenant_id
     raw = (await sync_to_async(lambda: ApiKey.objects.create_key(Tenant.objects.get(pk=tenant_id), "crm"))())[1]
     return AsyncClient(), {"headers": {"Authorization": f"Api-Key {raw}"}}
 
 
 async def test_click_to_call_rings_the_agent_then_dials(api, on_board: Callable[[str], Phone],
-                                                        scenario_board: Switchboard) -> None:
+                                                        board: Switchboard) -> None:
     client, key = api
     alice, bob = on_board("1001"), on_board("1002")
     async with ThreadSensitiveContext():  # as Django's ASGIHandler runs each request (its test client does not)
@@ -47,7 +47,7 @@ async def test_click_to_call_rings_the_agent_then_dials(api, on_board: Callable[
     b = bob.incoming()
     await bob.request("call.answer", b, sdp="answer")
     await until(lambda: alice.media(a).hears == f"forward<{b}>" and bob.media(b).hears == f"forward<{a}>")
-    call = scenario_board.legs[a].session
+    call = board.legs[a].session
     record = await CallRecord.objects.aget(uuid=call.uuid)
     assert (record.from_number, record.to_number, record.campaign_id, record.lead_id) == ("1001", "1002", "C7", "L9")
     await bob.request("call.hangup", b)

@@ -33,7 +33,7 @@ ORIGIN = "http://127.0.0.1:5173"
 
 @pytest.mark.timeout(240)
 async def test_fifty_scenario_calls_leak_no_task_or_thread_in_process(
-        scenario_board: Switchboard, on_board: Callable[[str], Phone], route: Callable[..., Route]) -> None:
+        board: Switchboard, on_board: Callable[[str], Phone], route: Callable[..., Route]) -> None:
     await route("7300", "tests.scenarios.scripts:count_and_hang_up")
     alice = on_board("1001")
 
@@ -43,7 +43,7 @@ async def test_fifty_scenario_calls_leak_no_task_or_thread_in_process(
         await until(lambda: alice.ended(a) is not None, timeout_s=30)
         assert alice.ended(a) == "hangup"
         await ear.close()
-        await until(lambda: not scenario_board.sessions and not scenario_board.legs, timeout_s=10)
+        await until(lambda: not board.sessions and not board.legs, timeout_s=10)
         alice.device.frames.clear()
 
     for _ in range(WARMUP_CALLS):
@@ -56,8 +56,8 @@ async def test_fifty_scenario_calls_leak_no_task_or_thread_in_process(
     gc.collect()
     assert len(asyncio.all_tasks()) <= tasks, [t.get_name() for t in asyncio.all_tasks()]
     assert threading.active_count() <= threads
-    assert scenario_board.bridge._legs == {} and scenario_board.bridge._listeners == {}
-    assert scenario_board.capacity.in_use == 0
+    assert board.bridge._legs == {} and board.bridge._listeners == {}
+    assert board.capacity.in_use == 0
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith("scenario ")] == []
 
 

@@ -20,7 +20,7 @@ RouteOf = Callable[..., Route]
 QUEUE = {"ring_timeout_s": 5, "max_wait_s": 60, "position_every_s": 0}
 
 
-async def test_agents_log_in_pause_and_out(scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+async def test_agents_log_in_pause_and_out(board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     bob = on_board("1002")
     tenant = bob.device.tenant_id
     directory = get_directory()
@@ -46,7 +46,7 @@ async def test_agents_log_in_pause_and_out(scenario_board: Switchboard, on_board
 
 
 async def test_the_longest_idle_agent_first_then_the_next_when_unanswered(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("8000", "queue", QUEUE)
     alice, bob, carol, dave = on_board("1001"), on_board("1002"), on_board("1003"), on_board("1004")
     tenant, directory = alice.device.tenant_id, get_directory()
@@ -74,7 +74,7 @@ async def test_the_longest_idle_agent_first_then_the_next_when_unanswered(
 
 
 async def test_a_caller_waiting_too_long_goes_to_on_max_wait(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("8002", "queue", {**QUEUE, "max_wait_s": 10, "on_max_wait": {"route": "8003"}})
     await route("8003", "tests.scenarios.scripts:reject_with", {"code": 486})
     alice = on_board("1001")
@@ -85,7 +85,7 @@ async def test_a_caller_waiting_too_long_goes_to_on_max_wait(
 
 
 async def test_callers_wait_in_line_and_hear_their_position(
-        scenario_board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
     await route("8004", "queue", {**QUEUE, "position_every_s": 10})
     alice, carol = on_board("1001"), on_board("1003")
     tenant, directory = alice.device.tenant_id, get_directory()
