@@ -190,3 +190,13 @@ test("setAgentState: the request and its reply; a change made elsewhere is an ag
   net.last().receive({ type: "agent.state", state: "paused", queues: ["3901"] });
   assert.deepEqual(events.filter((e) => e.name === "agent_state").map((e) => e.payload), [{ state: "paused", queues: ["3901"] }]);
 });
+
+test("a partner's off(event) clears the partner's handlers, not the SDK's own UI listeners", async () => {
+  const { phone, net } = await connected();
+  const heard: string[] = [];
+  phone.listen("incoming_call", () => heard.push("ui"));
+  phone.on("incoming_call", () => heard.push("partner"));
+  phone.off("incoming_call");
+  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u1", from: "1002", from_name: "Bob", to: "1001", sdp: "v=0", headers: {} });
+  assert.deepEqual(heard, ["ui"]);
+});

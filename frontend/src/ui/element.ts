@@ -76,12 +76,12 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
     for (const [key, cssVar] of THEME_VARS) if (theme?.[key]) this.style.setProperty(cssVar, String(theme[key]));
     this.apply(appearance);
     this.fitColours();
-    phone.on("incoming_call", ({ call }) => this.ringing(call as Call));
-    phone.on("error", (err) => this.showError(err));
-    phone.on("warning", (warning) => this.showError(warning));
-    phone.on("unregistered", ({ reason }) => { this.stale = reason === "connection_lost"; this.update(); });
-    phone.on("registered", () => { this.stale = false; this.update(); });
-    phone.on("call_hangup", ({ call }) => this.announce(`${this.t("wrap_up_title")}: ${call.name || call.number}`));
+    phone.listen("incoming_call", ({ call }) => this.ringing(call as Call));
+    phone.listen("error", (err) => this.showError(err));
+    phone.listen("warning", (warning) => this.showError(warning));
+    phone.listen("unregistered", ({ reason }) => { this.stale = reason === "connection_lost"; this.update(); });
+    phone.listen("registered", () => { this.stale = false; this.update(); });
+    phone.listen("call_hangup", ({ call }) => this.announce(`${this.t("wrap_up_title")}: ${call.name || call.number}`));
     const early = phone.earlyErrors[phone.earlyErrors.length - 1];
     if (early) this.showError(early);
     this.ticker = setInterval(() => this.tick(), 1000);
