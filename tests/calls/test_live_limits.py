@@ -5,9 +5,11 @@ import asyncio
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -92,8 +94,10 @@ async def test_a_restarted_process_closes_the_records_a_crash_left_open(crash_se
 
 @pytest.fixture
 def limited_server() -> Iterator[LiveServer]:
+    # Its own database: the test changes the demo tenant's limit (CI's second pass shares PostgreSQL).
+    database = Path(tempfile.mkdtemp(prefix="zorio-limits-")) / "db.sqlite3"
     server = start_live_server({"MAX_CALLS_PER_TENANT": "2", "MAX_CALLS_PER_EXTENSION": "1",
-                                "MEDIA_CONNECT_TIMEOUT_S": "2"})
+                                "MEDIA_CONNECT_TIMEOUT_S": "2", "DATABASE_URL": f"sqlite:///{database}"})
     manage(server, "shell", "-c", SECOND_TENANT)
     yield server
     stop_process(server.process)
