@@ -52,7 +52,7 @@ await squeeze("webphone.js");
 await build({ ...common, entryPoints: [resolve(here, "src/ui/index.ts")], outfile: resolve(outDir, "webphone-ui.js"),
   banner: { js: `/*! Zorio Webphone UI ${version} */` } });
 await squeeze("webphone-ui.js");
-// The iframe softphone (DESIGN.md §5b): a small loader for partner pages, and the app of /softphone/.
+// The iframe softphone (docs/DESIGN.md §5b): a small loader for partner pages, and the app of /softphone/.
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/loader.ts")], outfile: resolve(outDir, "softphone.js"),
   banner: { js: `/*! Zorio Softphone ${version} */` } });
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/app.ts")], outfile: resolve(outDir, "softphone-app.js"),

@@ -1,4 +1,4 @@
-"""The iframe softphone (DESIGN.md §5b) in Chromium against the real server.
+"""The iframe softphone (docs/DESIGN.md §5b) in Chromium against the real server.
 
 The partner page is served from another origin than the Zorio server (a second port of 127.0.0.1,
 allowed by the demo tenant) and loads http://127.0.0.1:<daphne>/static/zorio/softphone.js. The other

@@ -59,7 +59,7 @@ class UserAgent:
     ) -> None:
         """
         :param public_address: announced in Via, Contact and SDP (``SIP_PUBLIC_ADDRESS``); empty: the
-            bound host, or the address each trunk reaches us on when bound to all (DESIGN.md §7b).
+            bound host, or the address each trunk reaches us on when bound to all (docs/DESIGN.md §7b).
         :param on_incoming: ``(call, target)`` for each acceptable inbound INVITE.
         :param on_trunk_state: ``(trunk_id, kind, state, detail)``; kind ``registration`` or ``keepalive``.
         """

@@ -1,4 +1,4 @@
-"""`/softphone/`: the page inside the iframe of `ZorioSoftphone` (DESIGN.md §5b).
+"""`/softphone/`: the page inside the iframe of `ZorioSoftphone` (docs/DESIGN.md §5b).
 
 Framing is allowed only to the tenant's allowed origins: the view is exempt from Django's
 `X-Frame-Options: DENY` and sends `Content-Security-Policy: frame-ancestors <origins>` instead.

@@ -1,5 +1,5 @@
 /**
- * The public surface of `window.ZorioSoftphone` (DESIGN.md §5b), as types only.
+ * The public surface of `window.ZorioSoftphone`, as types only.
  *
  * Copied into `static/zorio/softphone.d.ts` by the build; `loader.ts` implements it.
  */
