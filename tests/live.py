@@ -70,6 +70,8 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     _tokens: dict[str, str] = field(default_factory=dict)
+    #: A PostgreSQL database created for this server alone (`start_live_server`), dropped by `stop()`.
+    own_database: str | None = None
 
     def token(self, extension: str, ttl: int = 3600) -> str:
         """A fresh token minted through the public API (`POST /api/webphone/tokens`)."""
@@ -92,6 +94,10 @@ class LiveServer:
 
     def stop(self) -> None:
         stop_process(self.process)
+        if self.own_database:
+            _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.own_database,
+                      self.env["DATABASE_URL"].rsplit("/", 1)[0])
+            self.own_database = None
 
     def kill(self) -> None:
         """kill -9: the process dies with its calls, as in a crash."""
@@ -138,9 +144,26 @@ def prepare_database(env: dict[str, str], seed_extensions: int = 0) -> str:
 
 
 def start_live_server(extra_env: dict[str, str] | None = None, seed_extensions: int = 0) -> LiveServer:
+    """A server with a database of its own: a fresh SQLite file, or, when the suite runs on
+    PostgreSQL, a database created on that server for this one (the suite's own database is shared
+    by every test: a live server seeding it would meet the rows earlier tests left). A database
+    passed in `extra_env` is used as it is (a second process of the same system)."""
     workdir = Path(tempfile.mkdtemp(prefix="zorio-live-"))
     env = server_environment(workdir, extra_env)
-    return launch_server(env, prepare_database(env, seed_extensions), workdir)
+    own_database = None
+    if "DATABASE_URL" not in (extra_env or {}) and env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+        own_database = f"zorio_live_{secrets.token_hex(4)}"
+        base = env["DATABASE_URL"].rsplit("/", 1)[0]
+        _postgres("CREATE DATABASE {}", own_database, base)
+        env["DATABASE_URL"] = f"{base}/{own_database}"
+    try:
+        server = launch_server(env, prepare_database(env, seed_extensions), workdir)
+    except BaseException:
+        if own_database:
+            _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", own_database, env["DATABASE_URL"].rsplit("/", 1)[0])
+        raise
+    server.own_database = own_database
+    return server
 
 
 def launch_server(env: dict[str, str], api_key: str, workdir: Path) -> LiveServer:
@@ -215,11 +238,12 @@ class LiveCluster:
         _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database_url.rsplit("/", 1)[1])
 
 
-def _postgres(statement: str, database: str) -> None:
+def _postgres(statement: str, database: str, server_url: str = CLUSTER_POSTGRES) -> None:
+    """`statement` about `database` (CREATE/DROP DATABASE), run from the server's `postgres` database."""
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(f"{CLUSTER_POSTGRES}/postgres", autocommit=True) as connection:
+    with psycopg.connect(f"{server_url}/postgres", autocommit=True) as connection:
         connection.execute(sql.SQL(statement).format(sql.Identifier(database)))
 
 
