@@ -88,6 +88,7 @@ def browsers_out(args: argparse.Namespace) -> int:
                        "-rtp_echo", "-nostdin", "-nd", "-m", str(n), "-trace_err", "-error_file",
                        str(workdir / "errors.log")], workdir, sipp_port)
     server = start_live_server({"SIP_BIND": free_sip_bind(), "MAX_CALLS_PER_PROCESS": str(max(150, n + 10)),
+                                "MAX_CALLS_PER_TENANT": str(max(150, n + 10)),
                                 "RTP_PORT_MIN": "49000", "RTP_PORT_MAX": "49999", "LOG_LEVEL": "WARNING"},
                                seed_extensions=n)
     try:
@@ -164,7 +165,8 @@ def sipp_load(args: argparse.Namespace) -> int:
     wav = workdir / "tone.wav"
     write_mulaw_wav(wav, 770.0, args.hold + 2)
     bind = free_sip_bind()
-    server = start_live_server({"SIP_BIND": bind, "MAX_CALLS_PER_PROCESS": "400", "RTP_PORT_MIN": "49000",
+    server = start_live_server({"SIP_BIND": bind, "MAX_CALLS_PER_PROCESS": "400", "MAX_CALLS_PER_TENANT": "400",
+                                "RTP_PORT_MIN": "49000",
                                 "RTP_PORT_MAX": "49999", "LOG_LEVEL": "WARNING"})
     sipp_port = free_port()
     try:
