@@ -14,7 +14,7 @@ from zorio_widget.checks import check_production_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TURN_URLS", "TURN_SECRET", "DEBUG", "ALLOWED_HOSTS",
-            "DEMO_PAGES", "CHANNEL_PREFIX")
+            "DEMO_PAGES", "CHANNEL_PREFIX", "REFRESH_TOKEN_TTL_S")
 
 DUMP_SETTINGS = """
 import json
@@ -24,7 +24,8 @@ layer = s.CHANNEL_LAYERS["default"]
 print(json.dumps({"engine": db["ENGINE"], "name": db["NAME"], "host": db.get("HOST"), "port": db.get("PORT"),
                   "user": db.get("USER"), "layer": layer["BACKEND"], "layer_config": layer.get("CONFIG"),
                   "debug": s.DEBUG, "secret_is_default": s.SECRET_KEY == s.INSECURE_DEFAULT_SECRET_KEY,
-                  "demo_pages": s.DEMO_PAGES, "cache": s.CACHES["default"]}))
+                  "demo_pages": s.DEMO_PAGES, "cache": s.CACHES["default"],
+                  "refresh_token_ttl_s": s.REFRESH_TOKEN_TTL_S}))
 """
 
 
@@ -44,6 +45,15 @@ def test_embedded_defaults_are_sqlite_and_in_memory_layer() -> None:
     # `make run` on a fresh clone (no .env) serves the demo pages; .env.example turns them off.
     assert s["demo_pages"] is True
     assert s["cache"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_refresh_token_lifetime_is_a_setting_with_a_week_by_default() -> None:
+    assert settings_in_subprocess()["refresh_token_ttl_s"] == 7 * 24 * 3600
+    assert settings_in_subprocess(REFRESH_TOKEN_TTL_S="3600")["refresh_token_ttl_s"] == 3600
+    clean = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+    refused = subprocess.run([sys.executable, "-c", DUMP_SETTINGS], cwd=ROOT, capture_output=True, text=True,
+                             env={**clean, "PYTHONPATH": str(ROOT), "REFRESH_TOKEN_TTL_S": "0"}, timeout=60)
+    assert refused.returncode != 0 and "REFRESH_TOKEN_TTL_S must be at least 60 seconds" in refused.stderr
 
 
 def test_database_and_redis_urls_select_postgresql_and_redis_layer() -> None:

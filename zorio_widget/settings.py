@@ -158,6 +158,12 @@ CORS_ALLOW_METHODS = ["GET", "POST", "OPTIONS"]
 # --- Webphone ---------------------------------------------------------------------------------
 TOKEN_DEFAULT_TTL_S = env.int("TOKEN_DEFAULT_TTL_S", default=3600)
 TOKEN_MAX_TTL_S = env.int("TOKEN_MAX_TTL_S", default=86400)
+#: How long a refresh token (`POST /api/webphone/tokens/refresh`) may wait to be used; each rotation
+#: starts a new one, so an agent signed in within this time keeps the session and one away longer signs
+#: in again. A week by default; shorter where a stolen refresh token must die sooner.
+REFRESH_TOKEN_TTL_S = env.int("REFRESH_TOKEN_TTL_S", default=7 * 24 * 3600)
+if REFRESH_TOKEN_TTL_S < 60:
+    raise ValueError(f"REFRESH_TOKEN_TTL_S must be at least 60 seconds, not {REFRESH_TOKEN_TTL_S}")
 #: Override for the signalling URL given to clients (e.g. wss://phone.example.com/ws/webphone/).
 PUBLIC_WS_URL = env.str("PUBLIC_WS_URL", default="")
 STUN_URLS = env.list("STUN_URLS", default=[])

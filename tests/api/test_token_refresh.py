@@ -1,10 +1,13 @@
 """POST /api/webphone/tokens returns a refresh token; POST /api/webphone/tokens/refresh rotates it."""
 
 import json
+from datetime import timedelta
 
 from django.test import Client
+from django.utils import timezone
 
 from zorio_widget.tenants.models import Extension, RefreshToken
+from zorio_widget.tenants.refresh import refresh_tokens
 from zorio_widget.tenants.tokens import token_generator
 
 TOKENS = "/api/webphone/tokens"
@@ -77,3 +80,25 @@ def test_origin_and_disabled_extension(client: Client, extension: Extension, api
     Extension.objects.filter(pk=extension.pk).update(enabled=False)
     disabled = refresh(client, {"refresh_token": allowed.json()["refresh_token"]})
     assert disabled.status_code == 403 and disabled.json()["code"] == "webphone_disabled"
+
+
+def test_a_refresh_token_past_its_lifetime_is_refused_with_token_expired(
+        client: Client, extension: Extension, api_key: str, settings, monkeypatch) -> None:
+    """REFRESH_TOKEN_TTL_S sets the lifetime: a token presented after it gets 401 token_expired (the
+    documented error, README's REST table) and stays unused; the same wait within a longer lifetime works."""
+    settings.REFRESH_TOKEN_TTL_S = 60
+    short = mint(client, api_key)
+    row = RefreshToken.objects.get()
+    assert abs((row.expires_at - timezone.now()).total_seconds() - 60) < 5
+    settings.REFRESH_TOKEN_TTL_S = 120
+    longer = mint(client, api_key)
+    later = timezone.now() + timedelta(seconds=61)
+    monkeypatch.setattr(refresh_tokens, "_now", lambda: later)  # the seam: a minute and a second go by
+    expired = refresh(client, {"refresh_token": short["refresh_token"]})
+    assert expired.status_code == 401, expired.content
+    assert expired.json() == {"code": "token_expired", "message": "The refresh token has expired; sign in again."}
+    assert RefreshToken.objects.get(pk=row.pk).used_at is None  # refused: nothing used, nothing revoked
+    assert not RefreshToken.objects.filter(revoked=True).exists()
+    renewed = refresh(client, {"refresh_token": longer["refresh_token"]})
+    assert renewed.status_code == 200, renewed.content
+    assert token_generator.resolve(renewed.json()["token"])[0] == extension

@@ -4,11 +4,12 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
 from zorio_widget.tenants.models import Extension, RefreshToken
-from zorio_widget.tenants.refresh import PREFIX, REFRESH_TOKEN_TTL_S, RefreshTokens, refresh_tokens
+from zorio_widget.tenants.refresh import PREFIX, RefreshTokens, refresh_tokens
 from zorio_widget.tenants.tokens import TokenError, token_generator
 
 
@@ -19,7 +20,7 @@ def test_issue_makes_a_token_and_the_first_link_of_a_new_family(extension: Exten
     row = RefreshToken.objects.get()
     assert (row.extension, row.tenant_id, row.token_ttl_s, row.used_at, row.revoked) == (extension, extension.tenant_id, 600, None, False)
     assert issued.refresh_token not in row.hashed_token and len(row.hashed_token) == 64  # only a keyed hash is kept
-    assert abs((row.expires_at - timezone.now()).total_seconds() - REFRESH_TOKEN_TTL_S) < 5
+    assert abs((row.expires_at - timezone.now()).total_seconds() - settings.REFRESH_TOKEN_TTL_S) < 5
     other = refresh_tokens.issue(extension, 600)
     assert RefreshToken.objects.get(hashed_token__isnull=False, pk__gt=row.pk).family != row.family
     assert other.refresh_token != issued.refresh_token
@@ -64,7 +65,7 @@ def test_unknown_expired_and_disabled(extension: Extension) -> None:
 
     class Later(RefreshTokens):
         def _now(self):  # type: ignore[no-untyped-def]
-            return timezone.now() + timedelta(seconds=REFRESH_TOKEN_TTL_S + 1)
+            return timezone.now() + timedelta(seconds=settings.REFRESH_TOKEN_TTL_S + 1)
 
     stale = refresh_tokens.issue(extension, 60)
     with pytest.raises(TokenError) as expired:

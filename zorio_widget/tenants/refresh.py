@@ -4,7 +4,8 @@ by the next one of its family; a token presented again revokes the whole family.
 A refresh token is 256 random bits; only an HMAC of it with SECRET_KEY is stored (as for API keys,
 a keyed fast hash suffices for random secrets). Rotation claims the presented row with a conditional
 UPDATE, so of two requests racing with one token exactly one wins and the other counts as a reuse.
-`RefreshTokens._now()` is the seam through which tests move time.
+`RefreshTokens._now()` is the seam through which tests move time. A refresh token lives
+`settings.REFRESH_TOKEN_TTL_S` (read at each issue, so a test's override applies at once).
 """
 
 import hashlib
@@ -21,9 +22,6 @@ from django.utils import timezone
 from zorio_widget.tenants.models import Extension, RefreshToken
 from zorio_widget.tenants.tokens import TokenClaims, TokenError, token_generator
 
-#: How long a refresh token may wait to be used; each rotation starts a new one, so an agent signed in
-#: every day keeps the session, and one away for longer signs in again.
-REFRESH_TOKEN_TTL_S = 7 * 24 * 3600
 PREFIX = "zrt_"
 
 
@@ -57,7 +55,7 @@ class RefreshTokens:
         raw = PREFIX + secrets.token_urlsafe(32)
         RefreshToken.objects.create(
             tenant_id=extension.tenant_id, extension=extension, family=family, hashed_token=_digest(raw),
-            token_ttl_s=ttl_s, expires_at=self._now() + timedelta(seconds=REFRESH_TOKEN_TTL_S),
+            token_ttl_s=ttl_s, expires_at=self._now() + timedelta(seconds=settings.REFRESH_TOKEN_TTL_S),
         )
         return raw
 
