@@ -56,7 +56,7 @@ async def test_fifty_scenario_calls_leak_no_task_or_thread_in_process(
     gc.collect()
     assert len(asyncio.all_tasks()) <= tasks, [t.get_name() for t in asyncio.all_tasks()]
     assert threading.active_count() <= threads
-    assert board.bridge._legs == {} and board.bridge._listeners == {}
+    assert board.bridge._legs == {} and board.bridge._relay.listeners == {}
     assert board.capacity.in_use == 0
     assert [t for t in asyncio.all_tasks() if t.get_name().startswith("scenario ")] == []
 

@@ -2,8 +2,9 @@
 
 - ``MediaLeg``: one server peer connection per browser leg (``leg.py``).
 - ``Bridge``: who hears what — relay, echo, ringback/music, mute, hold, DTMF to a leg (RFC 4733
-  events when negotiated, else in-band tones) (``bridge.py``): an object, owned by the call layer's
-  switchboard; ``BridgedMedia`` is what it needs of a leg's media.
+  events when negotiated, else in-band tones) (``bridge/``: the commands, the rule table, the packet
+  relay, digits, taps): an object, owned by the call layer's switchboard; ``BridgedMedia`` is what
+  it needs of a leg's media.
 - ``OutboundAudio``: the one switchable, pre-encoded outbound track of a leg (``outbound.py``);
   ``Timeline``: its state that the Python relay path and the native route share (``timeline.py``).
 - ``CallCapacity``: per-process concurrent call cap (``capacity.py``).
