@@ -18,6 +18,8 @@ from zorio_widget.cluster import runtime  # noqa: E402
 from zorio_widget.media import MediaLeg, native  # noqa: E402
 from zorio_widget.media.clips import preload_clips_blocking  # noqa: E402
 from zorio_widget.ops import cluster_metrics, collector  # noqa: E402
+from zorio_widget.scenarios.agents import AgentDirectory, use_directory  # noqa: E402
+from zorio_widget.scenarios.agentstore import RedisAgents  # noqa: E402
 from zorio_widget.signalling.routing import websocket_urlpatterns  # noqa: E402
 
 
@@ -29,7 +31,10 @@ def tracked_media(media_id: str) -> MediaPort:
 
 
 # The process's switchboard, and its place in the cluster when the channel layer is on Redis.
-cluster_metrics.watch(runtime.install(media_factory=tracked_media))
+router = runtime.install(media_factory=tracked_media)
+cluster_metrics.watch(router)
+if router.cluster is not None:  # queue agents and lines are the cluster's, not this process's
+    use_directory(AgentDirectory(RedisAgents.of_node(router.cluster.node)))
 
 try:  # a process restarted after a crash closes the records its predecessor left open
     close_leftovers_blocking()

@@ -49,9 +49,9 @@ def services(sounds: Path) -> Iterator[Services]:
 
 @pytest.fixture(autouse=True)
 def fresh_agents() -> Iterator[None]:
-    agents._directory = None
+    agents.use_directory(None)
     yield
-    agents._directory = None
+    agents.use_directory(None)
 
 
 @pytest.fixture

@@ -66,6 +66,6 @@ async def test_agent_state_over_the_websocket_and_rest(extension: Extension) -> 
     missing = await client.get("/api/webphone/agents/4242/state", **key)
     assert missing.status_code == 404
     assert (await client.get("/api/webphone/agent/state")).status_code == 401
-    assert get_directory().agent(tenant.pk, extension.number).state == "logged_out"
+    assert (await get_directory().agent(tenant.pk, extension.number)).state == "logged_out"
     for ws in sockets:
         await ws.disconnect()

@@ -3,7 +3,7 @@ token, `GET/POST /api/webphone/agents/<extension>/state` with the tenant's Api-K
 
 The same change as the `agent.state` WebSocket message (the softphone's agent tab): POST
 `{"state": "logged_in" | "logged_out" | "paused" | "ready", "queue"?: "8000"}` answers the agent's
-resulting `{"state", "queues"}` (its devices connected here get `agent.state` too).
+resulting `{"state", "queues"}` (its connected devices, on any process of a cluster, get `agent.state` too).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ async def state_of(request: HttpRequest, number: str) -> HttpResponse:
 async def _state(request: HttpRequest, tenant_id: int, number: str) -> HttpResponse:
     directory = get_directory()
     if request.method == "GET":
-        return JsonResponse(directory.agent(tenant_id, number).as_message())
+        return JsonResponse((await directory.agent(tenant_id, number)).as_message())
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     body = json_body(request)
@@ -49,6 +49,6 @@ async def _state(request: HttpRequest, tenant_id: int, number: str) -> HttpRespo
         agent = await directory.set_state(tenant_id, number, state, queue)
     except AgentStateError as exc:
         raise ApiError("invalid_state" if exc.code == "invalid_state" else "bad_request", exc.message) from exc
-    for device in get_switchboard().devices_here(tenant_id, number):
+    for device in await get_switchboard().devices_of(tenant_id, number):
         await device.send_frame({"type": "agent.state", **agent.as_message()})
     return JsonResponse(agent.as_message())

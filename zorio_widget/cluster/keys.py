@@ -1,9 +1,11 @@
 """The names of the cluster's Redis keys, under the channel layer's prefix (`CHANNEL_PREFIX`).
 
-Every key a process writes a field into (presence, lines, quota, detached legs) is also added to
-the set `owned(node)`, so whoever closes a dead process's state finds all of it without a scan.
-The lines, quota and detached hashes are keyed by node inside (one field per process), so a
-process only ever changes its own fields and a dead one's fields are simply ignored until removed.
+Every key a process writes a field into (presence, lines, quota, detached legs, queue lines) is
+also added to the set `owned(node)`, so whoever closes a dead process's state finds all of it
+without a scan. The lines, quota and detached hashes are keyed by node inside (one field per
+process), so a process only ever changes its own fields and a dead one's fields are simply ignored
+until removed. Queue agents' state belongs to no process (an agent stays logged in whichever
+process its socket was on): it lives until the agent logs out.
 """
 
 from dataclasses import dataclass
@@ -53,3 +55,19 @@ class Keys:
     def detached(self, tenant_id: int, number: str) -> str:
         """Hash: call id -> owner node id, for legs of the extension waiting out their re-attach grace."""
         return f"{self.base}:detached:{tenant_id}:{number}"
+
+    def agents(self, tenant_id: int) -> str:
+        """Set: the numbers of the tenant's extensions logged in to a queue (scenarios/agentstore.py)."""
+        return f"{self.base}:agents:{tenant_id}"
+
+    def agent(self, tenant_id: int, number: str) -> str:
+        """String (JSON): a queue agent's state, its queues, paused, idle since (Redis time)."""
+        return f"{self.base}:agent:{tenant_id}:{number}"
+
+    def agent_offer(self, tenant_id: int, number: str) -> str:
+        """Taken (SET NX, with a TTL) by the queue caller ringing the agent now: "<node id> <ticket>"."""
+        return f"{self.base}:offer:{tenant_id}:{number}"
+
+    def queue_line(self, tenant_id: int, queue: str) -> str:
+        """Hash: ticket -> "<node id> <joined at> <offering 0|1>", the callers waiting in a queue."""
+        return f"{self.base}:line:{tenant_id}:{queue}"

@@ -1,32 +1,37 @@
-"""Queue agents and the callers waiting for them, in this process.
+"""Queue agents and the callers waiting for them, in one process or across a cluster.
 
 An agent is an extension logged in to queues (the numbers of `queue` routes): it logs in and out,
 pauses and is ready again through the `agent.state` WebSocket message (the softphone's agent tab)
 or the REST API (`/api/webphone/agent/state`). A queue offers its next caller to the available
 agent idle the longest: logged in to that queue, not paused, not ringing for another caller and
-not on a call. `AgentDirectory` keeps both tables and wakes the waiting callers of a queue when
-anything of it changes (`changed`); the queue scenario (builtins/queue.py) does the rest.
+not on a call. `AgentDirectory` holds the rules (`next_state`, `AgentDirectory.agents_of`) and
+keeps both tables in its store (agentstore.py): this process's memory when it works alone, Redis
+when it is one of a cluster, so that an agent logged in on any process is offered the callers of
+a queue whose scenario runs on any other, "idle the longest" compares every agent of the tenant
+on one clock (Redis's), and two processes never ring one agent for two callers at once (an offer
+is claimed first). The queue scenario (builtins/queue.py) does the rest.
 
-State is per process (a cluster shares it through nothing yet: an agent logs in on the process
-that owns its queue's calls, which is the one its socket is on in a one-process deployment).
+Waking: a change made in this process wakes that queue's callers waiting here at once (`changed`);
+a change made on another process is seen at their next look (builtins/queue.py `POLL_S`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import replace
+from typing import Final
 
 from channels.db import database_sync_to_async
 
 from zorio_widget.routes.models import Route
+from zorio_widget.scenarios.agentstore import Agent, AgentStore, MemoryAgents, Waiting
 
 logger = logging.getLogger(__name__)
 
 AGENT_STATES: Final = ("logged_in", "logged_out", "paused", "ready")
+__all__ = ["AGENT_STATES", "Agent", "AgentDirectory", "AgentStateError", "Waiting", "get_directory", "next_state",
+           "use_directory"]
 
 
 class AgentStateError(ValueError):
@@ -38,26 +43,19 @@ class AgentStateError(ValueError):
         self.message = message
 
 
-@dataclass
-class Agent:
-    tenant_id: int
-    number: str
-    queues: set[str] = field(default_factory=set)
-    paused: bool = False
-    idle_since: float = field(default_factory=time.monotonic)
-    "When its last queue call ended (or it logged in): the longest idle is offered first."
-    offered: bool = False
-    "Ringing for a queue caller now."
-
-    @property
-    def state(self) -> str:
-        """What `agent.state` reports: `logged_out`, `paused` or `ready`."""
-        if not self.queues:
-            return "logged_out"
-        return "paused" if self.paused else "ready"
-
-    def as_message(self) -> dict[str, Any]:
-        return {"state": self.state, "queues": sorted(self.queues)}
+def next_state(agent: Agent, state: str, chosen: frozenset[str], queue: str | None, now: float) -> Agent:
+    """The agent after one `agent.state` request (`chosen`: the queues it names, or all of the
+    tenant's); raises `AgentStateError`. The one place these rules live: both stores apply it."""
+    if state == "logged_in":
+        if not chosen:
+            raise AgentStateError("invalid_target", "this tenant has no queue to log in to")
+        idle_since = agent.idle_since if agent.queues else now
+        return replace(agent, queues=agent.queues | chosen, paused=False, idle_since=idle_since)
+    if state == "logged_out":
+        return replace(agent, queues=agent.queues - chosen if queue is not None else frozenset())
+    if not agent.queues:
+        raise AgentStateError("invalid_state", f"{agent.number} is not logged in to any queue")
+    return replace(agent, paused=state == "paused")
 
 
 @database_sync_to_async
@@ -68,91 +66,76 @@ def queue_numbers(tenant_id: int) -> set[str]:
 
 
 class AgentDirectory:
-    """The agents of every tenant of this process, and the line of callers of every queue."""
+    """The agents of every tenant, and the line of callers of every queue (in `store`)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._agents: dict[tuple[int, str], Agent] = {}
-        self._lines: dict[tuple[int, str], list[object]] = {}
+    def __init__(self, store: AgentStore | None = None) -> None:
+        self.store: AgentStore = store if store is not None else MemoryAgents()
         self._changes: dict[tuple[int, str], asyncio.Event] = {}
-        self._offering: list[object] = []
 
-    def agent(self, tenant_id: int, number: str) -> Agent:
-        return self._agents.get((tenant_id, number)) or Agent(tenant_id, number)
+    async def agent(self, tenant_id: int, number: str) -> Agent:
+        return await self.store.get(tenant_id, number) or Agent(tenant_id, number)
 
     async def set_state(self, tenant_id: int, number: str, state: str, queue: str | None = None) -> Agent:
         """Applies one `agent.state` request; raises `AgentStateError`."""
         if state not in AGENT_STATES:
             raise AgentStateError("bad_request", f"'state' must be one of {', '.join(AGENT_STATES)}")
-        agent = self._agents.get((tenant_id, number)) or Agent(tenant_id, number, idle_since=self._clock())
         queues = await queue_numbers(tenant_id)
         if queue is not None and queue not in queues:
             raise AgentStateError("invalid_target", f"{queue} is not a queue of this tenant")
-        chosen = {queue} if queue is not None else queues
-        if state == "logged_in":
-            if not chosen:
-                raise AgentStateError("invalid_target", "this tenant has no queue to log in to")
-            if not agent.queues:
-                agent.idle_since = self._clock()
-            agent.queues |= chosen
-            agent.paused = False
-        elif state == "logged_out":
-            agent.queues -= chosen if queue is not None else set(agent.queues)
-        elif not agent.queues:
-            raise AgentStateError("invalid_state", f"{number} is not logged in to any queue")
-        else:
-            agent.paused = state == "paused"
-        touched = chosen | agent.queues
-        if agent.queues:
-            self._agents[(tenant_id, number)] = agent
-        else:
-            self._agents.pop((tenant_id, number), None)
+        chosen = frozenset({queue} if queue is not None else queues)
+        before: list[Agent] = []
+
+        def change(agent: Agent, now: float) -> Agent:
+            before[:] = [agent]
+            return next_state(agent, state, chosen, queue, now)
+
+        agent = await self.store.update(tenant_id, number, change)
         logger.info("agent %s (tenant %s): %s %s -> %s %s", number, tenant_id, state, queue or "all queues",
                     agent.state, sorted(agent.queues))
-        for name in touched:
+        for name in chosen | agent.queues | (before[0].queues if before else frozenset()):
             self.changed(tenant_id, name)
         return agent
 
-    def agents_of(self, tenant_id: int, queue: str) -> list[Agent]:
+    async def agents_of(self, tenant_id: int, queue: str) -> list[Agent]:
         """Logged in to `queue`, not paused, not ringing: longest idle first."""
-        found = [a for a in self._agents.values() if a.tenant_id == tenant_id and queue in a.queues
-                 and not a.paused and not a.offered]
-        return sorted(found, key=lambda a: a.idle_since)
+        found = [a for a in await self.store.agents(tenant_id) if queue in a.queues and not a.paused and not a.offered]
+        return sorted(found, key=lambda a: (a.idle_since, a.number))
 
-    def finished_call(self, agent: Agent) -> None:
-        agent.idle_since = self._clock()
+    async def claim(self, tenant_id: int, number: str, ticket: str, ttl_s: float) -> bool:
+        """Marks the agent ringing for the caller `ticket` (False: another caller rings it now);
+        the claim lapses after `ttl_s` if nothing releases it (its process died)."""
+        return await self.store.claim(tenant_id, number, ticket, ttl_s)
+
+    async def release(self, tenant_id: int, number: str, ticket: str, queue: str) -> None:
+        await self.store.release(tenant_id, number, ticket)
+        self.changed(tenant_id, queue)
+
+    async def finished_call(self, tenant_id: int, number: str) -> None:
+        """A queue call of the agent ended: it is idle from now on."""
+        await self.store.update(tenant_id, number, lambda agent, now: replace(agent, idle_since=now))
 
     # -- the line of callers ---------------------------------------------------------------------------
 
-    def join(self, tenant_id: int, queue: str, caller: object) -> None:
-        self._lines.setdefault((tenant_id, queue), []).append(caller)
+    async def join(self, tenant_id: int, queue: str, ticket: str) -> None:
+        await self.store.join(tenant_id, queue, ticket)
         self.changed(tenant_id, queue)
 
-    def leave(self, tenant_id: int, queue: str, caller: object) -> None:
-        line = self._lines.get((tenant_id, queue), [])
-        if caller in line:
-            line.remove(caller)
-        if not line:
-            self._lines.pop((tenant_id, queue), None)
+    async def leave(self, tenant_id: int, queue: str, ticket: str) -> None:
+        await self.store.leave(tenant_id, queue, ticket)
         self.changed(tenant_id, queue)
 
-    def set_offering(self, caller: object, offering: bool) -> None:
-        """`caller` rings an agent now (the callers behind it may take the next free agents)."""
-        if offering and caller not in self._offering:
-            self._offering.append(caller)
-        elif not offering and caller in self._offering:
-            self._offering.remove(caller)
+    async def set_offering(self, tenant_id: int, queue: str, ticket: str, offering: bool) -> None:
+        """The caller `ticket` rings an agent now (the callers behind it may take the next free agents)."""
+        await self.store.set_offering(tenant_id, queue, ticket, offering)
 
-    def is_offering(self, caller: object) -> bool:
-        return caller in self._offering
+    async def line(self, tenant_id: int, queue: str) -> list[Waiting]:
+        """The queue's callers, first in line first (on every process)."""
+        return await self.store.line(tenant_id, queue)
 
-    def line(self, tenant_id: int, queue: str) -> list[object]:
-        return list(self._lines.get((tenant_id, queue), ()))
-
-    def position(self, tenant_id: int, queue: str, caller: object) -> int:
-        """1 for the caller first in line."""
-        line = self._lines.get((tenant_id, queue), [])
-        return line.index(caller) + 1 if caller in line else 0
+    async def position(self, tenant_id: int, queue: str, ticket: str) -> int:
+        """1 for the caller first in line (0: not in line)."""
+        tickets = [waiting.ticket for waiting in await self.line(tenant_id, queue)]
+        return tickets.index(ticket) + 1 if ticket in tickets else 0
 
     def changed(self, tenant_id: int, queue: str) -> None:
         event = self._changes.pop((tenant_id, queue), None)
@@ -160,7 +143,7 @@ class AgentDirectory:
             event.set()
 
     async def wait_change(self, tenant_id: int, queue: str, timeout_s: float) -> None:
-        """Until something of the queue changes, or `timeout_s`."""
+        """Until something of the queue changes in this process, or `timeout_s`."""
         event = self._changes.setdefault((tenant_id, queue), asyncio.Event())
         try:
             await asyncio.wait_for(event.wait(), timeout_s)
@@ -172,7 +155,15 @@ _directory: AgentDirectory | None = None
 
 
 def get_directory() -> AgentDirectory:
+    """The process's directory: in memory unless `use_directory` gave another (the cluster's, at start)."""
     global _directory
     if _directory is None:
         _directory = AgentDirectory()
     return _directory
+
+
+def use_directory(directory: AgentDirectory | None) -> None:
+    """Makes `directory` the process's (zorio_widget/asgi.py: the Redis one when the process is in a
+    cluster; None: a new one in memory on next use)."""
+    global _directory
+    _directory = directory

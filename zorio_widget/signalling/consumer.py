@@ -179,13 +179,13 @@ class WebphoneConsumer(AsyncWebsocketConsumer):
 
     async def on_agent_state(self, frame: Frame) -> None:
         """A queue agent's state (the softphone's agent tab): answered with `agent.state`, which its
-        extension's other devices here get too."""
+        extension's other devices get too (on any process of a cluster)."""
         try:
             agent = await get_directory().set_state(self.tenant_id, self.number, frame.data["state"],
                                                     frame.data.get("queue"))
         except AgentStateError as exc:
             raise ProtocolError(exc.code, exc.message, req_id=frame.req_id) from exc
-        for device in self.board.devices_here(self.tenant_id, self.number):
+        for device in await self.board.devices_of(self.tenant_id, self.number):
             await device.send_frame({"type": "agent.state", **agent.as_message(),
                                      "req_id": frame.req_id if device is self else None})
 

@@ -1,6 +1,7 @@
 """`queue`: callers wait with music and hear their position; each is offered to the available agent
-idle the longest (scenarios/agents.py), the next one when it does not answer within `ring_timeout_s`;
-after `max_wait_s` the caller goes to `on_max_wait`.
+idle the longest (scenarios/agents.py: agents and lines are cluster-wide, so an agent whose socket
+is on another process is offered too), the next one when it does not answer within
+`ring_timeout_s`; after `max_wait_s` the caller goes to `on_max_wait`.
 
 Params: `greeting` (said or played first, optional), `music` ({"play": path-or-url}; default the
 server's hold music), `language` (of the position prompt, default en), `position_every_s` (how often
@@ -39,7 +40,10 @@ from zorio_widget.scenarios.runner import ScenarioError
 POSITION_PROMPTS = {"en": "You are caller number {position}. Please hold.",
                     "vi": "Bạn là người gọi thứ {position}. Xin vui lòng chờ."}
 POLL_S = 1.0
-"Agents also become free when their other calls end, which nothing announces: look again this often."
+"""Agents also become free when their other calls end, and change state on other processes of a
+cluster, which nothing announces here: look again this often."""
+OFFER_MARGIN_S = 10.0
+"An offer's claim outlives its ring timeout by this much (it lapses only if its process died)."
 
 
 def check(params: dict[str, Any]) -> dict[str, Any]:
@@ -77,15 +81,15 @@ def start_music(call: Call, params: dict[str, Any]) -> Playback:
 async def run(call: Call, params: dict[str, Any]) -> None:
     if call.state() != CONNECTED:
         await call.answer()
-    directory, tenant_id, queue = get_directory(), call.run.tenant_id, call.number()
-    directory.join(tenant_id, queue, call)
+    directory, tenant_id, queue, ticket = get_directory(), call.run.tenant_id, call.number(), call.own.call_id
+    await directory.join(tenant_id, queue, ticket)
     try:
         if params["greeting"] is not None:
             await play_and_wait(call, params["greeting"])
         if await wait_for_agent(call, params):
             return
     finally:
-        directory.leave(tenant_id, queue, call)
+        await asyncio.shield(directory.leave(tenant_id, queue, ticket))  # also when the run is cancelled
     if call.terminated:
         return
     target = params["on_max_wait"]
@@ -106,7 +110,7 @@ async def wait_for_agent(call: Call, params: dict[str, Any]) -> bool:
     music: Playback | None = None
     while not call.terminated and loop.time() < deadline:
         if params["position_every_s"] and loop.time() >= announce_at:
-            position = directory.position(tenant_id, queue, call)
+            position = await directory.position(tenant_id, queue, call.own.call_id)
             text = POSITION_PROMPTS.get(params["language"], POSITION_PROMPTS["en"]).format(position=position)
             await play_and_wait(call, {"say": text, "language": params["language"]})
             music = None
@@ -130,24 +134,26 @@ async def next_agent(call: Call, tried: set[str]) -> Agent | None:
     """The agent this caller may be offered now: callers ahead of it (not ringing an agent already)
     take the longest-idle free agents first."""
     directory, board, tenant_id, queue = get_directory(), call.run.board, call.run.tenant_id, call.number()
-    free = [a for a in directory.agents_of(tenant_id, queue)
+    free = [a for a in await directory.agents_of(tenant_id, queue)
             if not await board.is_busy(tenant_id, a.number)]
     ahead = 0
-    for other in directory.line(tenant_id, queue):
-        if other is call:
+    for other in await directory.line(tenant_id, queue):
+        if other.ticket == call.own.call_id:
             break
-        if not directory.is_offering(other):
+        if not other.offering:
             ahead += 1
     candidates = [a for a in free[ahead:] if a.number not in tried]
     return candidates[0] if candidates else None
 
 
 async def offer(call: Call, agent: Agent, params: dict[str, Any]) -> bool:
-    """Rings `agent` for the caller; True if they talked (and that is over now)."""
-    directory = get_directory()
-    agent.offered = True
-    directory.set_offering(call, True)
+    """Rings `agent` for the caller; True if they talked (and that is over now). False at once when
+    another caller (of this process or another) claimed the agent first."""
+    directory, tenant_id, queue, ticket = get_directory(), call.run.tenant_id, call.number(), call.own.call_id
+    if not await directory.claim(tenant_id, agent.number, ticket, params["ring_timeout_s"] + OFFER_MARGIN_S):
+        return False
     try:
+        await directory.set_offering(tenant_id, queue, ticket, True)
         try:
             agent_call = await call_extension(agent.number, caller_id=call.callerid(), display_name=call.display_name())
         except ScenarioError:
@@ -156,9 +162,7 @@ async def offer(call: Call, agent: Agent, params: dict[str, Any]) -> bool:
             await agent_call.hangup()
             return False
     finally:
-        agent.offered = False
-        directory.set_offering(call, False)
-        directory.changed(call.run.tenant_id, call.number())
+        await asyncio.shield(_offer_over(tenant_id, queue, ticket, agent.number))
     call.stop_playback()
     call.send_media_to(agent_call)
     agent_call.send_media_to(call)
@@ -168,10 +172,16 @@ async def offer(call: Call, agent: Agent, params: dict[str, Any]) -> bool:
     finally:
         for end in ends:
             end.cancel()
-        directory.finished_call(agent)
+        await asyncio.shield(directory.finished_call(tenant_id, agent.number))
         await agent_call.hangup()
         await call.hangup()
     return True
+
+
+async def _offer_over(tenant_id: int, queue: str, ticket: str, number: str) -> None:
+    directory = get_directory()
+    await directory.set_offering(tenant_id, queue, ticket, False)
+    await directory.release(tenant_id, number, ticket, queue)
 
 
 async def answered(call: Call, agent_call: Call, timeout_s: float) -> bool:
