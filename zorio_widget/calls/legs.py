@@ -10,10 +10,19 @@ of the session. Both are structural: the media floor never imports this module, 
 `Switchboard(media_factory=...)` is where mypy checks that `MediaLeg` is a `MediaPort`.
 """
 
+import secrets
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from zorio_widget.media import BridgedMedia
+
+LegDirection = Literal["outgoing", "incoming"]
+"""A leg's side of its call: the party that placed it (`outgoing`) or one it rang (`incoming`)."""
+
+
+def new_call_id() -> str:
+    """A leg's `call_id`: what its party names it by, also its media's bridge id."""
+    return "c" + secrets.token_hex(8)
 
 
 class Endpoint(Protocol):

@@ -11,10 +11,11 @@ from typing import Any
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
+from zorio_widget.calls.legs import new_call_id
 from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.recording import record_when_answered, records_by_default
 from zorio_widget.calls.routing import Route, RouteKind
-from zorio_widget.calls.session import Board, CallSession, new_call_id
+from zorio_widget.calls.session import Board, CallSession
 from zorio_widget.media import BadSdp
 from zorio_widget.protocol.messages import ProtocolError
 

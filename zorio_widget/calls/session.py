@@ -6,41 +6,33 @@ change happens under the session's lock, so signalling from two sockets (caller 
 ring timer can never interleave half-way. It drives its legs through their endpoint and media
 interfaces only (`legs.py`), tells the bridge who hears what, and asks its `Board` (the process's
 switchboard) for everything process-wide. Media state (ICE, DTLS) is an input (`media_failed`),
-never the call's state.
+never the call's state. The state itself, the ring timer and the work waiting for the answer or
+the end are its `CallLifecycle` (`lifecycle.py`), which knows no legs.
 """
 
 import asyncio
 import logging
 import secrets
-import uuid as uuid_lib
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol
-
-from django.utils import timezone
+from typing import Any, Protocol
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
-from zorio_widget.calls.legs import Endpoint, MediaPort
+from zorio_widget.calls.legs import Endpoint, LegDirection, MediaPort, new_call_id
+from zorio_widget.calls.lifecycle import CallLifecycle
 from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.routing import Route, RouteKind
-from zorio_widget.calls.states import CallEvent, CallState, is_live, next_state
+from zorio_widget.calls.states import CallEvent, CallState
 from zorio_widget.media import Bridge
 from zorio_widget.protocol.messages import Frame, ProtocolError
 
 logger = logging.getLogger(__name__)
 
-LegDirection = Literal["outgoing", "incoming"]
 Originator = Callable[["CallSession"], Awaitable[None]]
 """How the callee side of one target kind is originated (`targets.py`); runs under the lock."""
 Control = Callable[["CallSession", "Leg", Frame], Awaitable[None]]
 """A request on a leg (`switchboard.REQUESTS`); runs under the lock."""
-
-
-def new_call_id() -> str:
-    """A leg's `call_id`: what its party names it by, also its media's bridge id."""
-    return "c" + secrets.token_hex(8)
 
 
 @dataclass(eq=False)
@@ -110,38 +102,29 @@ class Board(Protocol):
     def give_slot(self, tenant_id: int, number: str) -> None: ...
 
 
-class CallSession:
+class CallSession(CallLifecycle):
     """Made by `open` only. The party that placed the call (`origin`) holds its call slot,
     taken before."""
 
     def __init__(self, board: Board, bridge: Bridge, route: Route, origin: Endpoint, limits: CallLimits) -> None:
+        super().__init__()
         self.board = board
         #: Who hears what in this call (the switchboard's, shared by the process's calls).
         self.bridge = bridge
         self.limits = limits
-        self.uuid = uuid_lib.uuid4()
         self.tenant_id = origin.tenant_id
         self.origin = origin
         self.route = route
-        self.state = CallState.ORIGINATING
         self.caller: Leg | None = None
         self.callee: Leg | None = None
         self.ringing: dict[str, Leg] = {}
-        self.answered_at: datetime | None = None
-        self.lock = asyncio.Lock()
-        self._ring_timer: asyncio.Task[None] | None = None
         #: Attended transfer: the consult call this call's agent placed.
         self.consult: CallSession | None = None
-        self._when_ended: list[Callable[[], Coroutine[Any, Any, None]]] = []
-        self._when_answered: list[Callable[[], Awaitable[None]]] = []
         #: `X-` headers this call carries to the parties it rings (`call.incoming.headers`): set by a
         #: scenario's outbound call before `start`.
         self.headers: dict[str, str] = {}
         #: The call's recording while it records (`recording.CallRecording`).
         self.recording: Recording | None = None
-
-    def __repr__(self) -> str:
-        return f"<CallSession {self.uuid} {self.state}>"
 
     # --- coming to exist ---------------------------------------------------------------------
 
@@ -168,10 +151,6 @@ class CallSession:
     @property
     def legs(self) -> list[Leg]:
         return [leg for leg in (self.caller, self.callee, *self.ringing.values()) if leg is not None]
-
-    @property
-    def is_live(self) -> bool:
-        return is_live(self.state)
 
     def peer_of(self, leg: Leg) -> Leg | None:
         """The party `leg` talks to once connected (None for service calls)."""
@@ -271,13 +250,7 @@ class CallSession:
         self._apply(CallEvent.RING)
         self.bridge.play(caller.media, "ringback")
         await caller.send("call.ringing")
-        self._ring_timer = asyncio.create_task(self._ring_timeout(), name=f"ring-timeout-{self.uuid}")
-
-    async def _ring_timeout(self) -> None:
-        await asyncio.sleep(self.board.ring_timeout_s)
-        async with self.lock:
-            if self.state == CallState.RINGING:
-                await self.end("no-answer")
+        self._start_ring_timer(self.board.ring_timeout_s, lambda: self.end("no-answer"))
 
     async def answered_by(self, leg: Leg, headers: dict[str, str] | None = None) -> None:
         """A ringing leg answered (its media has the answer): it is the callee, the others stop.
@@ -294,14 +267,6 @@ class CallSession:
         await self.mark_answered()
         await caller.send("call.answered", **({"headers": headers} if headers else {}))
         await leg.send("call.answered")
-
-    async def mark_answered(self) -> None:
-        self._apply(CallEvent.ANSWER)
-        self.answered_at = timezone.now()
-        await records.update_record(self.uuid, answered_at=self.answered_at)
-        when_answered, self._when_answered = self._when_answered, []
-        for work in when_answered:
-            await work()
 
     # --- requests ------------------------------------------------------------------------------
 
@@ -345,15 +310,6 @@ class CallSession:
     def end_consult(self) -> None:
         self.consult = None
 
-    def when_answered(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Awaits `work()` under the call's lock once the call is answered (a recording asked for
-        at placing starts then, with both parties)."""
-        self._when_answered.append(work)
-
-    def when_ended(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Runs `work()` (as a task of the board) once this call has ended."""
-        self._when_ended.append(work)
-
     # --- media and endpoints going away ----------------------------------------------------------
 
     async def digit_from_media(self, leg: Leg, digit: str) -> None:
@@ -387,22 +343,12 @@ class CallSession:
 
     # --- ending -----------------------------------------------------------------------------------
 
-    def _apply(self, event: CallEvent) -> None:
-        new_state = next_state(self.state, event)
-        logger.info("call %s: %s -> %s (%s)", self.uuid, self.state, new_state, event)
-        self.state = new_state
-
     async def _drop_ringing(self, reason: str) -> None:
         dropped, self.ringing = list(self.ringing.values()), {}
         for leg in dropped:
             self.board.forget_leg(leg)
             await leg.send("call.ended", reason=reason)
         await asyncio.gather(*(leg.media.close() for leg in dropped))
-
-    def _cancel_ring_timer(self) -> None:
-        timer, self._ring_timer = self._ring_timer, None
-        if timer is not None and timer is not asyncio.current_task():
-            timer.cancel()
 
     async def end(self, reason: str, headers: dict[str, str] | None = None, **record_fields: Any) -> None:
         """Ends the call (the caller holds the lock): every leg gets `call.ended` (with `headers`, the
@@ -420,11 +366,4 @@ class CallSession:
             await leg.send("call.ended", reason=reason, **({"headers": headers} if headers else {}))
         await asyncio.gather(*(leg.media.close() for leg in legs), return_exceptions=True)
         self.board.forget_session(self)
-        when_ended, self._when_ended = self._when_ended, []
-        for work in when_ended:
-            self.board.spawn(work())
-        try:
-            await records.finish_record(self.uuid, reason, self.answered_at, **record_fields)
-        finally:
-            if self.state == CallState.WRAP_UP:
-                self._apply(CallEvent.CLOSE)
+        await self._close(reason, self.board.spawn, **record_fields)

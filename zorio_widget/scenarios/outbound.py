@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
+from zorio_widget.calls.legs import new_call_id
 from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
-from zorio_widget.calls.session import CallSession, new_call_id
+from zorio_widget.calls.session import CallSession
 from zorio_widget.calls.targets import fail_unknown
 from zorio_widget.scenarios.call import Call, checked_headers
 from zorio_widget.scenarios.leg import ScenarioEndpoint, ScenarioMedia
