@@ -1,5 +1,5 @@
-// Builds static/zorio/webphone.js (+ .map) and webphone.d.ts, webphone-ui.js (+ .map), softphone.js
-// (+ .map, .d.ts) and softphone-app.js (+ .map). Deterministic: a rebuild of the same sources gives byte-identical files
+// Builds static/zorio/webphone.js (+ .map) and webphone.d.ts, webphone-ui.js and webphone-diagnose.js (+ .map), softphone.js
+// (+ .map, .d.ts), softphone-app.js (+ .map) and softphone-sw.js (+ .map). Deterministic: a rebuild of the same sources gives byte-identical files
 // (no timestamps, sorted inputs, fixed target).
 import { build } from "esbuild";
 import { minify } from "terser";
@@ -52,11 +52,18 @@ await squeeze("webphone.js");
 await build({ ...common, entryPoints: [resolve(here, "src/ui/index.ts")], outfile: resolve(outDir, "webphone-ui.js"),
   banner: { js: `/*! Zorio Webphone UI ${version} */` } });
 await squeeze("webphone-ui.js");
+// The connection check, loaded by webphone.js on the first diagnose() (src/chunks.ts).
+await build({ ...common, entryPoints: [resolve(here, "src/diagnose-entry.ts")], outfile: resolve(outDir, "webphone-diagnose.js"),
+  banner: { js: `/*! Zorio Webphone diagnose ${version} */` } });
+await squeeze("webphone-diagnose.js");
 // The iframe softphone (docs/DESIGN.md §5b): a small loader for partner pages, and the app of /softphone/.
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/loader.ts")], outfile: resolve(outDir, "softphone.js"),
   banner: { js: `/*! Zorio Softphone ${version} */` } });
 await build({ ...common, entryPoints: [resolve(here, "src/softphone/app.ts")], outfile: resolve(outDir, "softphone-app.js"),
   banner: { js: `/*! Zorio Softphone app ${version} */` } });
+// Its service worker, served by the server at /softphone/sw.js (a worker's scope is at most its URL's folder).
+await build({ ...common, entryPoints: [resolve(here, "src/softphone/worker.ts")], outfile: resolve(outDir, "softphone-sw.js"),
+  banner: { js: `/*! Zorio Softphone service worker ${version} */` } });
 
 // webphone.d.ts is self-contained: the generated literal unions (public-types.ts) come first, then
 // public-api.ts without its file comment and without its imports of them. Any other import fails the

@@ -182,6 +182,22 @@ export class Call extends Emitter<CallEvents> implements CallApi {
     this.host.changed(this);
   }
 
+  /**
+   * The far party changed (`call.party`, after a transfer): the other side's number and name, and
+   * the call record this leg is in now. An incoming call's caller is the new party, an outgoing
+   * call's called number is.
+   */
+  setParty(number: string, name: string, uuid: string): void {
+    this.host.log(`call ${this.id}: now with ${number} (${uuid})`);
+    this.number = number;
+    this.name = name;
+    this.uuid = uuid || this.uuid;
+    if (this.direction === "incoming") [this.from, this.fromName] = [number, name];
+    else this.to = number;
+    this.notify();
+    this.fire(null, "party", { number, name });
+  }
+
   /** A frame about this leg (dispatched by call_id). */
   handle(frame: ServerMessage): void {
     if (!dispatchFrame(FRAME_HANDLERS, this, frame)) this.host.log(`call ${this.id}: ignored ${frame.type}`);
@@ -551,6 +567,7 @@ const FRAME_HANDLERS: FrameHandlers<Call> = {
   "call.unmuted": (call) => setMuted(call, false),
   "call.dtmf_received": (call, f) => call.fire(null, "dtmf", { digit: f.digit }),
   "call.recording": (call, f) => call.setRecording(f.state),
+  "call.party": (call, f) => call.setParty(f.number, f.name, f.uuid),
   "call.message": (call, f) => {
     call.messages.push(f.text);
     call.notify();

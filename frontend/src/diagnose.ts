@@ -2,7 +2,7 @@
  * Preflight checks: secure context, microphone, sip-config, WebSocket (auth -> registered),
  * a STUN server-reflexive candidate and, when TURN is configured, a relay candidate.
  */
-import { fetchSipConfig } from "./config";
+import type { SipConfig } from "./config";
 import { browserMedia, stopStream } from "./media";
 import type { DiagnoseCheck, DiagnoseOptions, DiagnoseResult, MediaLayer } from "./public-api";
 import { CHECK_NAMES } from "./checks-names";
@@ -118,7 +118,14 @@ async function checkCandidate(media: MediaLayer, servers: RTCIceServer[], wanted
   }
 }
 
-export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }): Promise<DiagnoseResult> {
+/** webphone-diagnose.js announces `runDiagnose` with this event on `document` (chunks.ts waits for it). */
+export const DIAGNOSE_READY = "zorio:diagnose";
+
+/** How the checks read sip-config: the SDK's own reader (config.ts), given by webphone.js so that this
+ * file, loaded on its own (webphone-diagnose.js), carries no copy of it and of the error table. */
+export type FetchConfig = (apiBase: string, token: string) => Promise<SipConfig>;
+
+export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }, fetchConfig: FetchConfig): Promise<DiagnoseResult> {
   const media = opts.media ?? browserMedia;
   const secure = typeof isSecureContext === "boolean" ? isSecureContext : location.protocol === "https:";
   const result: DiagnoseResult = {
@@ -134,7 +141,7 @@ export async function runDiagnose(opts: DiagnoseOptions & { apiBase: string }): 
   };
   if (opts.token) {
     try {
-      const config = await fetchSipConfig(opts.apiBase, opts.token);
+      const config = await fetchConfig(opts.apiBase, opts.token);
       result.config = pass(`extension ${config.extension}`);
       const stun = urlsOf(config.ice_servers ?? [], /^stuns?:/);
       const turn = urlsOf(config.ice_servers ?? [], /^turns?:/);

@@ -1,8 +1,9 @@
 /**
- * Entry of webphone.js: defines `window.ZorioWebphone` once (never overwrites an existing one).
+ * Entry of webphone.js: defines `window.ZorioWebphone` once (never overwrites an existing one). The UI
+ * and the connection check come in their own files, on first use (chunks.ts).
  */
+import { diagnose, loadChunk, SCRIPT_SRC } from "./chunks";
 import { trimBase } from "./config";
-import { runDiagnose } from "./diagnose";
 import { ZorioWebphoneError } from "./errors";
 import { cleanNumber } from "./numbers";
 import { Phone } from "./phone";
@@ -11,35 +12,21 @@ import type { ZorioPhoneElement } from "./ui/element";
 
 declare const __VERSION__: string;
 
-/** The script's own URL and nonce, read while it runs: the default apiBase, the ringtone and the UI. */
-const SCRIPT = document.currentScript as HTMLScriptElement | null;
-const SCRIPT_SRC = SCRIPT?.src ?? "";
-const SCRIPT_NONCE = SCRIPT?.nonce ?? "";
 const TAG = "zorio-phone";
 
 type UiClass = typeof ZorioPhoneElement;
 let uiLoading: Promise<UiClass> | null = null;
 
 /**
- * The widget UI (webphone-ui.js, beside webphone.js): loaded once, and only for `connect({mount})`;
- * a page that bundles it (the softphone) has it defined already. A strict CSP with nonces gets the
- * nonce webphone.js was loaded with.
+ * The widget UI (webphone-ui.js): loaded once, and only for `connect({mount})`; a page that bundles
+ * it (the softphone) has it defined already.
  */
 function loadUi(apiBase: string): Promise<UiClass> {
   const defined = customElements.get(TAG) as unknown as UiClass | undefined;
   if (defined) return Promise.resolve(defined);
-  return (uiLoading ??= new Promise<UiClass>((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = SCRIPT_SRC ? new URL("webphone-ui.js", SCRIPT_SRC).href : `${apiBase}/static/zorio/webphone-ui.js`;
-    if (SCRIPT_NONCE) script.nonce = SCRIPT_NONCE;
-    script.onerror = () => {
-      uiLoading = null;
-      script.remove();
-      reject(new ZorioWebphoneError("bootstrap_failed", { stage: "ui", url: script.src }));
-    };
-    void customElements.whenDefined(TAG).then(() => resolve(customElements.get(TAG) as unknown as UiClass));
-    document.head.append(script);
-  }));
+  uiLoading ??= loadChunk("webphone-ui.js", apiBase, customElements.whenDefined(TAG).then(() => customElements.get(TAG) as unknown as UiClass));
+  uiLoading.catch(() => { uiLoading = null; });
+  return uiLoading;
 }
 
 function defaultApiBase(): string {
@@ -94,7 +81,7 @@ function mount(phone: Phone, opts: ConnectOptions, Ui: UiClass): void {
 const api: ZorioWebphoneStatic = {
   version: __VERSION__,
   connect,
-  diagnose: (options: DiagnoseOptions = {}) => runDiagnose({ ...options, apiBase: trimBase(options.apiBase || defaultApiBase()) }),
+  diagnose: (options: DiagnoseOptions = {}) => diagnose({ ...options, apiBase: trimBase(options.apiBase || defaultApiBase()) }),
   cleanNumber,
   ZorioWebphoneError,
 };

@@ -5,7 +5,7 @@
 import { AudioManager, canChooseSpeaker } from "./audio";
 import { Call, type CallHost } from "./call";
 import { fetchSipConfig, getJson, type SipConfig } from "./config";
-import { runDiagnose } from "./diagnose";
+import { diagnose } from "./chunks";
 import { Emitter } from "./emitter";
 import { ZorioWebphoneError, audioDeviceError, fromServerError, microphoneError } from "./errors";
 import { type FrameHandlers, type ServerMessage, type ServerMessageOf, dispatchFrame, expectReply, isRecord } from "./frames";
@@ -21,7 +21,6 @@ import { Transport } from "./transport";
 
 const MAX_FRAMES_KEPT = 500;
 /** Events after which the call records may name a party or a context the call does not have yet. */
-const PARTY_EVENTS: ReadonlySet<PhoneEventName> = new Set(["incoming_call", "call_ringing", "call_answered", "call_resumed", "call_hangup"]);
 /** A renewed token moves the socket once no call is being set up, or this long before the old one expires. */
 const MOVE_DEADLINE_MS = 1500;
 const QUIET_POLL_MS = 250;
@@ -335,7 +334,6 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   private teardown(): void {
     this.torn = true;
     this.tokens.cancel();
-    this.parties.stop();
     removeEventListener("pagehide", this.onPageHide);
     removeEventListener("pageshow", this.onPageShow);
     this.audio.destroy();
@@ -392,7 +390,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
       call.endLocally("failed");
       throw err;
     }
-    this.parties.refresh(); // the record names the called party
+    void this.parties.read(call); // the record names the called party
     return call;
   }
 
@@ -456,6 +454,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
     this.add(call);
     this.emit("incoming_call", { call });
     this.emit("incoming", call);
+    void this.parties.read(call); // the campaign context the caller placed it with
   }
 
   // -- devices, audio, appearance, diagnose ---------------------------------------------------
@@ -510,7 +509,7 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   }
 
   diagnose(): Promise<DiagnoseResult> {
-    return runDiagnose({ apiBase: this.apiBase, token: this.token, WebSocket: this.opts.WebSocket, media: this.media });
+    return diagnose({ apiBase: this.apiBase, token: this.token, WebSocket: this.opts.WebSocket, media: this.media });
   }
 
   get debug(): PhoneDebug | undefined {
@@ -526,11 +525,6 @@ export class Phone extends Emitter<PhoneEvents> implements PhoneApi, CallHost {
   override on<E extends PhoneEventName>(event: E, handler: (payload: PhoneEvents[E]) => void): this {
     super.on(event, handler);
     return this;
-  }
-
-  override emit<E extends PhoneEventName>(event: E, payload: PhoneEvents[E]): void {
-    super.emit(event, payload);
-    if (PARTY_EVENTS.has(event) && !this.torn) this.parties.refresh();
   }
 
   override off<E extends PhoneEventName>(event: E, handler?: (payload: PhoneEvents[E]) => void): this {

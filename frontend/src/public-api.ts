@@ -145,6 +145,12 @@ export interface CallEvents {
   recording: RecordingEvent;
   /** A text from the server side of the call (a scenario's `send_message`). */
   message: CallMessageEvent;
+  /**
+   * Someone else is on the line now (`call.party`: a blind transfer moved this call to `number`, an
+   * attended transfer joined it with the consult's other party); `number`, `name`, `from`/`fromName`
+   * or `to`, and `uuid` (the new call record) are already updated.
+   */
+  party: PartyEvent;
   ended: HangupEvent;
 }
 export type CallEventName = keyof CallEvents;
@@ -233,6 +239,7 @@ export interface HeldEvent extends CallEvent { by: "local" | "remote" }
 export interface DtmfEvent extends CallEvent { digit: string }
 export interface RecordingEvent extends CallEvent { state: RecordingState }
 export interface CallMessageEvent extends CallEvent { text: string }
+export interface PartyEvent extends CallEvent { number: string; name: string }
 /** `agent.state`: what a queue agent asks for. */
 export type AgentQueueState = "logged_in" | "logged_out" | "paused" | "ready";
 /** The agent's queue state as the server reports it (after `setAgentState`, or a change by the server). */

@@ -1,6 +1,7 @@
 /** Phone against a fake server (sip-config and refresh over a fake fetch, signalling over a fake WebSocket). */
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
+import { fetchSipConfig } from "../src/config";
 import { runDiagnose } from "../src/diagnose";
 import { Phone } from "../src/phone";
 import type { ConnectOptions, PhoneEventName } from "../src/public-api";
@@ -146,7 +147,7 @@ test("diagnose(): a skipped check is not a pass; each check says why", async () 
   Object.defineProperty(globalThis, "isSecureContext", { value: true, configurable: true });
   Object.defineProperty(globalThis, "location", { value: { protocol: "https:", host: "crm.example" }, configurable: true });
   try {
-    const result = await runDiagnose({ apiBase: "http://zorio.test", media: fakeMedia() });
+    const result = await runDiagnose({ apiBase: "http://zorio.test", media: fakeMedia() }, fetchSipConfig);
     assert.equal(result.ok, false, "nothing was checked against the server");
     assert.equal(result.noFailures, true);
     assert.deepEqual(result.skipped, ["config", "websocket", "stun", "turn"]);
@@ -159,24 +160,33 @@ test("diagnose(): a skipped check is not a pass; each check says why", async () 
   }
 });
 
-test("who is on the line comes from the call records: the called party's name, the context, a new party after a transfer", async () => {
+test("who is on the line: the call record at set-up, then call.party frames (a transfer), with no polling", async () => {
   const records: Json[] = [{ uuid: "u1", direction: "outgoing", from: "1001", from_name: "Alice", to: "1002", to_name: "Bob",
     started_at: "2026-01-01T00:00:00Z", answered_at: null, ended_at: null, options: { campaign_id: "36" } }];
-  const { phone, net } = await connected({}, { "/api/webphone/calls": () => [200, { count: records.length, results: records }] });
+  let reads = 0;
+  const { phone, net } = await connected({}, { "/api/webphone/calls": () => { reads += 1; return [200, { count: records.length, results: records }]; } });
   const placing = phone.call("1002");
   await until(() => net.last().sentOf("call.create").length > 0);
   net.last().receive({ type: "call.trying", req_id: net.last().lastSent("call.create").req_id, call_id: "c1", uuid: "u1" });
   const call = await placing;
   await until(() => call.name === "Bob", "the called party's name");
   assert.deepEqual(call.context, { campaignId: "36" });
-  // the other party transferred this leg to Carol: its record ended, a new live one has this leg
+  const parties: Json[] = [];
+  call.on("party", ({ call: which, number, name }) => parties.push({ same: which === call, number, name }));
   net.last().receive({ type: "call.answered", call_id: "c1" });
-  records[0] = { ...records[0], answered_at: "2026-01-01T00:00:01Z", ended_at: "2026-01-01T00:00:09Z", end_reason: "transferred" };
-  records.unshift({ uuid: "u2", direction: "incoming", from: "1003", from_name: "Carol", to: "1001", to_name: "Alice",
-    started_at: "2026-01-01T00:00:09Z", answered_at: "2026-01-01T00:00:10Z", ended_at: null, options: {} });
+  // the other party transferred this leg to Carol: the server says so, with the leg's new record
+  net.last().receive({ type: "call.party", call_id: "c1", uuid: "u2", number: "1003", name: "Carol" });
+  assert.deepEqual([call.uuid, call.number, call.name, call.to, call.from], ["u2", "1003", "Carol", "1003", "1001"]);
+  assert.deepEqual(parties, [{ same: true, number: "1003", name: "Carol" }]);
   net.last().receive({ type: "call.resumed", call_id: "c1", by: "remote" });
-  await until(() => call.name === "Carol", "the party the transfer joined");
-  assert.deepEqual([call.uuid, call.number, call.to], ["u2", "1003", "1003"]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(reads, 1, "the record is read once, at set-up");
+  // an incoming call's caller is the party that changes
+  net.last().receive({ type: "call.incoming", call_id: "in1", uuid: "u3", from: "1004", from_name: "Dave", to: "1001", sdp: "v=0", headers: {} });
+  const incoming = phone.getCall("in1")!;
+  net.last().receive({ type: "call.party", call_id: "in1", uuid: "u4", number: "0912345678", name: "" });
+  assert.deepEqual([incoming.from, incoming.fromName, incoming.number, incoming.name, incoming.to, incoming.uuid],
+    ["0912345678", "", "0912345678", "", "1001", "u4"]);
 });
 
 test("setAgentState: the request and its reply; a change made elsewhere is an agent_state event", async () => {

@@ -103,8 +103,11 @@ def partner(daphne_server: Any) -> Iterator[str]:
 class Host:
     """The partner page with the softphone iframe."""
 
-    def __init__(self, browser: Any, partner: str, query: str = "") -> None:
-        self.context = browser.new_context(permissions=["microphone"])
+    def __init__(self, browser: Any, partner: str, query: str = "", permissions: tuple[str, ...] = ("microphone",),
+                 init_scripts: tuple[str, ...] = (), service_workers: str = "allow") -> None:
+        self.context = browser.new_context(permissions=list(permissions), service_workers=service_workers)
+        for script in init_scripts:  # in every frame: the partner page and the softphone iframe
+            self.context.add_init_script(script)
         self.page = self.context.new_page()
         self.page.on("console", lambda m: None)
         self.page.goto(f"{partner}/crm.html{query}")

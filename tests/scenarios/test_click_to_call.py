@@ -44,10 +44,14 @@ async def test_click_to_call_rings_the_agent_then_dials(api, on_board: Callable[
     await alice.request("call.answer", a, sdp="answer")
     await until(lambda: "call.incoming" in bob.device.types())
     assert bob.device.last("call.incoming")["from"] == "1001"
+    call = board.legs[a].session
+    # the agent's leg is in the call to Bob now: the agent is told who and which record
+    assert alice.device.last("call.party") == {"type": "call.party", "call_id": a, "uuid": str(call.uuid),
+                                               "number": "1002", "name": "Bob"}
+    assert str(call.uuid) != incoming["uuid"]
     b = bob.incoming()
     await bob.request("call.answer", b, sdp="answer")
     await until(lambda: alice.media(a).hears == f"forward<{b}>" and bob.media(b).hears == f"forward<{a}>")
-    call = board.legs[a].session
     record = await CallRecord.objects.aget(uuid=call.uuid)
     assert (record.from_number, record.to_number, record.campaign_id, record.lead_id) == ("1001", "1002", "C7", "L9")
     await bob.request("call.hangup", b)

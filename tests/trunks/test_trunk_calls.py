@@ -282,6 +282,9 @@ async def test_attended_transfer_joins_the_trunk_party_to_an_opus_leg_through_a_
     await until(lambda: ("hold", False) in s.far.log)
     rtp = s.board.legs[b].session.caller
     assert rtp is not None and isinstance(rtp.media, RtpLeg)
+    # Bob, who consulted with Alice, is told the customer is on the line now, in the joined record
+    assert s.bob.device.last("call.party") == {"type": "call.party", "call_id": b, "uuid": str(rtp.session.uuid),
+                                               "number": CUSTOMER, "name": rtp.endpoint.name}
     assert s.bob.media(b).hears == f"forward<{rtp.media.id}>" and str(rtp.media.outbound.source) == f"forward<{b}>"
     assert isinstance(s.bob.media(b), FakeMedia) and s.bob.media(b).audio_codec == "opus" != rtp.media.audio_codec
     await call.hangup()

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -93,3 +94,16 @@ def test_demo_iframe_page(client: Client, demo: Tenant) -> None:
 def test_demo_iframe_is_off_in_production(client: Client, settings) -> None:
     settings.DEMO_PAGES = False
     assert client.get("/demo/iframe/").status_code == 404
+
+
+def test_the_service_worker_is_served_under_the_softphone_page(client: Client, demo: Tenant) -> None:
+    """/softphone/sw.js (scope /softphone/, which covers the page) is the built worker, as JavaScript that
+    loads nothing; the page's policy allows it as its only worker."""
+    response = client.get("/softphone/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/javascript")
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+    built = (Path(__file__).resolve().parents[2] / "static" / "zorio" / "softphone-sw.js").read_bytes()
+    assert response.content == built and b"notificationclick" in built
+    assert directives(client.get("/softphone/", {"tenant": "demo"}))["worker-src"] == "'self'"
+    assert client.post("/softphone/sw.js").status_code == 405

@@ -4,7 +4,8 @@ A transfer never changes the state of an existing call: the moved party's leg is
 its `call_id` and its media, to a NEW call (`CallSession.open`: its own uuid and record, which
 takes the leg with `take_caller`/`take_callee`), and the old call ends for the transferring agent
 with reason `transferred`. Every target check runs before anything moves, so a busy or unknown
-target leaves the original call as it was.
+target leaves the original call as it was. Each party that stays is told its new far party and
+record (`call.party`, docs/DESIGN.md §4), whatever kind of endpoint it is.
 """
 
 from zorio_widget.calls.controls import connected_peer, put_on_hold, take_off_hold
@@ -41,6 +42,16 @@ async def _target_route(session: CallSession, leg: Leg, peer: Leg, frame: Frame,
     return number, route
 
 
+async def tell_far_party(leg: Leg, number: str, name: str) -> None:
+    """`call.party`: who `leg`'s party talks to now, and the record its leg is in now."""
+    await leg.send("call.party", uuid=str(leg.session.uuid), number=number, name=name)
+
+
+def shown_as(leg: Leg) -> str:
+    """The name a leg's party is shown with to the other side (as `call.incoming.from_name`)."""
+    return leg.caller_name or leg.endpoint.name
+
+
 async def _open_for(session: CallSession, party: Leg, route: Route, **meta: str) -> CallSession:
     """The new call of a moved party, whose slot is already taken (given back if it fails)."""
     try:
@@ -57,6 +68,7 @@ async def blind_transfer(session: CallSession, leg: Leg, frame: Frame) -> None:
                           transferred_by=leg.endpoint.number)
     new.take_caller(peer)
     session.bridge.disconnect(peer.media)  # neither holds the other any more
+    await tell_far_party(peer, number, route.name)
     await session.end("transferred", transferred_to=number)
     session.board.spawn(new.start())
 
@@ -102,6 +114,8 @@ async def complete_transfer(session: CallSession, leg: Leg, frame: Frame) -> Non
         joined.take_caller(peer)
         joined.take_callee(target)
         session.bridge.connect(peer.media, target.media)  # a new pair: no one holds
+        await tell_far_party(peer, party.number, shown_as(target))
+        await tell_far_party(target, peer.endpoint.number, shown_as(peer))
         await joined.mark_answered()
         await consult.end("transferred", transferred_to=peer.endpoint.number)
     await session.end("transferred", transferred_to=target.endpoint.number)

@@ -140,6 +140,11 @@ SERVER_MESSAGES: dict[str, Message] = {
                 (REQ_ID, _call_id(), Field("state", "str", doc="recording | paused | stopped"))),
         Message("call.message", "A text from the server side of the call (a scenario's `send_message`).",
                 (_call_id(), Field("text", "str"))),
+        Message("call.party", "Who is on the line now: this leg's far party changed (a blind transfer moved the "
+                "leg to `number`, an attended transfer joined it with the consult's other party).",
+                (_call_id(), Field("uuid", "str", doc="The call record the leg is in now (a transfer opens a new one)."),
+                 Field("number", "str", doc="The far party's number: an extension, a route, a phone number."),
+                 Field("name", "str", doc="The far party's name; `\"\"` when none is known."))),
         Message("agent.state", "The agent's queue state, after `agent.state` or a change by the server.",
                 (REQ_ID, Field("state", "str", doc="logged_in | logged_out | paused | ready"),
                  Field("queues", "list", doc="The numbers of the queues the agent is logged in to."))),

@@ -97,6 +97,8 @@ async def _hand_over(agent_call: Call, destination: str, options: dict[str, Any]
             raise
         call.take_caller(agent)
         session.bridge.disconnect(agent.media)
+        # who the agent talks to now, and the record its leg is in (docs/DESIGN.md §4 `call.party`)
+        await agent.send("call.party", uuid=str(call.uuid), number=destination, name=route.name or session.route.name)
         if options.get("recording"):
             record_when_answered(call)
         await session.end("transferred", transferred_to=destination)

@@ -10,8 +10,9 @@ page's postMessage bridge, which checks every message's origin against them.
 import re
 
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
@@ -60,13 +61,14 @@ def page_policy(request: HttpRequest, patterns: list[str]) -> str:
     """The page's whole CSP: its scripts and styles are its own files (styles are adopted
     stylesheets, so no 'unsafe-inline'); it talks to this server only (REST, and the WebSocket,
     which may be on another host: PUBLIC_WS_URL); images and ringtones may come from the admin's
-    or the partner's https URLs (theme logo, customizeAppearance assets)."""
+    or the partner's https URLs (theme logo, customizeAppearance assets); its one worker is
+    `/softphone/sw.js`."""
     if settings.PUBLIC_WS_URL:
         ws_origin = "/".join(settings.PUBLIC_WS_URL.split("/", 3)[:3])
     else:
         ws_origin = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
     return "; ".join([
-        "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' https: data:",
+        "default-src 'none'", "script-src 'self'", "worker-src 'self'", "style-src 'self'", "img-src 'self' https: data:",
         "media-src 'self' https: blob:", f"connect-src 'self' {ws_origin}", "base-uri 'none'",
         "form-action 'none'", frame_ancestors(patterns),
     ])
@@ -98,3 +100,24 @@ def softphone(request: HttpRequest) -> HttpResponse:
 
 def _seconds(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= 86400 else None
+
+
+#: The built service worker (frontend/src/softphone/worker.ts), found like any static file.
+WORKER_FILE = "zorio/softphone-sw.js"
+
+
+@require_GET
+def service_worker(request: HttpRequest) -> HttpResponse:
+    """`/softphone/sw.js`: the softphone's service worker (notifications with Answer and Decline).
+    Served here and not from /static/, because a worker controls only the pages under its own
+    URL's folder: this one's scope is `/softphone/`. It loads and fetches nothing (`default-src
+    'none'`); browsers check it for updates on each registration (no-cache)."""
+    path = finders.find(WORKER_FILE)
+    if not path:
+        raise Http404("The softphone's service worker is not built (make bundle).")
+    with open(path, "rb") as worker:
+        response = HttpResponse(worker.read(), content_type="text/javascript; charset=utf-8")
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "no-cache"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -8,4 +8,5 @@ urlpatterns = [
     path("demo/token", views.demo_token, name="demo-token"),
     path("demo/iframe/", views.demo_iframe, name="demo-iframe"),
     path("softphone/", softphone.softphone, name="softphone"),
+    path("softphone/sw.js", softphone.service_worker, name="softphone-worker"),
 ]

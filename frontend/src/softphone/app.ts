@@ -17,6 +17,7 @@ import { Appearance } from "./appearance";
 import { BRIDGE_VERSION, type EventPayload, pack, type RequestType, unpack } from "./bridge";
 import { summary, watch } from "./calls";
 import { CardDesk } from "./desk";
+import { WorkerNotices } from "./notices";
 import { originMatches } from "./origins";
 import { adoptPageStyles } from "./page-styles";
 import type { SoftphoneCallbacks, SoftphoneContact } from "./public-api";
@@ -142,6 +143,23 @@ async function hostContacts(query: string): Promise<Contact[]> {
     .map((c) => ({ number: c.number, name: typeof c.name === "string" ? c.name : "", presence: c.presence }));
 }
 
+const phoneView = (): ZorioPhoneElement | null => document.querySelector<ZorioPhoneElement>("#zorio-phone zorio-phone");
+
+/** Ringing calls' notifications with Answer and Decline, through the page's service worker. */
+const notices = new WorkerNotices({
+  calls: () => ((phone as unknown as Phone | null)?.calls ?? []),
+  t: (key) => phoneView()?.t(key) ?? appearance.t(key), // the phone's words, the host's translations included
+  act: (call, action) => {
+    const view = phoneView();
+    if (!view) return;
+    if (action === "answer") view.act(() => call.answer(), `hangup-${call.id}`)();
+    else if (action === "decline") view.act(() => call.reject())();
+    else view.reveal(call);
+  },
+  host: (tag, notice) => toHost(pack("notice", tag, notice)),
+  log,
+});
+
 // -- the phone --------------------------------------------------------------------------------
 
 /** Logs in with `newToken`; `tenant`, when given, is the only tenant the token may resolve to. */
@@ -171,11 +189,12 @@ async function login(newToken: string, refreshToken: string | null, tenant = con
     token = renewed; // the card desk saves with it
     if (config.autoLogin && remembered) memory.remember(remembered, renewed, nextRefresh);
   };
-  const element = mount.querySelector<ZorioPhoneElement>("zorio-phone");
+  const element = phoneView();
   if (element) {
     element.setAttribute("embedded", ""); // it fills the page's grid cell, beside the card panel
     // One wrap-up flow: the after-call card is it; the phone's own "Done" card only without one.
     element.hostWrapsUp = (call) => desk.has(call);
+    element.notifier = notices;
     appearance.attach(element, internals.config.theme);
   }
   internals.contactSources.push(hostContacts);
@@ -291,6 +310,7 @@ if (!parentOrigin) {
   document.getElementById("zorio-phone")!.replaceChildren(h("p", { class: "zorio-softphone-note" }, appearance.t("card_not_allowed")));
 } else {
   document.body.dataset.status = "ready";
+  notices.start();
   toHost(pack("ready", "r0", { version: BRIDGE_VERSION }));
   if (hostProven) resume();
 }

@@ -13,8 +13,13 @@ export const BRIDGE_VERSION = 1;
 export type RequestType =
   | "hello" | "login" | "logout" | "call" | "css" | "appearance" | "schema" | "card.value" | "options.results"
   | "event.result";
-/** Iframe -> host: `ready` once loaded, `reply` to a request, `event` for the host's callbacks. */
-export type NoticeType = "ready" | "reply" | "event";
+/**
+ * Iframe -> host: `ready` once loaded, `reply` to a request, `event` for the host's callbacks,
+ * `notice` to show (payload `{title, body}`) or close (payload null) the host page's notification of a
+ * ringing call (id: its tag) where the iframe may not show one. Service worker -> softphone page:
+ * `notification`, a click on a call's notification (worker.ts).
+ */
+export type NoticeType = "ready" | "reply" | "event" | "notice" | "notification";
 export type MessageType = RequestType | NoticeType;
 
 export interface Envelope<P = unknown> {
@@ -39,7 +44,7 @@ export interface EventPayload {
 
 const TYPES: readonly MessageType[] = [
   "hello", "login", "logout", "call", "css", "appearance", "schema", "card.value", "options.results", "event.result",
-  "ready", "reply", "event",
+  "ready", "reply", "event", "notice", "notification",
 ];
 
 export function pack<P>(type: MessageType, id: string, payload: P): { zorio: Envelope<P> } {

@@ -74,6 +74,7 @@ export function watch(p: PhoneApi, wiring: Wiring): void {
       if (!wrapped.has(call)) {
         wrapped.add(call);
         instrument(call as Call, emit);
+        call.on("party", () => desk.render()); // a transfer changed who is on the line: the card's title says it
       }
       if (call.direction === "outgoing" && call.id && !call.consultFor && !announced.has(call)) {
         announced.add(call);

@@ -85,7 +85,7 @@ class Softphone implements ZorioSoftphoneStatic {
   private readonly links = new Map<HTMLAnchorElement, (event: MouseEvent) => void>();
   private observer: MutationObserver | null = null;
   private autoShow = true;
-  private ringTitle = "Incoming call:";
+  private readonly notices = new Map<string, Notification>();
 
   // Callbacks: assigned by the host page (ZorioSoftphone.onCallIncoming = (call) => …).
   onCallIncoming?: SoftphoneCallbacks["onCallIncoming"];
@@ -129,7 +129,6 @@ class Softphone implements ZorioSoftphoneStatic {
     if (this.iframe) return this.iframe;
     this.debug = !!options.debug;
     this.autoShow = options.showOnIncoming !== false;
-    this.ringTitle = options.language === "vi" ? "Cuộc gọi đến:" : "Incoming call:";
     const url = new URL(this.pageUrl(options), location.href);
     const params: Record<string, string | undefined> = {
       origin: location.origin,
@@ -178,6 +177,7 @@ class Softphone implements ZorioSoftphoneStatic {
     if (env.type === "ready") this.onReady();
     else if (env.type === "reply") this.onReply(env.id, env.payload as ReplyPayload);
     else if (env.type === "event") this.onEvent(env.id, env.payload as EventPayload);
+    else if (env.type === "notice") this.onNotice(env.id, env.payload as { title?: unknown; body?: unknown } | null);
   };
 
   private onReady(): void {
@@ -203,7 +203,7 @@ class Softphone implements ZorioSoftphoneStatic {
     const name = CALLBACKS.find((n) => n === payload?.name);
     if (!name || name === "onLinkEnabled" || name === "onIFrameLoaded") return;
     const args = Array.isArray(payload.args) ? payload.args : [];
-    if (name === "onCallIncoming") this.ringing(args[0] as SoftphoneCall);
+    if (name === "onCallIncoming") this.ringing();
     const result = this.fire(name, args);
     if (name === "onSearchOptions" && result) {
       Promise.resolve(result as OptionResult[] | Promise<OptionResult[]>)
@@ -218,21 +218,27 @@ class Softphone implements ZorioSoftphoneStatic {
     }
   }
 
-  /**
-   * A call rings: a hidden softphone is shown (it would ring with nothing on screen), and a page the
-   * agent cannot see gets a system notification when the page's origin has notifications allowed
-   * (an iframe of another origin may not show any itself).
-   */
-  private ringing(call: SoftphoneCall | undefined): void {
+  /** A call rings: a hidden softphone is shown (it would ring with nothing on screen). */
+  private ringing(): void {
     if (this.autoShow && !this.visible) this.show();
-    if (!document.hidden || typeof Notification === "undefined" || Notification.permission !== "granted") return;
-    const who = call?.name || call?.number || "";
-    const notice = new Notification(who ? `${this.ringTitle} ${who}` : this.ringTitle, { body: call?.number ?? "", requireInteraction: true });
-    notice.onclick = () => {
+  }
+
+  /**
+   * The iframe could not show a ringing call's notification itself (its own one has Answer and
+   * Decline): a plain one from this page, when its origin has notifications allowed; a click brings
+   * the window and the softphone to the front. Closed when the iframe says the call stopped ringing.
+   */
+  private onNotice(tag: string, notice: { title?: unknown; body?: unknown } | null): void {
+    this.notices.get(tag)?.close();
+    this.notices.delete(tag);
+    if (!notice || typeof Notification === "undefined" || Notification.permission !== "granted") return;
+    const shown = new Notification(String(notice.title ?? ""), { body: String(notice.body ?? ""), tag, requireInteraction: true });
+    shown.onclick = () => {
       window.focus();
       this.show();
-      notice.close();
+      shown.close();
     };
+    this.notices.set(tag, shown);
   }
 
   private fire(name: keyof SoftphoneCallbacks, args: unknown[]): unknown {
@@ -311,6 +317,8 @@ class Softphone implements ZorioSoftphoneStatic {
     this.pending.clear();
     this.queue = [];
     this.sticky.clear();
+    this.notices.forEach((notice) => notice.close());
+    this.notices.clear();
     this.iframe?.remove();
     this.iframe = null;
     this.ready = false;

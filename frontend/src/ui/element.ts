@@ -15,6 +15,7 @@ import { Directory } from "./directory";
 import { type Child, formatDuration, h } from "./dom";
 import { type Translate, translator } from "./i18n";
 import { icon } from "./icons";
+import { type Notifier, plainNotifier } from "./notices";
 import { type PanelView, diagnosePanel, historyPanel, isMissed, settingsPanel } from "./panels";
 import { fitTextColours } from "./contrast";
 import { adoptStyles } from "./styles";
@@ -52,7 +53,13 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
   private focusNext = "";
   private scheduled = false;
   private readonly seen = new WeakSet<Call>();
-  private readonly notices = new Map<Call, Notification>();
+  /**
+   * How a ringing call the agent cannot see or hear is shown: a plain Notification here (a partner's
+   * page cannot register a service worker, so no Answer/Decline on it); the softphone page gives one
+   * with actions (softphone/notices.ts).
+   */
+  notifier: Notifier = plainNotifier((call) => this.reveal(call));
+  private readonly noticed = new Set<Call>();
   private ticker: ReturnType<typeof setInterval> | undefined;
 
   constructor() {
@@ -94,7 +101,7 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
         clearInterval(this.ticker);
         document.removeEventListener("visibilitychange", this.onVisibility);
         this.directory?.stop();
-        this.notices.forEach((n) => n.close());
+        this.noticed.forEach((call) => this.notifier.close(call));
         this.remove();
       },
     };
@@ -176,38 +183,33 @@ export class ZorioPhoneElement extends HTMLElement implements CardView, PanelVie
   }
 
   private ringing(call: Call): void {
+    this.announce(this.t("incoming_from", { name: call.name || call.number }));
+    this.reveal(call);
+  }
+
+  /** Brings a ringing call to the agent (a click on its notification): the panel opens on it. */
+  reveal(call: Call): void {
     this.open = true;
     this.screen = "main";
     this.focusNext = `answer-${call.id}`;
-    this.announce(this.t("incoming_from", { name: call.name || call.number }));
     this.update();
   }
 
   /**
    * A hidden tab, or a ringtone the browser blocks, rings with nothing seen or heard: ringing calls
-   * get a system notification (once the agent allowed them); a click brings the call to the agent.
+   * get a system notification (once the agent allowed them), closed when they stop ringing.
    */
   private notify(): void {
-    for (const [call, notice] of this.notices) {
+    for (const call of this.noticed) {
       if (call.state !== "ringing") {
-        notice.close();
-        this.notices.delete(call);
+        this.notifier.close(call);
+        this.noticed.delete(call);
       }
     }
-    if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
     if (!document.hidden && !this.phone.audioBlocked) return;
     for (const call of this.phone.calls) {
-      if (call.direction !== "incoming" || call.state !== "ringing" || this.notices.has(call)) continue;
-      const notice = new Notification(this.t("incoming_from", { name: call.name || call.number }),
-        { body: call.number, tag: `zorio-${call.id}`, requireInteraction: true });
-      notice.onclick = () => {
-        window.focus();
-        notice.close();
-        this.open = true;
-        this.focusNext = `answer-${call.id}`;
-        this.update();
-      };
-      this.notices.set(call, notice);
+      if (call.direction !== "incoming" || call.state !== "ringing" || this.noticed.has(call)) continue;
+      if (this.notifier.show(call, this.t("incoming_from", { name: call.name || call.number }), call.number)) this.noticed.add(call);
     }
   }
 

@@ -1,0 +1,3 @@
+/*! Zorio Softphone service worker 0.1.0 */
+"use strict";(()=>{var n=self;function l(e){return e==="answer"||e==="decline"?e:"show"}async function c(e,a){e.close();let t=String(e.data?.callId??""),i=l(a),o=await n.clients.matchAll({type:"window",includeUncontrolled:!0});for(let r of o)r.postMessage({zorio:{v:1,type:"notification",id:t,payload:{action:i,callId:t}}});i==="show"&&await o[0]?.focus().catch(()=>{})}n.addEventListener("install",e=>e.waitUntil(n.skipWaiting()));n.addEventListener("activate",e=>e.waitUntil(n.clients.claim()));n.addEventListener("notificationclick",e=>e.waitUntil(c(e.notification,e.action)));})();
+//# sourceMappingURL=softphone-sw.js.map
