@@ -15,7 +15,8 @@ from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.routes.models import Route
 from zorio_widget.scenarios import CallEvents
-from zorio_widget.scenarios.call import Call, checked_headers, reject_reason
+from zorio_widget.scenarios.call import Call
+from zorio_widget.scenarios.callargs import checked_headers, reject_reason
 from zorio_widget.scenarios.runner import ScenarioError
 
 pytestmark = pytest.mark.timeout(60)

@@ -20,7 +20,8 @@ from channels.db import database_sync_to_async
 from zorio_widget.calls.legs import new_call_id
 from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.session import CallSession
-from zorio_widget.scenarios.call import MAX_CUSTOM_DATA_BYTES, PROGRESSING, Call
+from zorio_widget.scenarios.call import PROGRESSING, Call
+from zorio_widget.scenarios.callargs import MAX_CUSTOM_DATA_BYTES
 from zorio_widget.scenarios.leg import ScenarioMedia
 from zorio_widget.scenarios.registry import ScenarioConfigError, ScenarioFunction, resolve
 from zorio_widget.scenarios.runner import ScenarioRun

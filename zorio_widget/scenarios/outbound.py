@@ -18,7 +18,8 @@ from zorio_widget.calls.limits import CallLimits
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession
 from zorio_widget.calls.targets import fail_unknown
-from zorio_widget.scenarios.call import Call, checked_headers
+from zorio_widget.scenarios.call import Call
+from zorio_widget.scenarios.callargs import checked_headers
 from zorio_widget.scenarios.leg import ScenarioEndpoint, ScenarioMedia
 from zorio_widget.scenarios.runner import ScenarioError, ScenarioRun, current_run
 
