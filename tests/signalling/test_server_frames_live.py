@@ -49,7 +49,8 @@ def test_the_check_refuses_what_the_sdk_refuses() -> None:
     assert sdk_problem({"type": "call.ended", "call_id": "c"}) == "'reason' is missing"
     assert sdk_problem({"type": "call.held", "call_id": "c", "by": 1}) == "'by' is not str"
     assert sdk_problem({"type": "ice.candidate", "call_id": "c", "candidate": "x"}) is None
-    assert sdk_problem({"type": "call.party"}) == "unknown type 'call.party'"
+    assert sdk_problem({"type": "call.nonsense"}) == "unknown type 'call.nonsense'"
+    assert sdk_problem({"type": "call.party", "call_id": "c", "uuid": "u", "number": "1003"}) == "'name' is missing"
 
 
 async def _phone(server: LiveServer, extension: str) -> PhoneClient:
