@@ -87,14 +87,15 @@ test("frames that are not valid server messages are dropped before anything read
   const socket = net.last();
   socket.receiveText("{not json");
   socket.receive([1, 2]);
-  socket.receive({ type: "call.party", call_id: "c1" });
+  socket.receive({ type: "call.nonsense", call_id: "c1" });
+  socket.receive({ type: "call.party", call_id: "c1" }); // no uuid, number, name
   socket.receive({ type: "call.ended", call_id: "c1" }); // no reason
   socket.receive({ type: "call.ended", call_id: 7, reason: "hangup" });
   socket.receive({ type: "call.held", call_id: "c1", by: null });
   socket.receive({ type: "registered", extension: "1001", user: {}, calls: "not a list" });
   socket.receive({ type: "ice.candidate", call_id: "c1", candidate: "candidate:1", sdp_m_line_index: 0.5 });
   assert.equal(seen.length, 0);
-  assert.equal(log.filter((line) => line[0] === "dropped a frame:").length, 8);
+  assert.equal(log.filter((line) => line[0] === "dropped a frame:").length, 9);
   // a list's items are the reader's to check (objects in registered.calls, strings in agent.state.queues)
   socket.receive({ type: "agent.state", state: "ready", queues: ["3901"] });
   assert.deepEqual(seen.splice(0).map((f) => f.type), ["agent.state"]);
