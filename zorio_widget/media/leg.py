@@ -21,6 +21,7 @@ from aiortc.rtcrtptransceiver import RTCRtpTransceiver
 from . import aiortc_hook
 from .aiortc_hook import ReceivedPacket
 from .dtmf import GoertzelDetector, InbandDtmfDecoder, TelephoneEventReceiver
+from .lifecycle import LEG_STATES, LegLog, MediaLifecycle
 from .native import routes as native_routes
 from .outbound import OutboundAudio
 from .rtp import clips as g711_clips
@@ -41,18 +42,13 @@ from .sdputil import (
 
 logger = logging.getLogger(__name__)
 
-LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
+__all__ = ["LEG_STATES", "TELEPHONE_EVENT_SEND_RATES", "MediaLeg"]
 TELEPHONE_EVENT_SEND_RATES: Final = (8000, 48000)
 """Clock rates we send RFC 4733 events on, preferred first: 8000 Hz is what Chrome itself sends
 (docs/MEDIA-NOTES.md); 48000 Hz when that is all the remote accepted."""
 
 
-class _LegLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[leg {self.extra['leg']}] {msg}", kwargs  # type: ignore[index]
-
-
-class MediaLeg:
+class MediaLeg(MediaLifecycle):
     """One server-owned peer connection facing one browser (or aiortc client)."""
 
     def __init__(self, leg_id: str | None = None, *, public_address: str = "") -> None:
@@ -64,7 +60,8 @@ class MediaLeg:
         aiortc_hook.install()
         self.id = leg_id or uuid.uuid4().hex[:8]
         self.public_address = public_address
-        self.log = _LegLog(logger, {"leg": self.id})
+        self.log = LegLog(logger, {"leg": self.id})
+        self._init_lifecycle()
         self.outbound = OutboundAudio(owner=self.id)
         "The one track the browser hears; the bridge switches its source."
         self.on_packet: Callable[[MediaLeg, ReceivedPacket], None] | None = None
@@ -75,11 +72,8 @@ class MediaLeg:
         "Digits received from the client (RFC 4733 events, and in-band tones when enabled)."
         self.on_failed: Callable[[MediaLeg], None] | None = None
         "Called once if ICE/DTLS fails or the peer closes the connection (not after ``close()``)."
-        self.on_state: Callable[[str], None] | None = None
-        "Called with each new ``state``."
-        self.closed = asyncio.Event()
-        "Set when the leg has ended, whether by ``close()`` or by a failure."
         self.state = "new"
+        "One of ``LEG_STATES``; ``on_state`` is called with each new one, ``closed`` set at the end."
         self.packets_received = 0
         self._pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self._pc.on("connectionstatechange", self._on_connection_state)
@@ -88,10 +82,8 @@ class MediaLeg:
         self._inband: InbandDtmfDecoder | None = None
         self._g711_detector: GoertzelDetector | None = None
         self._pending_candidates: list[tuple[str | None, str | None, int | None]] = []
-        self._closing = False
         self._codecs: tuple[str, ...] = OPUS_ONLY
         self._failure_task: asyncio.Task[None] | None = None
-        self._close_listeners: list[Callable[[MediaLeg], None]] = []
 
     def __repr__(self) -> str:
         return f"<MediaLeg {self.id} {self.state}>"
@@ -262,23 +254,10 @@ class MediaLeg:
 
     # -- teardown ------------------------------------------------------------------------------
 
-    def add_close_listener(self, listener: Callable[[MediaLeg], None]) -> None:
-        """Call ``listener(leg)`` when the leg starts closing (the bridge forgets it then)."""
-        if listener not in self._close_listeners:
-            self._close_listeners.append(listener)
-
     async def close(self) -> None:
         """Free the peer connection, its tasks, thread and UDP ports. Idempotent."""
-        if self._closing:
-            await self.closed.wait()
+        if not await self._begin_close():
             return
-        self._closing = True
-        listeners, self._close_listeners = self._close_listeners, []
-        for listener in listeners:
-            try:
-                listener(self)
-            except Exception:
-                self.log.exception("close listener failed")
         self.on_packet = None
         self.set_inband_dtmf_detection(False)
         native_routes.disarm(self)
@@ -374,11 +353,3 @@ class MediaLeg:
         await self.close()
         if callback is not None:
             callback(self)
-
-    def _set_state(self, state: str) -> None:
-        if state == self.state:
-            return
-        self.log.info("state %s -> %s", self.state, state)
-        self.state = state
-        if self.on_state is not None:
-            self.on_state(state)
