@@ -20,10 +20,12 @@ class CallLimits:
     per_extension: int
 
 
-@database_sync_to_async
-def limits_of(tenant_id: int) -> CallLimits:
+def read_limits(tenant_id: int) -> CallLimits:
     tenant = Tenant.objects.only("max_live_calls", "max_calls_per_extension").get(pk=tenant_id)
     return CallLimits(tenant.live_call_limit, tenant.extension_call_limit)
+
+
+limits_of = database_sync_to_async(read_limits)
 
 
 class CallQuota:

@@ -7,14 +7,17 @@ leg around that media and tells the caller. Originating the callee side is `Call
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
+
+from channels.db import database_sync_to_async
 
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.legs import new_call_id
-from zorio_widget.calls.limits import CallLimits
-from zorio_widget.calls.recording import record_when_answered, records_by_default
-from zorio_widget.calls.routing import Route, RouteKind
+from zorio_widget.calls.limits import CallLimits, read_limits
+from zorio_widget.calls.recording import extension_records_by_default, record_when_answered
+from zorio_widget.calls.routing import Route, RouteKind, find_route
 from zorio_widget.calls.session import Board, CallSession
 from zorio_widget.media import BadSdp
 from zorio_widget.protocol.messages import ProtocolError
@@ -39,10 +42,28 @@ def candidates_in(sdp: str) -> list[dict[str, Any]]:
     ]
 
 
-async def place_call(board: Board, device: Device, route: Route, limits: CallLimits, offer: str,
+@dataclass(frozen=True)
+class Placement:
+    """What a new call's set-up reads from the database: the tenant's limits, the route of the
+    number and whether the caller records by default. Read in one trip to Channels' database
+    thread (`read_placement`), which every call's set-up, answer and end of the process queue on."""
+
+    limits: CallLimits
+    route: Route
+    records_by_default: bool
+
+
+@database_sync_to_async
+def read_placement(device: Device, destination: str) -> Placement:
+    return Placement(read_limits(device.tenant_id), find_route(device.tenant_id, destination),
+                     extension_records_by_default(device.extension_id))
+
+
+async def place_call(board: Board, device: Device, placement: Placement, offer: str,
                      options: dict[str, Any], req_id: str | None) -> CallSession:
-    """The call `device` placed to `route` (its slot is taken), ready to `start`; raises
+    """The call `device` placed as `placement` says (its slot is taken), ready to `start`; raises
     `bad_sdp` with nothing left behind."""
+    route, limits = placement.route, placement.limits
     inband_dtmf = bool(options.get("inband_dtmf"))
     media = board.new_media(new_call_id())
     media.set_inband_dtmf_detection(inband_dtmf)
@@ -60,7 +81,7 @@ async def place_call(board: Board, device: Device, route: Route, limits: CallLim
     caller = session.admit_caller(device, media, caller_name=str(options.get("caller_name") or "")[:120],
                                   inband_dtmf=inband_dtmf)
     board.expect_media(caller)
-    wants_recording = options["recording"] if "recording" in options else await records_by_default(device.extension_id)
+    wants_recording = options["recording"] if "recording" in options else placement.records_by_default
     if wants_recording:
         record_when_answered(session)
     logger.info("call %s: %s -> %s (%s)", session.uuid, device.number, route.number, route.kind)

@@ -220,12 +220,14 @@ async def record_request(session: CallSession, leg: Leg, frame: Frame) -> None:
         raise refuse(f"Cannot {action} the recording: {exc}") from exc
 
 
-@database_sync_to_async
-def records_by_default(extension_id: int | None) -> bool:
+def extension_records_by_default(extension_id: int | None) -> bool:
     """Whether the extension records its calls unless told otherwise (`recording_default`)."""
     if extension_id is None:
         return False
     return bool(Extension.objects.filter(pk=extension_id, recording_default=True).exists())
+
+
+records_by_default = database_sync_to_async(extension_records_by_default)
 
 
 # -- serving the file (the REST API and the admin's player) ---------------------------------------

@@ -64,8 +64,7 @@ def clean_destination(raw: str) -> str:
     return cleaned
 
 
-@database_sync_to_async
-def resolve_route(tenant_id: int, number: str) -> Route:
+def find_route(tenant_id: int, number: str) -> Route:
     if number in {s.value for s in ServiceNumber}:
         return Route(RouteKind.SERVICE, number, name=f"Service {number}", service=ServiceNumber(number))
     extension = (
@@ -80,3 +79,6 @@ def resolve_route(tenant_id: int, number: str) -> Route:
                          params=dict(route.params or {}))
         return Route(RouteKind.UNKNOWN, number)
     return Route(RouteKind.EXTENSION, number, extension.pk, extension.name, extension.call_waiting)
+
+
+resolve_route = database_sync_to_async(find_route)

@@ -24,11 +24,11 @@ from zorio_widget.calls import controls, messaging, recording, transfer
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.directory import Alone, Directory
 from zorio_widget.calls.legs import Endpoint, MediaFactory, MediaPort
-from zorio_widget.calls.limits import CallLimits, CallQuota, limits_of
+from zorio_widget.calls.limits import CallLimits, CallQuota
 from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.ownership import RecordHeartbeat
-from zorio_widget.calls.placing import place_call
-from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination, resolve_route
+from zorio_widget.calls.placing import place_call, read_placement
+from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination
 from zorio_widget.calls.session import CallSession, Control, Leg, Originator
 from zorio_widget.calls.states import CallState
 from zorio_widget.calls.targets import BUILT_IN_ORIGINATORS
@@ -332,13 +332,12 @@ class Switchboard:
             destination = clean_destination(data["destination"])
         except InvalidTarget as exc:
             raise ProtocolError("invalid_target", str(exc), req_id=req_id) from exc
-        limits = await limits_of(device.tenant_id)
-        refused = await self.take_slot(device.tenant_id, device.number, limits)
+        placement = await read_placement(device, destination)
+        refused = await self.take_slot(device.tenant_id, device.number, placement.limits)
         if refused is not None:
             raise ProtocolError("capacity", refused, req_id=req_id)
         try:
-            route = await resolve_route(device.tenant_id, destination)
-            session = await place_call(self, device, route, limits, data["sdp"], data.get("options") or {}, req_id)
+            session = await place_call(self, device, placement, data["sdp"], data.get("options") or {}, req_id)
         except BaseException:
             self.give_slot(device.tenant_id, device.number)
             raise
