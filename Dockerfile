@@ -8,7 +8,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY setup.py ./
-COPY zorio_widget/media/native/_fastrelay.c ./zorio_widget/media/native/
+COPY zorio_widget/media/native/_fastrelay.c zorio_widget/media/native/srtp_side.c zorio_widget/media/native/rtp_side.c \
+     zorio_widget/media/native/relay.h ./zorio_widget/media/native/
 RUN python setup.py --quiet build_ext --inplace
 
 FROM python:3.11-slim

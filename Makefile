@@ -7,8 +7,8 @@ PORT ?= 8000
 
 .PHONY: run test test-frontend lint typecheck bundle bundle-check native clean
 
-# The native relay (zorio_widget/media/native/_fastrelay.c, see setup.py): built in place, needs gcc and
-# the Python headers. Without it every packet takes the Python path (slower, same behaviour).
+# The native relay (zorio_widget/media/native/: _fastrelay.c, srtp_side.c, rtp_side.c, relay.h; see
+# setup.py): built in place, needs gcc and the Python headers. Without it every packet takes the Python path (slower, same behaviour).
 NATIVE := zorio_widget/media/native/_fastrelay$(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 
 $(VENV)/.runtime: requirements.txt
@@ -21,7 +21,7 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
-$(NATIVE): zorio_widget/media/native/_fastrelay.c setup.py $(VENV)/.runtime
+$(NATIVE): $(wildcard zorio_widget/media/native/*.c zorio_widget/media/native/*.h) setup.py $(VENV)/.runtime
 	$(PY) setup.py --quiet build_ext --inplace
 
 native: $(NATIVE)

@@ -328,6 +328,10 @@ def test_image_carries_the_native_relay() -> None:
     assert dockerfile.index("COPY zorio_widget ./zorio_widget") < dockerfile.index("COPY --from=native")
     setup = (ROOT / "setup.py").read_text()
     assert '"zorio_widget.media.native._fastrelay"' in setup and '"zorio_widget/media/native/_fastrelay.c"' in setup
+    native = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "zorio_widget/media/native").glob("*.[ch]"))
+    copied = dockerfile[dockerfile.index("COPY zorio_widget/media/native/"):dockerfile.index("RUN python setup.py")]
+    for source in native:  # every C source and header is built by setup.py and copied into the build stage
+        assert f'"{source}"' in setup and source in copied, source
 
 
 

@@ -151,26 +151,36 @@ async def test_route_refuses_what_it_cannot_send_to(media: MediaFactory) -> None
     media.bridge.connect(leg_a, leg_b)
     await wait_until(lambda: native_routes.route_of(leg_a) is not None)
     route = native_routes.route_of(leg_a)
-    direct = route.direct
+    direct = route.target
     opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
-    parts = aiortc_hook.native_route_parts(leg_a.receiver, route.ssrc, opus, direct)
-    assert parts is not None
+    rx = aiortc_hook.native_ingress_parts(leg_a.receiver, route.ssrc, opus)
+    tx = aiortc_hook.native_egress_parts(direct)
+    assert rx is not None and tx is not None
+    leg_side = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet}
     timeline = leg_b.outbound.timeline
-    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "timeline": timeline, "source": timeline.source,
-           "key": timeline.last_key, "delays_append": leg_b.outbound.recent_forward_delays_s.append,
-           "max_reorder": 1, "max_jump": 1}
+    track_side = {"timeline": timeline, "source": timeline.source, "key": timeline.last_key,
+                  "delays_append": leg_b.outbound.recent_forward_delays_s.append, "max_reorder": 1, "max_jump": 1}
+    fr = native.fastrelay
     with pytest.raises(ValueError, match="not a numeric address"):
-        native.fastrelay.Route(**(parts | {"remote_host": "localhost"}), **own)
+        fr.SrtpEgress(**(tx | {"remote_host": "localhost"}), **track_side)
     with pytest.raises(ValueError, match="null pointer"):
-        native.fastrelay.Route(**(parts | {"tx_ctx": 0}), **own)
+        fr.SrtpEgress(**(tx | {"tx_ctx": 0}), **track_side)
+    with pytest.raises(ValueError, match="null pointer"):
+        fr.SrtpIngress(**(rx | {"rx_ctx": 0}), **leg_side)
     with pytest.raises(TypeError):
-        native.fastrelay.Route(**(parts | {"receiver": None}), **own)
+        fr.SrtpIngress(**(rx | {"receiver": None}), **leg_side)
     with pytest.raises(TypeError, match="must be a Timeline"):
-        native.fastrelay.Route(**parts, **(own | {"timeline": leg_b.outbound}))
-    spare = native.fastrelay.Route(**parts, **own)
-    assert spare.armed
+        fr.SrtpEgress(**tx, **(track_side | {"timeline": leg_b.outbound}))
+    with pytest.raises(TypeError):
+        fr.Route(fr.SrtpEgress(**tx, **track_side), fr.SrtpIngress(**rx, **leg_side))  # sides swapped
+    with pytest.raises(ValueError, match="armed ingress and egress"):
+        fr.Route(fr.SrtpIngress.__new__(fr.SrtpIngress), fr.SrtpEgress(**tx, **track_side))
+    with pytest.raises(TypeError, match="abstract"):
+        fr.Ingress()
+    spare = fr.Route(fr.SrtpIngress(**rx, **leg_side), fr.SrtpEgress(**tx, **track_side))
+    assert spare.armed and spare.target is direct and spare.ssrc == route.ssrc
     spare.disarm()
-    assert not spare.armed and spare.direct is None
+    assert not spare.armed and spare.target is None and spare.ingress is None
 
 
 async def test_every_attribute_the_route_uses_exists(media: MediaFactory) -> None:
@@ -240,16 +250,18 @@ async def test_a_route_that_fails_is_dropped_and_python_carries_on(media: MediaF
     await wait_until(lambda: native_routes.route_of(leg_a) is not None)
     good = native_routes.route_of(leg_a)
     opus = next(pt for pt, c in leg_a.receiver._RTCRtpReceiver__codecs.items() if c.mimeType.lower() == "audio/opus")
-    parts = aiortc_hook.native_route_parts(leg_a.receiver, good.ssrc, opus, good.direct)
-    assert parts is not None
+    rx = aiortc_hook.native_ingress_parts(leg_a.receiver, good.ssrc, opus)
+    tx = aiortc_hook.native_egress_parts(good.target)
+    assert rx is not None and tx is not None
 
     def broken(_delay: float) -> None:
         raise RuntimeError("bug in a route")
 
     timeline = leg_b.outbound.timeline
-    own = {"leg": leg_a.__dict__, "on_packet": leg_a.on_packet, "timeline": timeline, "source": timeline.source,
-           "key": timeline.last_key, "delays_append": broken, "max_reorder": 48000, "max_jump": 480000}
-    bad = native.fastrelay.Route(**parts, **own)
+    fr = native.fastrelay
+    bad = fr.Route(fr.SrtpIngress(**rx, leg=leg_a.__dict__, on_packet=leg_a.on_packet),
+                   fr.SrtpEgress(**tx, timeline=timeline, source=timeline.source, key=timeline.last_key,
+                                 delays_append=broken, max_reorder=48000, max_jump=480000))
     aiortc_hook.native_receive(leg_a.receiver).route = bad
     forwarded = leg_b.outbound.forwarded
     await wait_until(lambda: not bad.armed)

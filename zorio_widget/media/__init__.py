@@ -17,13 +17,13 @@
 - ``native``: the relay's steady state in C (``native/_fastrelay.c``, built by ``make native``);
   ``native.routes`` arms it once a pair relays plainly: each packet is then read, unprotected,
   renumbered, protected and sent in one C call, on the same state as the Python path, which takes
-  over at any change.
+  over at any change; browser and trunk legs alike (plain RTP in or out for a trunk's side).
+- ``lifecycle``: the state, close listeners and closing shared by every leg's media.
 
 Inside the package, imports go one way: the extension loader (``native``) and ``aiortc_hook`` at
 the bottom, then ``clips``, ``dtmf``, ``timeline``, ``outbound``, ``native.routes``, ``leg`` and
 ``bridge`` on top (tests/media/test_imports.py checks that no modules import each other in a circle).
 
-Not done here: recording, G.711 trunk legs.
 """
 
 from .aiortc_hook import AiortcInternalsChanged, ReceivedPacket, verify_aiortc_internals

@@ -27,7 +27,7 @@ docs/MEDIA-NOTES.md). Sources:
   current source plays for the event's ``gap_after_s``.
 
 The state the relay reads and writes (what plays, what is queued, the timeline, the counters)
-lives in one ``timeline.Timeline``, shared with the native route (``native/_fastrelay.c``); its
+lives in one ``timeline.Timeline``, shared with the native route (``native/srtp_side.c``); its
 timeline rule (``Timeline.next_pts``) is documented there.
 """
 
@@ -100,6 +100,11 @@ class OutboundAudio(MediaStreamTrack):
     def audio_codec(self) -> str:
         """What this track's payloads are: ``opus`` (the default), ``pcmu`` or ``pcma``."""
         return self._codec
+
+    @property
+    def timestamp_scale(self) -> int:
+        """What relayed timestamps are multiplied by onto the 48 kHz timeline (6 for G.711)."""
+        return self._ts_scale
 
     def use_codec(self, codec: str, clips: Callable[[str], Awaitable[tuple[bytes, ...]]]) -> None:
         """Send ``pcmu``/``pcma`` payloads: relayed ones as they come (timestamps at 8 kHz), clips
@@ -195,7 +200,8 @@ class OutboundAudio(MediaStreamTrack):
         ``direct_send`` (no task wake-up, no queueing: the relay's cost per packet, DESIGN §4b)
         and ``True`` is returned (the bridge may then arm the native route, ``native.routes``);
         otherwise it is queued for the sender loop. The native route checks the same conditions
-        on the same ``Timeline`` (``guards_pass`` in ``native/_fastrelay.c``).
+        on the same ``Timeline`` (``srtp_out_guards`` in ``native/srtp_side.c``), for a packet of a
+        browser leg or of a trunk leg alike.
         """
         t = self.timeline
         src = t.source

@@ -6,7 +6,8 @@ browser sees one continuous stream whatever plays. A relayed packet takes one of
 they may alternate on any packet:
 
 - Python: ``OutboundAudio.push`` → ``Timeline.advance`` → ``aiortc_hook.DirectSend.send``;
-- native: ``Route_relay`` in ``native/_fastrelay.c``, armed by ``native.routes.arm``.
+- native: a route's ``SrtpEgress`` in ``native/srtp_side.c`` (from a browser's or a trunk's
+  leg), armed by ``native.routes.arm``.
 
 Both decide on and advance this one object, so it holds everything either path reads or writes
 of the track: what plays and what would interrupt a relay (the guards), the timeline, and the

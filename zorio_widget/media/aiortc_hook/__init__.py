@@ -41,7 +41,14 @@ from .inventory import (
 )
 from .receive import ACTIVE_SSRC_REFRESH_MS, PacketSink, ReceivedPacket
 from .send import DirectSend, RtpOverride, sender_codecs
-from .sockets import UDP_RECV_BUFFER, install_native_readers, native_receive, native_route_parts
+from .sockets import (
+    UDP_RECV_BUFFER,
+    install_native_readers,
+    native_egress_parts,
+    native_ingress_parts,
+    native_receive,
+    read_natively,
+)
 from .tripwire import verify_aiortc_internals
 
 __all__ = [
@@ -62,8 +69,10 @@ __all__ = [
     "install",
     "install_native_readers",
     "is_installed",
+    "native_egress_parts",
+    "native_ingress_parts",
     "native_receive",
-    "native_route_parts",
+    "read_natively",
     "register_telephone_event",
     "sender_codecs",
     "set_packet_sink",

@@ -5,10 +5,12 @@ first tried as STUN (``_stun_datagram_received``), and asyncio reads each datagr
 buffer rather than 256 KiB (``_stun_connection_made``).
 
 The native relay (``native/_fastrelay.c``, armed by ``native.routes``) takes the steady state of the
-relay into C. Its aiortc and aioice half is here: ``native_route_parts`` gathers what a route needs
-(SRTP sessions, counters, the nominated pair's socket), ``install_native_readers`` lets the
+relay into C. Its aiortc and aioice half is here: what a route's aiortc sides need
+(``native_ingress_parts``: the receiver's SRTP session and statistics; ``native_egress_parts``: the
+sender's SRTP session, counters, the nominated pair's socket), ``install_native_readers`` lets the
 connection's sockets be read by ``fastrelay.Reader`` instead of asyncio's datagram transport
-(through the selector loop's private ``_add_reader``, checked by the tripwire).
+(``read_natively``, through the selector loop's private ``_add_reader``, checked by the tripwire;
+a trunk leg's RTP socket is read the same way).
 """
 
 from __future__ import annotations
@@ -80,11 +82,12 @@ def _stun_connection_made(self: StunProtocol, transport: asyncio.BaseTransport) 
     _original_connection_made(self, transport)
 
 
-# -- the native relay (``native/_fastrelay.c``): aiortc's half of a Route ----------------------------
+# -- the native relay (``native/srtp_side.c``): aiortc's half of a Route -----------------------------
 #
-# A ``fastrelay.Route`` relays one receiver's Opus SSRC to one sender in C, reading and writing
-# the same attributes as the Python path (so the two alternate freely, packet by packet). What it
-# needs of aiortc and aioice is gathered here; ``native.routes`` adds the leg and the track's timeline.
+# A ``fastrelay.Route`` relays one leg's SSRC to one listener's stream in C, reading and writing
+# the same attributes as the Python path (so the two alternate freely, packet by packet). What its
+# aiortc sides (``SrtpIngress``, ``SrtpEgress``) need of aiortc and aioice is gathered here;
+# ``native.routes`` adds the leg and the track's timeline.
 
 
 def native_receive(receiver: RTCRtpReceiver) -> Any:
@@ -96,54 +99,58 @@ def native_receive(receiver: RTCRtpReceiver) -> Any:
 
 def install_native_readers(receiver: RTCRtpReceiver) -> int:
     """Let ``fastrelay.Reader`` read the UDP sockets of ``receiver``'s ICE connection instead
-    of asyncio's ``_read_ready`` (see ``native/_fastrelay.c``); returns how many it took over. Only
-    plain sockets of asyncio's selector loops; the transport's ``close`` removes the reader as
-    it would its own. Call it once the connection is up (the sockets exist)."""
-    from asyncio import selector_events
-
-    datagram_transport = asyncio_private(ASYNCIO_DATAGRAM_TRANSPORT)
+    of asyncio's ``_read_ready`` (see ``native/_fastrelay.c``); returns how many it took over.
+    Call it once the connection is up (the sockets exist)."""
     receive = native_receive(receiver)
     connection = getattr(getattr(receiver.transport, "transport", None), "_connection", None)
     if receive is None or connection is None:
         return 0
-    taken = 0
-    for protocol in list(connection._protocols):
-        transport = getattr(protocol, "transport", None)
-        if (
-            type(protocol) is not StunProtocol
-            or not isinstance(transport, datagram_transport)
-            or transport.is_closing()
-            or getattr(protocol, READER_ATTR, None) is not None
-        ):
-            continue
-        loop: Any = transport._loop
-        if not isinstance(loop, selector_events.BaseSelectorEventLoop):
-            continue
-        reader = fastrelay.Reader(transport._sock_fd, receive, protocol, transport)
-        loop._add_reader(transport._sock_fd, reader)  # type: ignore[attr-defined]
-        setattr(protocol, READER_ATTR, reader)
-        taken += 1
-    return taken
+    return sum(
+        read_natively(getattr(protocol, "transport", None), protocol, receive)
+        for protocol in list(connection._protocols)
+        if type(protocol) is StunProtocol
+    )
 
 
-def native_route_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int, direct: DirectSend) -> dict[str, Any] | None:
-    """The aiortc/aioice arguments of a ``fastrelay.Route`` from ``receiver``'s ``ssrc`` to
-    ``direct``'s sender, or ``None`` where the Python path must keep the packets (no native
-    receive, keys or statistics yet, a TURN pair, a non-numeric address...)."""
+def read_natively(transport: Any, protocol: asyncio.BaseProtocol, receive: Any, counts_fallbacks: bool = False) -> bool:
+    """Register a ``fastrelay.Reader`` for ``transport``'s socket in place of asyncio's reader:
+    ``receive``'s route takes its packets, the rest go to ``protocol.datagram_received`` as
+    asyncio would hand them (``counts_fallbacks``: the Reader counts those, for a protocol that does
+    not reach ``receive`` itself). Only plain sockets of asyncio's selector loops, once per protocol;
+    the transport's ``close`` removes the reader as it would its own. Returns whether it took it."""
+    from asyncio import selector_events
+
+    datagram_transport = asyncio_private(ASYNCIO_DATAGRAM_TRANSPORT)
+    if (
+        fastrelay is None
+        or not isinstance(transport, datagram_transport)
+        or transport.is_closing()
+        or getattr(protocol, READER_ATTR, None) is not None
+    ):
+        return False
+    loop: Any = transport._loop
+    if not isinstance(loop, selector_events.BaseSelectorEventLoop):
+        return False
+    reader = fastrelay.Reader(transport._sock_fd, receive, protocol, transport, counts_fallbacks=counts_fallbacks)
+    loop._add_reader(transport._sock_fd, reader)  # type: ignore[attr-defined]
+    setattr(protocol, READER_ATTR, reader)
+    return True
+
+
+def native_ingress_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int) -> dict[str, Any] | None:
+    """The aiortc/aioice arguments of a ``fastrelay.SrtpIngress`` taking ``receiver``'s ``ssrc``,
+    or ``None`` where the Python path must keep the packets (no native receive, keys or
+    statistics yet)."""
     from pylibsrtp._binding import ffi, lib
 
-    if fastrelay is None or native_receive(receiver) is None or not direct.ready():
+    if fastrelay is None or native_receive(receiver) is None:
         return None
     dtls_rx = receiver.transport
-    rx_srtp, tx_srtp = dtls_rx._rx_srtp, direct._dtls._tx_srtp
+    rx_srtp = dtls_rx._rx_srtp
     stats = getattr(receiver, RECEIVER_REMOTE_STREAMS).get(ssrc)
     seen_ms = receiver.__dict__.get(ACTIVE_MS_ATTR)
     codec = getattr(receiver, RECEIVER_CODECS).get(payload_type)
-    sock = direct._pair.protocol.transport.get_extra_info("socket")
-    host, port = direct._remote
-    if rx_srtp is None or tx_srtp is None or stats is None or seen_ms is None or codec is None or sock is None:
-        return None
-    if "%" in host:  # a scoped IPv6 address: let asyncio resolve it
+    if rx_srtp is None or stats is None or seen_ms is None or codec is None:
         return None
     return {
         "dtls_rx": dtls_rx.__dict__,
@@ -160,6 +167,22 @@ def native_route_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int, d
         "ssrc": ssrc,
         "payload_type": payload_type,
         "clock_rate": float(codec.clockRate),
+    }
+
+
+def native_egress_parts(direct: DirectSend) -> dict[str, Any] | None:
+    """The aiortc/aioice arguments of a ``fastrelay.SrtpEgress`` sending through ``direct``'s
+    sender, or ``None`` where the Python path must send (not ready, a TURN pair, a scoped address...)."""
+    from pylibsrtp._binding import ffi, lib
+
+    if fastrelay is None or not direct.ready():
+        return None
+    tx_srtp = direct._dtls._tx_srtp
+    sock = direct._pair.protocol.transport.get_extra_info("socket")
+    host, port = direct._remote
+    if tx_srtp is None or sock is None or "%" in host:  # a scoped IPv6 address: let asyncio resolve it
+        return None
+    return {
         "direct": direct,
         "sender": direct._sender.__dict__,
         "dtls_tx": direct._dtls.__dict__,
@@ -176,4 +199,5 @@ def native_route_parts(receiver: RTCRtpReceiver, ssrc: int, payload_type: int, d
         "out_payload_type": direct._payload_type,
         "timestamp_origin": direct.timestamp_origin,
         "block": direct._block,
+        "clock_divisor": direct._clock_divisor,
     }

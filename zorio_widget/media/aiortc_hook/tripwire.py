@@ -240,7 +240,7 @@ def _relay_problems() -> list[str]:
     if not isinstance(getattr(CandidatePair, "remote_addr", None), property):
         problems.append("aioice CandidatePair.remote_addr is not a property")
     stats_source = inspect.getsource(StreamStatistics.add)
-    for needle in (  # what _fastrelay.c's add_statistics copies
+    for needle in (  # what native/srtp_side.c's add_statistics copies
         "arrival = int(time.time() * self._clockrate)",
         "self.cycles += 1 << 16",
         "self._jitter_q4 += diff - ((self._jitter_q4 + 8) >> 4)",
@@ -259,7 +259,7 @@ def _relay_problems() -> list[str]:
 
 
 def _srtp_problems() -> list[str]:
-    """What ``sockets.native_route_parts`` hands the native route of pylibsrtp: each session's
+    """What ``sockets.native_ingress_parts`` and ``native_egress_parts`` hand the native route of pylibsrtp: each session's
     libsrtp context and the library's protect/unprotect entry points."""
     from pylibsrtp import _binding
 

@@ -46,11 +46,10 @@ import logging
 from collections.abc import Callable
 
 from ..clips import FRAME_SAMPLES
-from ..leg import MediaLeg
 from ..playback.handle import Playback
 from ..timeline import SILENCE, Source
 from ..transcoding import Transcoders
-from .bridged import BridgedMedia
+from .bridged import NATIVE_LEGS, BridgedMedia
 from .digits import send_digits
 from .relay import Relay
 from .rules import PLAYABLE, LegMedia, set_mode, source_for
@@ -202,7 +201,7 @@ class Bridge:
         self._relay.unindex(old)
         if old.on_packet == self._relay.on_packet:
             old.on_packet = None
-        if isinstance(old, MediaLeg):
+        if isinstance(old, NATIVE_LEGS):
             old.packet_tap = None
         if state is None:
             return
@@ -227,7 +226,7 @@ class Bridge:
         self._relay.unindex(leg)
         if leg.on_packet == self._relay.on_packet:
             leg.on_packet = None
-        if isinstance(leg, MediaLeg):
+        if isinstance(leg, NATIVE_LEGS):
             leg.packet_tap = None
         for other in dependents:
             other_state = self._legs.get(other.id)
@@ -282,7 +281,7 @@ class Bridge:
     def _set_taps(self, state: LegMedia, taps: tuple[Tap, ...]) -> None:
         state.taps = taps
         state.tap = Taps(state.leg.id, taps) if taps else None
-        if isinstance(state.leg, MediaLeg):
+        if isinstance(state.leg, NATIVE_LEGS):
             state.leg.packet_tap = state.tap  # the native route falls back, then re-arms with it
 
     def _puller(self, playback: Playback, speaker: BridgedMedia | None) -> Callable[[], bytes | None]:

@@ -12,7 +12,14 @@ from typing import Any, Protocol
 
 from ..aiortc_hook import ReceivedPacket
 from ..dtmf import EventPacket
+from ..leg import MediaLeg
+from ..rtp.leg import RtpLeg
 from ..timeline import Source
+
+NATIVE_LEGS = (MediaLeg, RtpLeg)
+"""The legs the native relay knows (``native.routes``): a browser's and a trunk's. They carry the
+bridge's taps as ``packet_tap`` (the route calls them), a route is armed from one to another once
+a packet relayed plainly, and disarmed when a second leg listens to its origin."""
 
 
 class OutboundTrack(Protocol):

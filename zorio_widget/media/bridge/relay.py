@@ -5,9 +5,9 @@ applied (the bridge calls ``index`` after each), so one party can be heard by ma
 ``send_media_to``) while each leg hears exactly one stream. A packet goes to a listener as it is
 when both speak its codec (a push of the encoded payload into the listener's outbound track: no
 decoding, no jitter buffer, < 1 ms added, docs/MEDIA-NOTES.md), otherwise through a converter of
-that direction (``transcoding.Transcoders``). When an aiortc leg relays plainly to one aiortc
-listener, the native route is armed (``native.routes``) so the following packets may skip Python;
-a second listener disarms it (a route relays to one listener only).
+that direction (``transcoding.Transcoders``). When a browser or trunk leg relays plainly to one
+browser or trunk listener (``NATIVE_LEGS``), the native route is armed (``native.routes``) so the
+following packets may skip Python; a second listener disarms it (a route relays to one listener only).
 """
 
 from __future__ import annotations
@@ -15,11 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..aiortc_hook import ReceivedPacket
-from ..leg import MediaLeg
 from ..native import routes as native_routes
-from ..outbound import OutboundAudio
 from ..transcoding import Transcoders
-from .bridged import BridgedMedia
+from .bridged import NATIVE_LEGS, BridgedMedia
 from .rules import LegMedia
 
 MIME_TYPES = {"opus": "audio/opus", "pcmu": "audio/pcmu", "pcma": "audio/pcma"}
@@ -51,7 +49,7 @@ class Relay:
         listeners = self.listeners.setdefault(heard, [])
         listeners.append(state.leg)
         origin = self._legs.get(heard)
-        if len(listeners) > 1 and origin is not None and isinstance(origin.leg, MediaLeg):
+        if len(listeners) > 1 and origin is not None and isinstance(origin.leg, NATIVE_LEGS):
             native_routes.disarm(origin.leg)  # a native route relays to one listener only
 
     def unindex(self, leg: BridgedMedia, as_origin: bool = True) -> None:
@@ -88,9 +86,8 @@ class Relay:
                 self._push(leg, target, packet)
             return
         target = listeners[0]
-        if (self._push(leg, target, packet) and isinstance(leg, MediaLeg)
-                and isinstance(target.outbound, OutboundAudio)):  # the native path knows aiortc legs only
-            native_routes.arm(leg, packet, target.outbound)  # the following packets may skip Python
+        if self._push(leg, target, packet) and isinstance(leg, NATIVE_LEGS) and isinstance(target, NATIVE_LEGS):
+            native_routes.arm(leg, packet, target)  # the following packets may skip Python
 
     def _push(self, leg: BridgedMedia, target: BridgedMedia, packet: ReceivedPacket) -> bool:
         """``packet`` to ``target`` as it is, or converted when ``target`` speaks another codec."""

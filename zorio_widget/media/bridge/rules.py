@@ -40,7 +40,7 @@ class LegMedia:
     "This leg has put whoever it talks to on hold."
     taps: tuple[Tap, ...] = ()
     tap: Taps | None = None
-    "``taps`` as one callable (also the ``MediaLeg``'s ``packet_tap``), None without taps."
+    "``taps`` as one callable (also the leg's ``packet_tap``, browser or trunk), None without taps."
     heard: str | None = None
     "The leg id whose packets this one's applied source relays (its entry in ``Relay.listeners``)."
     history: list[str] = field(default_factory=list)

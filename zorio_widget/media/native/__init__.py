@@ -1,11 +1,15 @@
 """The native relay: the relay's steady state in C (``_fastrelay.c``, built by ``make native``).
 
-- ``_fastrelay.c``: ``Route`` (one plain relay, receiver SSRC to listener's sender), ``Receive``
-  (an aioice connection's ``data_received``) and ``Reader`` (a UDP socket's read callback);
+- ``_fastrelay.c``: ``Route`` (one plain relay: an ``Ingress``, a leg's SSRC, to an ``Egress``, the
+  listener's stream), ``Receive`` (an aioice connection's ``data_received``, or an RTP socket's
+  route holder) and ``Reader`` (a UDP socket's read callback); the sides of each leg kind are in
+  ``srtp_side.c`` (a browser's aiortc leg) and ``rtp_side.c`` (a trunk's RTP leg), ``relay.h``
+  joins them;
 - ``routes``: when a route may be armed, and its counters (``arm``, ``disarm``, ``counters``);
 - here: whether the extension is built (``available()``) and switched on (``enabled``);
-- the contract a route shares with the Python relay path is ``media.timeline.Timeline`` (the
-  outbound track's side) plus aiortc's attributes gathered by ``aiortc_hook.sockets``.
+- the contract a route shares with the Python relay path is ``media.timeline.Timeline`` (a
+  browser leg's outbound track) plus aiortc's attributes gathered by ``aiortc_hook.sockets``, and
+  ``media.rtp.state`` (a trunk leg's ``SessionState`` and ``StreamState``).
 
 This module only loads the extension: ``fastrelay`` is the built module, or ``None`` when it was
 not built (then every packet takes the Python path: slower, same behaviour). It imports nothing

@@ -10,9 +10,11 @@
   clips converted to G.711 once.
 - ``PortRange`` (``ports.py``): ``RTP_PORT_MIN``..``RTP_PORT_MAX``.
 - ``transcode.py``: the Opus↔G.711 adapter, only where two legs' codecs differ (off the loop).
+- ``state.py``: what the Python path and the native relay share of a trunk leg (``SessionState``,
+  ``StreamState``); ``relay.py``: a trunk leg's half of a native route (``native.routes`` arms it).
 
 The bridge relays G.711 leg↔leg as it relays Opus: ``on_packet`` of one leg, ``outbound.push`` of
-the other, nothing decoded.
+the other, nothing decoded; once plain, in C (``native/rtp_side.c``) in both directions.
 """
 
 from .leg import RtpLeg

@@ -13,7 +13,9 @@ interface over the session, so the call layer needs to know nothing of RTP:
 - digits reach ``on_dtmf`` from RFC 4733 events of the session and from the SIP call's INFO
   requests alike (``deliver_digit``); in-band tones are detected on the decoded G.711 when the
   call asks for it (``set_inband_dtmf_detection``);
-- received packets reach ``on_packet`` as ``(this leg, packet)``, as the bridge expects.
+- received packets reach ``on_packet`` as ``(this leg, packet)``, as the bridge expects; once a
+  pair relays plainly the native route takes them in C (``native.routes``), with the bridge's
+  taps (``packet_tap``), and hands back to this path at any change.
 """
 
 from __future__ import annotations
@@ -70,6 +72,16 @@ class RtpLeg:
     def on_packet(self, callback: Callable[[Any, ReceivedPacket], None] | None) -> None:
         self._on_packet = callback
         self._wire_packets()
+
+    @property
+    def packet_tap(self) -> Callable[[bytes, int], object] | None:
+        """Set by the bridge: its taps on this leg (recording...), which the native route calls
+        too (kept in the session's ``SessionState``, where the route checks it before each packet)."""
+        return self.session.shared.packet_tap
+
+    @packet_tap.setter
+    def packet_tap(self, tap: Callable[[bytes, int], object] | None) -> None:
+        self.session.shared.packet_tap = tap
 
     def _wire_packets(self) -> None:
         callback = self._on_packet

@@ -15,6 +15,12 @@ packet arrives, then to the address that packet really came from (a carrier behi
 that announces one address and sends from another). A different source is latched again only once
 the current one has been silent for ``RELATCH_S`` (no hijacking of a live stream by a stray sender).
 Packets of payload types that were not negotiated are dropped.
+
+What the receive path and the native relay share (the far end's address, liveness, counters, the
+packet callback) is one ``state.SessionState`` (``shared``): once a packet relayed plainly, the
+bridge arms a route (``native.routes.arm``) whose ``RtpIngress`` reads this socket in C
+(``native/rtp_side.c``) and takes the following audio packets of the latched far end on that same
+object; telephone-event packets, other sources and anything unusual still come here.
 """
 
 from __future__ import annotations
@@ -30,24 +36,21 @@ from typing import Any, Final
 
 from ..aiortc_hook import ReceivedPacket
 from ..dtmf import TelephoneEventReceiver, telephone_event_packets
+from ..lifecycle import LEG_STATES, LegLog, MediaLifecycle
 from ..sdputil import BadSdp
 from . import sdp
 from .ports import PortRange
 from .sender import RtpOutbound
+from .state import SessionState
 
 logger = logging.getLogger(__name__)
 
-LEG_STATES: Final = ("new", "connecting", "connected", "failed", "closed")
+__all__ = ["LEG_STATES", "RtpSession", "parse_rtp"]
 RELATCH_S: Final = 2.0
 MEDIA_TIMEOUT_S: Final = 30.0
 _RTP_HEADER: Final = struct.Struct("!BBHII")
 _RTCP_TYPES: Final = range(72, 77)
 "Payload-type byte & 0x7F of RTCP packets (200-204) when muxed: not RTP, dropped."
-
-
-class _LegLog(logging.LoggerAdapter):  # type: ignore[type-arg]
-    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        return f"[leg {self.extra['leg']}] {msg}", kwargs  # type: ignore[index]
 
 
 class _Socket(asyncio.DatagramProtocol):
@@ -64,7 +67,7 @@ class _Socket(asyncio.DatagramProtocol):
         self.session._socket_closed()
 
 
-class RtpSession:
+class RtpSession(MediaLifecycle):
     """One RTP audio stream with a trunk's far end."""
 
     def __init__(
@@ -84,7 +87,10 @@ class RtpSession:
         :param codecs: the G.711 laws we accept, preferred first.
         """
         self.id = leg_id or uuid.uuid4().hex[:8]
-        self.log = _LegLog(logger, {"leg": self.id})
+        self.log = LegLog(logger, {"leg": self.id})
+        self.shared = SessionState()
+        "The far end, the receive side's state and counters: shared with the native route (``state.py``)."
+        self._init_lifecycle()
         self.ports = ports
         self.local_address = local_address
         self.bind_host = bind_host or local_address
@@ -93,29 +99,18 @@ class RtpSession:
         self.local_port = 0
         self.outbound = RtpOutbound(self.id, self._send)
         "What the far end hears; the bridge switches its source."
-        self.on_packet: Callable[[RtpSession, ReceivedPacket], None] | None = None
         self.on_dtmf: Callable[[str], None] | None = None
         self.on_failed: Callable[[RtpSession], None] | None = None
-        self.on_state: Callable[[str], None] | None = None
-        self.closed = asyncio.Event()
-        self.state = "new"
-        self.packets_received = 0
         self.dropped = 0
-        self.codec: sdp.Codec | None = None
-        "The negotiated audio codec (``None`` before negotiation)."
         self.remote: sdp.AudioDescription | None = None
-        self.remote_address: tuple[str, int] | None = None
-        "Where we send: the SDP's address, then the latched source."
-        self.latched = False
+        self.native_receive: Any = None
+        "The native ``Receive`` holding the route armed on this socket (``native.routes``), if any."
         self._local = sdp.LocalDescription(local_address, 0, str(secrets.randbelow(2**31)))
         self._telephone_event: sdp.Codec | None = None
         self._events = TelephoneEventReceiver()
         self._transport: asyncio.DatagramTransport | None = None
-        self._last_rx = 0.0
         self._negotiated_at = 0.0
         self._watchdog: asyncio.Task[None] | None = None
-        self._close_listeners: list[Callable[[RtpSession], None]] = []
-        self._closing = False
         self._socket_gone = asyncio.Event()
 
     def __repr__(self) -> str:
@@ -125,7 +120,51 @@ class RtpSession:
         """Bind the socket (``PortsExhausted`` when the range is full)."""
         self._transport, self.local_port = await self.ports.bind(self.bind_host, lambda: _Socket(self))
         self._local.port = self.local_port
+        self.shared.open = not self._closing
         self.log.info("rtp bound %s:%d", self.bind_host, self.local_port)
+
+    @property
+    def transport(self) -> asyncio.DatagramTransport | None:
+        """The bound socket's transport (``None`` before ``open`` and once closed)."""
+        return self._transport
+
+    # -- the shared state, by the names callers know (``SessionState``) --------------------------
+
+    @property
+    def state(self) -> str:
+        """One of ``LEG_STATES``."""
+        return self.shared.state
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self.shared.state = state
+
+    @property
+    def codec(self) -> sdp.Codec | None:
+        """The negotiated audio codec (``None`` before negotiation)."""
+        return self.shared.codec
+
+    @property
+    def remote_address(self) -> tuple[str, int] | None:
+        """Where we send: the SDP's address, then the latched source."""
+        return self.shared.remote_address
+
+    @property
+    def latched(self) -> bool:
+        return self.shared.latched
+
+    @property
+    def packets_received(self) -> int:
+        return self.shared.packets_received
+
+    @property
+    def on_packet(self) -> Callable[[RtpSession, ReceivedPacket], None] | None:
+        """Called with ``(session, packet)`` for each received audio packet."""
+        return self.shared.on_packet
+
+    @on_packet.setter
+    def on_packet(self, callback: Callable[[RtpSession, ReceivedPacket], None] | None) -> None:
+        self.shared.on_packet = callback
 
     # -- negotiation -------------------------------------------------------------------------
 
@@ -167,11 +206,11 @@ class RtpSession:
     def _apply(self, remote: sdp.AudioDescription, codec: sdp.Codec) -> None:
         first = self.remote is None
         moved = self.remote is not None and (remote.address, remote.port) != (self.remote.address, self.remote.port)
-        self.remote, self.codec = remote, codec
+        self.remote, self.shared.codec = remote, codec
         self._telephone_event = remote.telephone_event
-        if first or moved or not self.latched:
-            self.remote_address = (remote.address, remote.port)
-            self.latched = False
+        if first or moved or not self.shared.latched:
+            self.shared.remote_address = (remote.address, remote.port)
+            self.shared.latched = False
         self.outbound.codec = codec
         self.outbound.paused = not (self._local.direction in ("sendrecv", "sendonly")
                                     and remote.direction in ("sendrecv", "recvonly"))
@@ -223,16 +262,17 @@ class RtpSession:
             self.dropped += 1
             return
         now = time.monotonic()
-        if source != self.remote_address:
-            if self.latched and now - self._last_rx < RELATCH_S:
+        shared = self.shared
+        if source != shared.remote_address:
+            if shared.latched and now - shared.last_rx < RELATCH_S:
                 self.dropped += 1
                 return
-            self.log.info("rtp latched to %s:%d (SDP said %s)", source[0], source[1], self.remote_address)
-            self.remote_address = source
-        self.latched = True
-        self._last_rx = now
-        self.packets_received += 1
-        if self.state != "connected":
+            self.log.info("rtp latched to %s:%d (SDP said %s)", source[0], source[1], shared.remote_address)
+            shared.remote_address = source
+        shared.latched = True
+        shared.last_rx = now
+        shared.packets_received += 1
+        if shared.state != "connected":
             self._set_state("connected")
         received = ReceivedPacket(payload, timestamp, sequence_number, payload_type, ssrc, marker, codec.mime_type,
                                   codec.clock_rate, int(now * 1000))
@@ -242,12 +282,13 @@ class RtpSession:
                 if self.on_dtmf is not None:
                     self.on_dtmf(digit)
             return
-        if self.on_packet is not None:
-            self.on_packet(self, received)
+        if shared.on_packet is not None:
+            shared.on_packet(self, received)
 
     def _codec_of(self, payload_type: int) -> sdp.Codec | None:
-        if self.codec is not None and payload_type == self.codec.payload_type:
-            return self.codec
+        codec = self.shared.codec
+        if codec is not None and payload_type == codec.payload_type:
+            return codec
         te = self._telephone_event
         if te is not None and payload_type == te.payload_type:
             return te
@@ -257,8 +298,9 @@ class RtpSession:
         return None
 
     def _send(self, data: bytes) -> None:
-        if self._transport is not None and self.remote_address is not None and not self._closing:
-            self._transport.sendto(data, self.remote_address)
+        remote = self.shared.remote_address
+        if self._transport is not None and remote is not None and not self._closing:
+            self._transport.sendto(data, remote)
 
     async def _watch(self) -> None:
         """End the leg when the far end should send and has been silent for ``media_timeout_s``."""
@@ -267,9 +309,9 @@ class RtpSession:
             remote = self.remote
             if remote is None or remote.direction not in ("sendrecv", "sendonly") or self._local.direction in (
                     "sendonly", "inactive"):
-                self._last_rx = max(self._last_rx, time.monotonic() - 1)  # not expected to send now
+                self.shared.last_rx = max(self.shared.last_rx, time.monotonic() - 1)  # not expected to send now
                 continue
-            since = max(self._last_rx, self._negotiated_at)
+            since = max(self.shared.last_rx, self._negotiated_at)
             if time.monotonic() - since > self.media_timeout_s:
                 self.log.warning("no RTP for %.0f s: media failed", self.media_timeout_s)
                 self._set_state("failed")
@@ -280,10 +322,6 @@ class RtpSession:
                 return
 
     # -- teardown -------------------------------------------------------------------------------
-
-    def add_close_listener(self, listener: Callable[[RtpSession], None]) -> None:
-        if listener not in self._close_listeners:
-            self._close_listeners.append(listener)
 
     def _socket_closed(self) -> None:
         """The socket is really closed (asyncio closes it a loop turn after ``close()``): only now
@@ -297,17 +335,12 @@ class RtpSession:
 
     async def close(self) -> None:
         """Stop sending, free the port and the watchdog. Idempotent."""
-        if self._closing:
-            await self.closed.wait()
+        self.shared.open = False
+        if not await self._begin_close():
             return
-        self._closing = True
-        listeners, self._close_listeners = self._close_listeners, []
-        for listener in listeners:
-            try:
-                listener(self)
-            except Exception:
-                self.log.exception("close listener failed")
         self.on_packet = None
+        self.shared.packet_tap = None
+        self._release_native()
         self.outbound.stop()
         watchdog, self._watchdog = self._watchdog, None
         if watchdog is not None and watchdog is not asyncio.current_task():
@@ -324,13 +357,13 @@ class RtpSession:
             self._set_state("closed")
         self.closed.set()
 
-    def _set_state(self, state: str) -> None:
-        if state == self.state:
-            return
-        self.log.info("state %s -> %s", self.state, state)
-        self.state = state
-        if self.on_state is not None:
-            self.on_state(state)
+    def _release_native(self) -> None:
+        """The route armed on this socket stops at once (its guards would stop it anyway: the
+        session is no longer open) and lets go of what it holds."""
+        receive, self.native_receive = self.native_receive, None
+        if receive is not None and receive.route is not None:
+            receive.route.disarm()
+            receive.route = None
 
 
 def parse_rtp(data: bytes) -> tuple[int, bool, int, int, int, bytes] | None:
