@@ -30,6 +30,12 @@ class Directory(Protocol):
     async def calls_elsewhere(self, tenant_id: int, number: str) -> int:
         """Live calls involving the extension that other processes own."""
 
+    async def claim_line(self, tenant_id: int, number: str) -> bool:
+        """Takes the line of an extension without call waiting for a call of this process, which
+        has nothing else on it (lines.py), unless another process has a call on it; one step, so
+        two processes can never both take it. False: busy. Given back by `calls_changed` (this
+        process's count, which includes the claim, drops when the claim goes)."""
+
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         """Takes one call of the tenant's and the extension's limits across every process;
         returns why not when one is reached."""
@@ -55,6 +61,9 @@ class Alone:
 
     async def calls_elsewhere(self, tenant_id: int, number: str) -> int:
         return 0
+
+    async def claim_line(self, tenant_id: int, number: str) -> bool:
+        return True  # this process's own calls and claims are the whole count
 
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         return None  # this process's own quota (`CallQuota`) is the whole count

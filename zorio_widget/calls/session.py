@@ -22,6 +22,7 @@ from zorio_widget.calls.device import Device
 from zorio_widget.calls.legs import Endpoint, LegDirection, MediaPort, new_call_id
 from zorio_widget.calls.lifecycle import CallLifecycle
 from zorio_widget.calls.limits import CallLimits
+from zorio_widget.calls.lines import LineClaim
 from zorio_widget.calls.routing import Route, RouteKind
 from zorio_widget.calls.states import CallEvent, CallState
 from zorio_widget.media import Bridge
@@ -80,8 +81,8 @@ class Recording(Protocol):
 class Board(Protocol):
     """What a call asks of the process it lives in (`switchboard.Switchboard` is the one): the
     bridge, media for new legs, the originators of each target kind, the table of live legs
-    (`enlist`: a `call_id` now reaches its leg) and calls, presence and call slots (those four
-    are asked of the whole cluster, so they are awaited)."""
+    (`enlist`: a `call_id` now reaches its leg) and calls, presence, extensions' lines and call
+    slots (those are asked of the whole cluster, so they are awaited)."""
 
     @property
     def bridge(self) -> Bridge: ...
@@ -98,6 +99,8 @@ class Board(Protocol):
     async def devices_of(self, tenant_id: int, number: str) -> list[Device]: ...
     async def is_busy(self, tenant_id: int, number: str, excluding: "CallSession | None" = None) -> bool: ...
     async def live_calls_of(self, tenant_id: int, number: str, excluding: "CallSession | None" = None) -> int: ...
+    async def claim_line(self, tenant_id: int, number: str, excluding: "CallSession | None" = None,
+                         holder: "CallSession | None" = None) -> LineClaim | None: ...
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None: ...
     def give_slot(self, tenant_id: int, number: str) -> None: ...
 

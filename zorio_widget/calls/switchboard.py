@@ -25,12 +25,14 @@ from zorio_widget.calls.device import Device
 from zorio_widget.calls.directory import Alone, Directory
 from zorio_widget.calls.legs import Endpoint, MediaFactory, MediaPort
 from zorio_widget.calls.limits import CallLimits, CallQuota
+from zorio_widget.calls.lines import LineClaim, LineClaims
 from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.ownership import RecordHeartbeat
 from zorio_widget.calls.placing import place_call, read_placement
 from zorio_widget.calls.routing import InvalidTarget, RouteKind, clean_destination
 from zorio_widget.calls.session import CallSession, Control, Leg, Originator
 from zorio_widget.calls.states import CallState
+from zorio_widget.calls.summary import summary as leg_summary
 from zorio_widget.calls.targets import BUILT_IN_ORIGINATORS
 from zorio_widget.media import Bridge, CallCapacity, MediaLeg
 from zorio_widget.protocol.errors import PROTOCOL_ERRORS
@@ -85,6 +87,8 @@ class Switchboard:
         self.originators: dict[RouteKind, Originator] = {**BUILT_IN_ORIGINATORS, **(originators or {})}
         self.capacity = CallCapacity(max_calls)
         self.quota = CallQuota()
+        #: Lines of extensions without call waiting that this process's calls hold (lines.py).
+        self.claims = LineClaims(lambda: self.directory.calls_changed())
         self.media_connect_timeout_s = media_connect_timeout_s
         self.heartbeat = RecordHeartbeat(record_heartbeat_s)
         self.idle_release_delay_s = idle_release_delay_s
@@ -184,13 +188,26 @@ class Switchboard:
     def live_calls_here(self, tenant_id: int, number: str, excluding: CallSession | None = None) -> int:
         return sum(1 for s in self.sessions if s.is_live and s is not excluding and s.involves(tenant_id, number))
 
+    async def claim_line(self, tenant_id: int, number: str, excluding: CallSession | None = None,
+                         holder: CallSession | None = None) -> LineClaim | None:
+        """The line of an extension without call waiting for one call (`holder`, or until handed
+        to one) if no call here (but `excluding`) nor elsewhere has it; None: busy (lines.py)."""
+        held = self.claims.held_by(holder, tenant_id, number) if holder is not None else None
+        here = {call for call, t, n in self._parties() if (t, n) == (tenant_id, number)}
+        here = (here | self.claims.holders_of(tenant_id, number)) - {excluding}
+        return held or await self.claims.claim(tenant_id, number, holder, bool(here), self.directory.claim_line)
+
     def lines(self) -> Counter[tuple[int, str]]:
-        """Live calls of this process by (tenant, number) of each party: what other processes'
-        busy checks read (`Directory.calls_changed`)."""
-        # From the table of legs, which has a leg from the moment it is made (a session lists a
-        # ringing leg only once its offer is made), so no change is missed between two events.
-        parties = {(leg.session, leg.endpoint.number) for leg in list(self.legs.values()) if leg.session.is_live}
-        return Counter((session.tenant_id, number) for session, number in parties)
+        """Live calls of this process by (tenant, number) of each party, a confirmed claim
+        counted as its call: what other processes' busy checks read (`Directory.calls_changed`)."""
+        return Counter((tenant_id, number) for _, tenant_id, number in self._parties() | set(self.claims.confirmed()))
+
+    def _parties(self) -> set[tuple[object, int, str]]:
+        """(call, tenant, number) of each party of the live calls here. From the table of legs,
+        which has a leg from the moment it is made (a session lists a ringing leg only once its
+        offer is made), so no change is missed between two events."""
+        return {(leg.session, leg.session.tenant_id, leg.endpoint.number)
+                for leg in list(self.legs.values()) if leg.session.is_live}
 
     # --- legs and their media -------------------------------------------------------------------
 
@@ -280,6 +297,7 @@ class Switchboard:
     def forget_session(self, session: CallSession) -> None:
         if session in self.sessions:
             self.sessions.discard(session)
+            self.claims.release_held_by(session)
             self.give_slot(session.tenant_id, session.origin.number)
             self._when_idle()
 
@@ -343,24 +361,8 @@ class Switchboard:
             raise
         await session.start()
 
-    @staticmethod
-    def summary(leg: Leg) -> dict[str, Any]:
-        """What a re-attaching client needs to rebuild a call (`registered.calls`)."""
-        session = leg.session
-        peer = session.peer_of(leg)
-        remote = peer.endpoint if peer is not None else None
-        return {
-            "call_id": leg.call_id,
-            "uuid": str(session.uuid),
-            "state": session.state.value,
-            "direction": leg.direction,
-            "number": remote.number if remote else session.route.number,
-            "name": remote.name if remote else session.route.name,
-            "held": leg.held,
-            "remote_held": bool(peer and peer.held),
-            "muted": leg.muted,
-            "answered_at": session.answered_at.isoformat() if session.answered_at else None,
-        }
+    #: What a re-attaching client needs to rebuild a call (`registered.calls`, summary.py).
+    summary = staticmethod(leg_summary)
 
 
 _switchboard: Switchboard | None = None

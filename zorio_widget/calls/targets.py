@@ -28,8 +28,9 @@ async def ring_extension(session: CallSession) -> None:
     if not devices:
         await session.end("failed")
         return
-    if not route.call_waiting and await board.is_busy(session.tenant_id, route.number, excluding=session):
-        await session.end("busy")
+    if not route.call_waiting and await board.claim_line(session.tenant_id, route.number, excluding=session,
+                                                         holder=session) is None:
+        await session.end("busy")  # claimed in the same step across the cluster (lines.py)
         return
     if await board.live_calls_of(session.tenant_id, route.number, excluding=session) >= session.limits.per_extension:
         await session.end("busy")  # call waiting, but the extension already has all it may hold

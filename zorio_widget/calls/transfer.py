@@ -4,11 +4,13 @@ A transfer never changes the state of an existing call: the moved party's leg is
 its `call_id` and its media, to a NEW call (`CallSession.open`: its own uuid and record, which
 takes the leg with `take_caller`/`take_callee`), and the old call ends for the transferring agent
 with reason `transferred`. Every target check runs before anything moves, so a busy or unknown
-target leaves the original call as it was. Each party that stays is told its new far party and
+target leaves the original call as it was; the line of a target without call waiting is claimed
+then (lines.py) and handed to the new call, so no other call can take it in between. Each party that stays is told its new far party and
 record (`call.party`, docs/DESIGN.md §4), whatever kind of endpoint it is.
 """
 
 from zorio_widget.calls.controls import connected_peer, put_on_hold, take_off_hold
+from zorio_widget.calls.lines import LineClaim
 from zorio_widget.calls.routing import InvalidTarget, Route, RouteKind, clean_destination, resolve_route
 from zorio_widget.calls.session import CallSession, Leg
 from zorio_widget.calls.states import CallState
@@ -16,8 +18,9 @@ from zorio_widget.protocol.messages import Frame, ProtocolError
 
 
 async def _target_route(session: CallSession, leg: Leg, peer: Leg, frame: Frame,
-                        placed_by: Leg) -> tuple[str, Route]:
-    """Checks the target, then takes the new call's slot for `placed_by`'s extension."""
+                        placed_by: Leg) -> tuple[str, Route, LineClaim | None]:
+    """Checks the target (claiming its line when it has no call waiting), then takes the new
+    call's slot for `placed_by`'s extension."""
     def refuse(code: str, message: str) -> ProtocolError:
         return ProtocolError(code, message, req_id=frame.req_id, call_id=leg.call_id)
 
@@ -30,16 +33,23 @@ async def _target_route(session: CallSession, leg: Leg, peer: Leg, frame: Frame,
         raise refuse("invalid_target", f"No extension or service {number}.")
     if number in (leg.endpoint.number, peer.endpoint.number):
         raise refuse("invalid_target", "A call cannot be transferred to one of its own parties.")
-    board = session.board
+    board, line = session.board, None
     if route.kind == RouteKind.EXTENSION:
         if not await board.devices_of(session.tenant_id, number):
             raise refuse("busy", f"{number} is not available.")
-        if not route.call_waiting and await board.is_busy(session.tenant_id, number, excluding=session):
-            raise refuse("busy", f"{number} is busy.")
-    refused = await board.take_slot(session.tenant_id, placed_by.endpoint.number, session.limits)
+        if not route.call_waiting:
+            line = await board.claim_line(session.tenant_id, number, excluding=session)
+            if line is None:
+                raise refuse("busy", f"{number} is busy.")
+    refused: str | None = "not taken"
+    try:
+        refused = await board.take_slot(session.tenant_id, placed_by.endpoint.number, session.limits)
+    finally:
+        if refused is not None and line is not None:  # no new call: the line is the target's again
+            line.release()
     if refused is not None:
         raise refuse("capacity", refused)
-    return number, route
+    return number, route, line
 
 
 async def tell_far_party(leg: Leg, number: str, name: str) -> None:
@@ -52,19 +62,26 @@ def shown_as(leg: Leg) -> str:
     return leg.caller_name or leg.endpoint.name
 
 
-async def _open_for(session: CallSession, party: Leg, route: Route, **meta: str) -> CallSession:
-    """The new call of a moved party, whose slot is already taken (given back if it fails)."""
+async def _open_for(session: CallSession, party: Leg, route: Route, line: LineClaim | None = None,
+                    **meta: str) -> CallSession:
+    """The new call of a moved party, whose slot (and target's `line`) is already taken: the new
+    call holds them, or they are given back if it fails."""
     try:
-        return await CallSession.open(session.board, route, party.endpoint, session.limits, meta=meta)
+        new = await CallSession.open(session.board, route, party.endpoint, session.limits, meta=meta)
     except BaseException:
         session.board.give_slot(session.tenant_id, party.endpoint.number)
+        if line is not None:
+            line.release()
         raise
+    if line is not None:
+        line.hand_to(new)
+    return new
 
 
 async def blind_transfer(session: CallSession, leg: Leg, frame: Frame) -> None:
     peer = connected_peer(session, leg, frame)
-    number, route = await _target_route(session, leg, peer, frame, placed_by=peer)
-    new = await _open_for(session, peer, route, transferred_from=str(session.uuid),
+    number, route, line = await _target_route(session, leg, peer, frame, placed_by=peer)
+    new = await _open_for(session, peer, route, line, transferred_from=str(session.uuid),
                           transferred_by=leg.endpoint.number)
     new.take_caller(peer)
     session.bridge.disconnect(peer.media)  # neither holds the other any more
@@ -78,8 +95,8 @@ async def attended_transfer(session: CallSession, leg: Leg, frame: Frame) -> Non
     if session.consult is not None and session.consult.is_live:
         raise ProtocolError("invalid_state", "A consult call is already in progress.", req_id=frame.req_id,
                             call_id=leg.call_id)
-    number, route = await _target_route(session, leg, peer, frame, placed_by=leg)
-    consult = await _open_for(session, leg, route, consult_for=str(session.uuid))
+    _number, route, line = await _target_route(session, leg, peer, frame, placed_by=leg)
+    consult = await _open_for(session, leg, route, line, consult_for=str(session.uuid))
     if not leg.held:
         await put_on_hold(session, leg)
     consult_leg = consult.new_caller(leg.endpoint)

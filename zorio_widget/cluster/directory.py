@@ -3,9 +3,16 @@
 - Devices elsewhere: the extension's presence hash (device id -> card) minus this node's own
   and dead nodes' entries, each as a `RemoteDevice`. One HGETALL per ring.
 - Calls elsewhere: the extension's lines hash (node id -> live calls there involving it), summed
-  over the other live nodes. One HGETALL per busy / call-waiting check. This node publishes its
-  own counts after each change of its calls (`calls_changed`), coalesced: one pipeline per turn
-  of the event loop, with its load in its node record.
+  over the other live nodes. One HGETALL per call-waiting / per-extension limit check. This node
+  publishes its own counts after each change of its calls (`calls_changed`), coalesced: one
+  pipeline per turn of the event loop, with its load in its node record.
+- The line of an extension without call waiting (calls/lines.py): one script sums the other live
+  nodes' counts and, when they are all zero, sets this node's to 1 in the same step, so two
+  processes can never both take it. This node has nothing else on that line when it asks, so 1
+  is its absolute count, the same the publisher writes next (it counts the confirmed claim); the
+  claim is given back by the publisher when the count drops (HDEL). Claims and the publisher's
+  pipelines are written one at a time (`_writing`): a pipeline computed before a claim, still in
+  flight, could otherwise land after the script and take the claim back out.
 - Slots: the tenant's and the extension's quota hashes (node id -> calls placed there), checked
   and taken in one script, so two processes can never both take the last slot; given back by
   another. A dead node's shares are skipped (and removed by the reaper).
@@ -57,6 +64,26 @@ return 0
 """KEYS: tenant quota, extension quota, the node's owned set; ARGV: node id, tenant limit,
 extension limit, then the ids of dead nodes whose shares do not count."""
 
+CLAIM_LINE = """
+local fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  local skip = fields[i] == ARGV[1]
+  for j = 2, #ARGV do
+    if fields[i] == ARGV[j] then skip = true end
+  end
+  if not skip and tonumber(fields[i + 1]) > 0 then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], 1)
+redis.call('SADD', KEYS[2], KEYS[1])
+return 1
+"""
+"""KEYS: the extension's lines hash, the node's owned set; ARGV: node id, then the ids of dead
+nodes whose counts do not count. 1: taken (this node's count is 1), 0: busy elsewhere."""
+
+UNKNOWN = -1
+"""What this node's published count of a line is while a claim's answer is awaited (or lost): it
+differs from every real count, so the next publication writes the line's count afresh."""
+
 GIVE_SLOT = """
 for i = 1, 2 do
   if redis.call('HINCRBY', KEYS[i], ARGV[1], -1) <= 0 then redis.call('HDEL', KEYS[i], ARGV[1]) end
@@ -72,6 +99,9 @@ class RedisDirectory:
         self.board = board
         self._take = node.redis.register_script(TAKE_SLOT)
         self._give = node.redis.register_script(GIVE_SLOT)
+        self._claim = node.redis.register_script(CLAIM_LINE)
+        #: Held while a claim or a publication of this node's lines is on its way to Redis.
+        self._writing = asyncio.Lock()
         self._published: Counter[tuple[int, str]] = Counter()
         self._published_load: tuple[int, int] | None = None
         self._dirty = False
@@ -103,6 +133,22 @@ class RedisDirectory:
             return 0
         return sum(int(count) for node_id, count in counts.items()
                    if _text(node_id) != self.node.node_id and self.node.is_alive(_text(node_id)))
+
+    async def claim_line(self, tenant_id: int, number: str) -> bool:
+        line, node = (tenant_id, number), self.node
+        try:
+            async with self._writing:
+                before, self._published[line] = self._published[line], UNKNOWN
+                taken = await self._claim(keys=[node.keys.lines(tenant_id, number), node.keys.owned(node.node_id)],
+                                          args=[node.node_id, *node.dead])
+                self._published[line] = 1 if taken else before
+        except Exception as exc:
+            logger.warning("cluster: line of %s not claimed across the cluster: %r", number, exc)
+            return True  # decided from what this process knows: nothing here had the line
+        finally:
+            if self._published[line] == UNKNOWN:  # the script may have run: the count is written afresh
+                self.calls_changed()
+        return bool(taken)
 
     async def owners_of_calls(self, tenant_id: int, number: str) -> list[str]:
         """The other live nodes owning live calls that involve the extension."""
@@ -142,29 +188,32 @@ class RedisDirectory:
         while self._dirty and self.board is not None:
             await asyncio.sleep(0)  # coalesce the rest of this turn's changes
             self._dirty = False
-            lines, load = self.board.lines(), (self.board.capacity.in_use, self.board.capacity.limit)
-            changed = [key for key in set(lines) | set(self._published) if lines[key] != self._published[key]]
-            if not changed and load == self._published_load:
-                continue
-            keys, node_id = self.node.keys, self.node.node_id
-            pipe = self.node.redis.pipeline(transaction=False)
-            for tenant_id, number in changed:
-                key = keys.lines(tenant_id, number)
-                if lines[(tenant_id, number)]:
-                    pipe.hset(key, node_id, lines[(tenant_id, number)])
-                    pipe.sadd(keys.owned(node_id), key)
-                else:
-                    pipe.hdel(key, node_id)
-            if load != self._published_load:
-                pipe.set(keys.node(node_id), self.node.record(), px=int(self.node.dead_after_s * 1000))
             try:
-                await pipe.execute()
+                async with self._writing:  # counted and written after any claim before it
+                    await self._write_changes(self.board)
             except Exception as exc:
                 logger.warning("cluster: busy state not published: %r", exc)
                 self._dirty = True
                 await asyncio.sleep(self.node.heartbeat_s)
-                continue
-            self._published, self._published_load = lines, load
+
+    async def _write_changes(self, board: Switchboard) -> None:
+        lines, load = board.lines(), (board.capacity.in_use, board.capacity.limit)
+        changed = [key for key in set(lines) | set(self._published) if lines[key] != self._published[key]]
+        if not changed and load == self._published_load:
+            return
+        keys, node_id = self.node.keys, self.node.node_id
+        pipe = self.node.redis.pipeline(transaction=False)
+        for tenant_id, number in changed:
+            key = keys.lines(tenant_id, number)
+            if lines[(tenant_id, number)]:
+                pipe.hset(key, node_id, lines[(tenant_id, number)])
+                pipe.sadd(keys.owned(node_id), key)
+            else:
+                pipe.hdel(key, node_id)
+        if load != self._published_load:
+            pipe.set(keys.node(node_id), self.node.record(), px=int(self.node.dead_after_s * 1000))
+        await pipe.execute()
+        self._published, self._published_load = lines, load
 
     def leg_detached(self, tenant_id: int, number: str, call_id: str) -> None:
         keys, node = self.node.keys, self.node
