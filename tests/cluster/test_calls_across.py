@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from aiortc import RTCSessionDescription
 
 from tests.calls.conftest import CALLEE_HZ, CALLER_HZ, near
 from tests.cluster.conftest import CLUSTER_ENV, PhoneOn, metric, record_of, scrape
@@ -114,6 +115,72 @@ async def test_busy_and_call_waiting_are_decided_across_processes(two: LiveClust
     await waiting.hangup()
     assert (await dave.expect("call.ended", timeout_s=10, call_id=incoming["call_id"]))["reason"] == "cancelled"
     await first.hangup()
+
+
+async def placed_at_once(callers: list[PhoneClient], number: str) -> list[ClientCall]:
+    """Each caller's call to `number`, their `call.create` frames sent at the same instant (the
+    offers are made before, so nothing on the clients' side spreads them apart)."""
+    media = [PhoneClient.new_pc(CALLER_HZ) for _ in callers]
+    for pc, _tone in media:
+        await pc.setLocalDescription(await pc.createOffer())
+    tryings = await asyncio.gather(*(
+        caller.request({"type": "call.create", "destination": number, "sdp": pc.localDescription.sdp},
+                       "call.trying", timeout_s=15) for caller, (pc, _tone) in zip(callers, media, strict=True)))
+    calls = []
+    for caller, (pc, tone), trying in zip(callers, media, tryings, strict=True):
+        assert trying["type"] == "call.trying", trying
+        call = ClientCall(caller, trying["call_id"], trying["uuid"], pc, tone)
+        caller.calls.append(call)  # closed with its phone
+        answer = await call.expect("sdp.answer", timeout_s=15)
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+        calls.append(call)
+    return calls
+
+
+async def rings_or_ends(call: ClientCall) -> dict:
+    """The call's first `call.ringing` or `call.ended`, whichever comes first."""
+    waits = [asyncio.ensure_future(call.expect(kind, timeout_s=20)) for kind in ("call.ringing", "call.ended")]
+    done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for wait in pending:
+        wait.cancel()
+    return next(iter(done)).result()
+
+
+async def test_two_callers_on_two_processes_at_once_one_rings_the_other_hears_busy(
+        two: LiveCluster, phone_on: PhoneOn) -> None:
+    """An extension without call waiting, called at the same instant from both processes: its line
+    is claimed in one Redis script, so in every round exactly one call rings (and is answered)
+    and the other ends `busy`, whichever process it was placed on."""
+    a, b = two[0], two[1]
+    await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Extension; "
+                                      "Extension.objects.filter(number='1004').update(call_waiting=False)")
+    try:
+        alice, carol, dave = await phone_on(a, "1001"), await phone_on(b, "1003"), await phone_on(b, "1004")
+        busy_on: list[str] = []
+        for _ in range(5):
+            calls = await placed_at_once([alice, carol], "1004")
+            outcomes = await asyncio.gather(*(rings_or_ends(call) for call in calls))
+            assert sorted(o["type"] for o in outcomes) == ["call.ended", "call.ringing"], outcomes
+            (winner, _), (loser, ended) = sorted(zip(calls, outcomes, strict=True),
+                                                 key=lambda pair: pair[1]["type"] != "call.ringing")
+            assert ended["reason"] == "busy", ended
+            busy_on.append("a" if loser.client is alice else "b")
+            incoming = await dave.expect("call.incoming", timeout_s=15)
+            assert incoming["uuid"] == winner.uuid
+            answered = await dave.answer(incoming, CALLEE_HZ)
+            await winner.expect("call.answered", timeout_s=15)
+            await answered.hangup()
+            assert (await winner.expect("call.ended", timeout_s=10))["reason"] == "hangup"
+            await answered.expect("call.ended", timeout_s=10)
+            assert not [f for f in dave.inbox if f["type"] == "call.incoming"], dave.inbox  # the loser never rang
+            record = await asyncio.to_thread(record_of, a if loser.client is alice else b,
+                                             "1001" if loser.client is alice else "1003", loser.uuid)
+            assert record is not None and record["end_reason"] == "busy", record
+            await asyncio.sleep(0.3)  # the winner's process gives the line back (its count, published)
+    finally:
+        await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Extension; "
+                                          "Extension.objects.filter(number='1004').update(call_waiting=True)")
+    print("busy on", busy_on)
 
 
 async def test_the_tenant_limit_counts_the_calls_of_every_process(two: LiveCluster, phone_on: PhoneOn) -> None:
