@@ -10,7 +10,8 @@ Two benchmarks (results of this machine: bench/RESULTS.md):
   got back of those it sent in the window (through the server twice and the carrier once), and
   the server's CPU per call (psutil, user+system of its pid over the window). Without
   `--transcode` the browsers offer G.711 too, so the server relays PCMU as it is; with it they
-  offer Opus only and the server transcodes both ways.
+  offer Opus only and the server transcodes both ways. `--python` keeps every packet of the server on
+  the Python relay path (`ZORIO_NATIVE_RELAY=off`), for an A/B against the native relay.
 - `--sipp-load`: SIPp (UAC) places `--total` calls at `--rate` calls/s into a DID whose target is
   `*43` (the server answers and echoes), each streaming a tone for `--hold` seconds; SIPp's own
   statistics give the failed calls (the target: none).
@@ -89,7 +90,8 @@ def browsers_out(args: argparse.Namespace) -> int:
                        str(workdir / "errors.log")], workdir, sipp_port)
     server = start_live_server({"SIP_BIND": free_sip_bind(), "MAX_CALLS_PER_PROCESS": str(max(150, n + 10)),
                                 "MAX_CALLS_PER_TENANT": str(max(150, n + 10)),
-                                "RTP_PORT_MIN": "49000", "RTP_PORT_MAX": "49999", "LOG_LEVEL": "WARNING"},
+                                "RTP_PORT_MIN": "49000", "RTP_PORT_MAX": "49999", "LOG_LEVEL": "WARNING",
+                                **({"ZORIO_NATIVE_RELAY": "off"} if args.python else {})},
                                seed_extensions=n)
     try:
         manage(server, "add_trunk", "demo", "carrier", "--uri", f"sip:127.0.0.1:{sipp_port}")
@@ -139,6 +141,7 @@ def report_browsers(args: argparse.Namespace, m: dict[str, Any], n: int) -> int:
     per_call = m["server_pct"] / max(1, m["established"])
     codecs = sorted({c for r in results for c in r.codecs})
     mode = "transcoding Opus<->PCMU" if args.transcode else "G.711 relayed as is"
+    mode += ", Python path only (ZORIO_NATIVE_RELAY=off)" if args.python else ""
     print(f"bench.trunk {datetime.date.today()} {platform.node()} load {psutil.getloadavg()}: {n} calls, {mode}")
     print(f"  established                {m['established']}/{n}  (browser answer payload types {codecs})")
     for r in results:
@@ -208,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="load processes")
     parser.add_argument("--rate", type=float, default=10.0, help="calls placed per second")
     parser.add_argument("--transcode", action="store_true", help="browsers offer Opus only: the server transcodes")
+    parser.add_argument("--python", action="store_true",
+                        help="the server relays on the Python path only (ZORIO_NATIVE_RELAY=off), for an A/B")
     parser.add_argument("--sipp-load", action="store_true", help="SIPp places calls into a DID instead")
     parser.add_argument("--total", type=int, default=200, help="--sipp-load: calls in all")
     parser.add_argument("--hold", type=float, default=5.0, help="--sipp-load: seconds each call streams")
