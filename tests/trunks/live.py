@@ -57,10 +57,12 @@ class TrunkLab:
                                 f"sip:acct:s3cret!@127.0.0.1:{sipp.port}", "--did", f"{DID}=1001", *trunk_args)
         return sipp
 
-    async def point_trunk_at(self, sipp: Sipp) -> None:
-        """The demo tenant's trunk `carrier` is `sipp`'s address (where inbound INVITEs come from)."""
+    async def point_trunk_at(self, sipp: Sipp, dids: dict[str, str] | None = None) -> None:
+        """The demo tenant's trunk `carrier` is `sipp`'s address (where inbound INVITEs come from),
+        with `dids` (number -> target; by default `DID` rings 1001)."""
+        did_args = [arg for number, target in (dids or {DID: "1001"}).items() for arg in ("--did", f"{number}={target}")]
         await asyncio.to_thread(manage, self.server, "add_trunk", "demo", "carrier", "--uri",
-                                f"sip:acct:s3cret!@127.0.0.1:{sipp.port}", "--did", f"{DID}=1001")
+                                f"sip:acct:s3cret!@127.0.0.1:{sipp.port}", *did_args)
 
     async def caller(self, scenario: str, number: str, *, template: dict[str, str] | None = None,
                      extra: tuple[str, ...] = ()) -> Sipp:

@@ -20,6 +20,7 @@ from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.routing import RouteKind
 from zorio_widget.calls.switchboard import Switchboard
 from zorio_widget.media.rtp import PortRange, RtpLeg
+from zorio_widget.protocol.messages import ProtocolError
 from zorio_widget.sip import SipCall, TrunkConfig, UserAgent
 from zorio_widget.tenants.models import Extension
 from zorio_widget.trunks.calls import TrunkCalls
@@ -265,6 +266,19 @@ async def test_blind_transfer_of_the_trunk_party_to_an_extension(s: Setup) -> No
     await call.hangup()
     await until(lambda: s.bob.ended(b) == "hangup")
     assert_board_empty(s.board)
+
+
+async def test_the_carriers_caller_transferred_to_an_outside_number_is_not_dialled_out(s: Setup) -> None:
+    """No open relay: a trunk party moved by a transfer never makes the trunk call another number
+    (a scenario's call_pstn, the admin's own code, does: tests/trunks/test_live_scenarios.py)."""
+    call, a = await answered_by_alice(s)
+    with pytest.raises(ProtocolError) as refused:
+        await s.alice.request("call.transfer", a, target="+14155551234")
+    assert refused.value.code == "invalid_target"
+    await asyncio.sleep(0.3)
+    assert not s.far.incoming and call.state == "confirmed"  # the carrier was never asked; the call goes on
+    await call.hangup()
+    await until(lambda: s.alice.ended(a) == "hangup")
 
 
 async def test_attended_transfer_joins_the_trunk_party_to_an_opus_leg_through_a_transcoder(s: Setup) -> None:

@@ -45,7 +45,7 @@ async def call_pstn(number: str, caller_id: str, *, extra_headers: dict[str, str
     if not isinstance(caller_id, str) or not caller_id:
         raise ScenarioError("bad_value", "call_pstn() needs the caller id to show")
     route = Route(RouteKind.UNKNOWN, destination)
-    return await place(run, route, _destination(caller_id), None, extra_headers)
+    return await place(run, route, _destination(caller_id), None, extra_headers, {"caller_id": caller_id})
 
 
 def _destination(number: str) -> str:
@@ -56,8 +56,9 @@ def _destination(number: str) -> str:
 
 
 async def place(run: ScenarioRun, route: Route, caller_id: str | None, display_name: str | None,
-                extra_headers: dict[str, str] | None) -> Call:
-    """A new call from the scenario to `route` (started before returning)."""
+                extra_headers: dict[str, str] | None, meta: dict[str, str] | None = None) -> Call:
+    """A new call from the scenario to `route` (started before returning); `meta` joins the
+    record's (`caller_id`: what a trunk presents when it allows it)."""
     headers = checked_headers(extra_headers)
     board = run.board
     endpoint = run.endpoint
@@ -69,8 +70,8 @@ async def place(run: ScenarioRun, route: Route, caller_id: str | None, display_n
     if refused is not None:
         raise ScenarioError("capacity", refused)
     try:
-        session = await CallSession.open(board, route, endpoint, limits, meta={"scenario": run.name,
-                                                                                "route": run.route.number})
+        session = await CallSession.open(board, route, endpoint, limits,
+                                         meta={"scenario": run.name, "route": run.route.number, **(meta or {})})
     except BaseException:
         board.give_slot(run.tenant_id, endpoint.number)
         raise

@@ -6,8 +6,9 @@ outbound prefix, or the tenant's only trunk); ``TrunkCalls.dial_out`` is then th
 that target kind (``Switchboard.originators[RouteKind.UNKNOWN]``, registered by ``runtime``): it
 binds the leg's RTP port, offers the session a leg made of a ``TrunkParty`` and an ``RtpLeg``
 (``CallSession.offer_to``), and the party's ``call.incoming`` sends the INVITE. A number no trunk
-takes still ends ``failed``. Only an extension's call goes out: a trunk's caller moved by a
-transfer cannot be relayed to another outside number.
+takes still ends ``failed``. An extension's call goes out, and a scenario's (``call_pstn``: the
+admin's own code dials, showing the caller id it asked for when the trunk allows it); a trunk's
+caller moved by a transfer is never relayed to another outside number (no open relay).
 
 In: the user agent has checked the sender (a trunk's address or credentials) and that the number
 is one of its DIDs; ``TrunkCalls.incoming`` resolves the DID's target in the trunk's tenant. A
@@ -71,7 +72,7 @@ class TrunkCalls:
         """The originator of numbers routing does not know: through a trunk, or ``failed``."""
         caller, number = session.caller, session.route.number
         assert caller is not None
-        if caller.endpoint.extension_id is None:  # never from one trunk party to another number
+        if isinstance(caller.endpoint, TrunkParty):  # never from one trunk party to another number
             await fail_unknown(session)
             return
         trunk_id = await sync_to_async(_trunk_of, thread_sensitive=False)(session.tenant_id, number)
