@@ -22,3 +22,13 @@ async def pstn_digits(call: Call, params: dict[str, Any]) -> None:
     await other.hangup()
     await call.hangup()
 
+
+async def pstn_with_headers(call: Call, params: dict[str, Any]) -> None:
+    """Answers, calls params["number"] with X- headers (params["invite"]), and once it answers hangs
+    it up with others (params["bye"]); `call.message` "hung up" to the caller afterwards."""
+    await call.answer()
+    other = await call_pstn(params["number"], params.get("caller_id", "02871234567"), extra_headers=params["invite"])
+    await other.wait_for(CallEvents.Connected, 20)
+    await other.hangup(params["bye"])
+    await call.send_message("hung up")
+    await call.ended()

@@ -208,3 +208,28 @@ async def test_digits_sent_to_a_carrier_without_telephone_event_arrive_as_dual_t
     gaps = np.diff([at for _, at in found])
     assert gaps[0] > gaps[1] + 0.4, gaps  # the `p`: half a second more between 1 and 5
 
+
+async def test_a_scenarios_x_headers_reach_the_carrier_as_sip_headers(lab: TrunkLab) -> None:
+    """Each SIPp scenario requires its header (`ereg check_it`): the 200 of a scenario's answer, the
+    final response of its reject, the INVITE of its call_pstn and the BYE of its hangup."""
+    await asyncio.to_thread(add_route, lab.server, "7330", "tests.scenarios.scripts:answer_with_headers",
+                            {"ticket": "T-77"})
+    await asyncio.to_thread(add_route, lab.server, "7331", "tests.scenarios.scripts:reject_with", {"code": 486})
+    answered = await lab.caller("caller_headers.xml", "+842873000330", template={"TICKET": "T-77"})
+    await lab.point_trunk_at(answered, {"+842873000330": "7330", "+842873000331": "7331"})
+    await answered.start()
+    await answered.finish()
+    rejected = await lab.caller("caller_rejected.xml", "+842873000331", template={"CODE": "486", "WHY": "test"})
+    await lab.point_trunk_at(rejected, {"+842873000330": "7330", "+842873000331": "7331"})
+    await rejected.start()
+    await rejected.finish()
+
+    carrier = await lab.carrier("carrier_headers.xml", template={"CAMPAIGN": "C-12", "REASON": "done"},
+                                rtp_echo=False)
+    await asyncio.to_thread(add_route, lab.server, "7332", "tests.trunks.scripts:pstn_with_headers", {
+        "number": CUSTOMER, "invite": {"X-Campaign": "C-12"}, "bye": {"X-Reason": "done"}})
+    alice = await lab.phone("1001")
+    call = await alice.call("7332", None)
+    assert (await call.expect("call.message", timeout_s=20))["text"] == "hung up"
+    await call.hangup()
+    await carrier.finish()

@@ -6,10 +6,12 @@ call layer tells every party what happens to its leg with the server messages of
 (``_FRAMES``): ``call.incoming`` sends our INVITE (we dial out), ``call.ringing`` a 183 with our
 ringback (the carrier called us), ``call.answered`` the 200, ``call.held``/``call.resumed`` by the
 other party a re-INVITE ``sendonly``/``sendrecv``, ``call.ended`` the CANCEL, the rejection or the
-BYE. What the carrier does comes back the other way (``TrunkParty.wire``): provisional responses,
-the answer, the end with its SIP code, hold by the far end, digits by RFC 4733 or INFO — each as
-session work under the call's lock, as a browser's requests are. The call's final SIP code is
-kept on its record (``sip_code``).
+BYE. The frames' ``headers`` (a scenario's ``X-`` headers: ``call_pstn``, answer, reject,
+hangup) go on the INVITE, the 200, the final response or the BYE as SIP headers. What the carrier
+does comes back the other way (``TrunkParty.wire``): provisional responses, the answer, the end
+with its SIP code, hold by the far end, digits by RFC 4733 or INFO — each as session work under
+the call's lock, as a browser's requests are. The call's final SIP code is kept on its record
+(``sip_code``).
 """
 
 from __future__ import annotations
@@ -75,14 +77,14 @@ class TrunkParty:
                 logger.exception("[trunk party %s] %s failed", self.number, frame["type"])
 
     async def _dial(self, frame: dict[str, Any]) -> None:
-        self.call.start_outbound(self.call.remote_number, self.caller_id, self.caller_name)
+        self.call.start_outbound(self.call.remote_number, self.caller_id, self.caller_name, frame.get("headers"))
 
     async def _ringing(self, frame: dict[str, Any]) -> None:
         self.call.ring(early_media=True)  # the carrier hears our ringback (the bridge plays it)
 
     async def _answered(self, frame: dict[str, Any]) -> None:
         if self.call.direction == "inbound" and self.call.state in ("incoming", "early"):
-            await self.call.answer()
+            await self.call.answer(frame.get("headers"))
             self._store_code(200)
 
     async def _held(self, frame: dict[str, Any]) -> None:
@@ -97,13 +99,14 @@ class TrunkParty:
         call = self.call
         if call.state == "ended":
             return
+        headers = frame.get("headers")
         if call.direction == "inbound" and call.state in ("incoming", "early"):
             code = REJECT_CODES.get(str(frame.get("reason")), 480)
-            call.reject(code)
+            call.reject(code, headers)
             self._store_code(code)
             return
         unanswered = call.state in ("calling", "early")
-        await call.hangup()
+        await call.hangup(headers)
         if unanswered:
             self._store_code(CANCELLED_CODE)
 

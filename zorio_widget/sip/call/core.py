@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from sipmessage import Request, Response
@@ -35,6 +36,19 @@ END_REASONS: Final[dict[int, str]] = {
 }
 "SIP final codes → call end reasons (docs/DESIGN.md §4); other 4xx/5xx/6xx are ``failed``."
 SDP: Final = "application/sdp"
+X_HEADER: Final = re.compile(r"X-[A-Za-z0-9][A-Za-z0-9-]{0,63}")
+"The extra headers a call may carry to the carrier: a scenario's `X-` headers (its answer, reject,"
+" hangup, `call_pstn`), the same a browser gets in `call.incoming.headers` / `call.ended.headers`."
+
+
+def add_x_headers(message: Request | Response, headers: Mapping[str, str] | None) -> None:
+    """Puts `headers` on `message`: `X-` names with one-line values only (the scenario layer
+    checked them; anything else is dropped here with a warning, never sent as a broken message)."""
+    for name, value in (headers or {}).items():
+        if X_HEADER.fullmatch(name) and isinstance(value, str) and not any(c in value for c in "\r\n\0"):
+            message.headers.add(name, value)
+        else:
+            logger.warning("SIP: header %r not sent (only X- headers with one-line values)", name)
 
 
 def end_reason(code: int) -> str:
@@ -127,10 +141,11 @@ class CallCore(ABC):
             return response
         return response
 
-    def _send_bye(self) -> None:
+    def _send_bye(self, headers: Mapping[str, str] | None = None) -> None:
         if self.dialog is None:
             return
         request = self.dialog.create_request("BYE", self.agent.via(), user_agent=self.agent.user_agent)
+        add_x_headers(request, headers)
         if self.agent.digest_used:
             self.agent.digest.authorize(request)
         task = asyncio.ensure_future(self.agent.send_in_dialog(request, self.dialog, lambda r: None))

@@ -7,6 +7,7 @@ ends it ``failed`` with a BYE.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Self
 
 from sipmessage import Request, Response
@@ -15,7 +16,7 @@ from ...media.sdputil import BadSdp
 from ..dialog import Dialog
 from ..message import make_response, new_tag
 from ..transaction import ServerTransaction
-from .core import SDP, CallCore, end_reason
+from .core import SDP, CallCore, add_x_headers, end_reason
 
 
 class InboundInvite(CallCore):
@@ -60,20 +61,25 @@ class InboundInvite(CallCore):
         """Inbound: the ACK of our 200 arrived (the 200 is retransmitted until then)."""
         return self._answered.is_set()
 
-    async def answer(self: Self) -> None:
-        """200 OK with our SDP (retransmitted by the transaction until the ACK: ``acked``)."""
+    async def answer(self: Self, headers: Mapping[str, str] | None = None) -> None:
+        """200 OK with our SDP and the call's `X-` `headers` (retransmitted by the transaction until
+        the ACK: ``acked``)."""
         if self.state not in ("incoming", "early") or self._invite_tx is None:
             raise RuntimeError(f"cannot answer a call in state {self.state}")
         self.sip_code = 200
-        self._invite_tx.respond(self._response(200, self._answer_sdp.encode()))
+        response = self._response(200, self._answer_sdp.encode())
+        add_x_headers(response, headers)
+        self._invite_tx.respond(response)
         self._set_state("confirmed")
         if self.on_answered is not None:
             self.on_answered(self)
 
-    def reject(self, code: int = 486) -> None:
+    def reject(self, code: int = 486, headers: Mapping[str, str] | None = None) -> None:
         if self.state not in ("incoming", "early") or self._invite_tx is None:
             return
-        self._invite_tx.respond(self._response(code))
+        response = self._response(code)
+        add_x_headers(response, headers)
+        self._invite_tx.respond(response)
         self._finish(end_reason(code), code)
 
     def _cancelled(self) -> None:

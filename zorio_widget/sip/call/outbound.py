@@ -9,6 +9,7 @@ provisional arrived (RFC 3261 §9.1), and a 2xx that crosses it is ACKed and BYE
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Self
 
 from sipmessage import Address, Response
@@ -17,14 +18,15 @@ from ...media.sdputil import BadSdp
 from ..dialog import Dialog, DialogError
 from ..digest import MAX_AUTH_ATTEMPTS
 from ..message import make_cancel, new_call_id, new_request, new_tag, tag_of
-from .core import SDP, CallCore, end_reason
+from .core import SDP, CallCore, add_x_headers, end_reason
 
 
 class OutboundInvite(CallCore):
     """Our INVITE and what its responses do to the call."""
 
-    def start_outbound(self, number: str, caller_id: str, caller_name: str) -> None:
-        """Send the INVITE with our SDP offer (``agent.dial`` calls this)."""
+    def start_outbound(self, number: str, caller_id: str, caller_name: str,
+                       headers: Mapping[str, str] | None = None) -> None:
+        """Send the INVITE with our SDP offer and the call's `X-` `headers` (``agent.dial`` calls this)."""
         config = self.agent.config
         self.remote_number, self.local_number = number, caller_id
         domain = config.uri_domain
@@ -38,6 +40,7 @@ class OutboundInvite(CallCore):
             cseq=1, via=self.agent.via(), contact=self.agent.contact(), body=offer, content_type=SDP,
             user_agent=self.agent.user_agent,
         )
+        add_x_headers(self._invite, headers)
         self.log.info("INVITE %s from %s via trunk %s", number, caller_id, config.name)
         self._send_invite()
 

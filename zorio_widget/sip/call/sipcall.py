@@ -9,6 +9,8 @@ received it (``inbound``), and the confirmed dialog (``indialog``: hold, the far
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .inbound import InboundInvite
 from .indialog import InDialog
 from .outbound import OutboundInvite
@@ -17,8 +19,9 @@ from .outbound import OutboundInvite
 class SipCall(OutboundInvite, InboundInvite, InDialog):
     """One call on one trunk; ``agent`` sends its messages and owns its media ports."""
 
-    async def hangup(self) -> None:
-        """End the call whatever its state: CANCEL, 480/487, or BYE."""
+    async def hangup(self, headers: Mapping[str, str] | None = None) -> None:
+        """End the call whatever its state: CANCEL, 480/487, or BYE (the last two with the call's
+        `X-` `headers`)."""
         if self.state == "ended":
             return
         if self.direction == "outbound" and self.state in ("calling", "early"):
@@ -28,9 +31,9 @@ class SipCall(OutboundInvite, InboundInvite, InDialog):
             self._finish("cancelled", None)
             return
         if self.direction == "inbound" and self.state in ("incoming", "early"):
-            self.reject(480)
+            self.reject(480, headers)
             return
-        self._send_bye()
+        self._send_bye(headers)
         self._finish("hangup", None)
 
     def _register_dialog(self) -> None:
