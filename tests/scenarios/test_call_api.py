@@ -12,7 +12,10 @@ import pytest
 from tests.calls.fakes import Phone, until
 from tests.scenarios import scripts
 from zorio_widget.calls.models import CallRecord
+from zorio_widget.calls.routing import RouteKind
+from zorio_widget.calls.session import CallSession
 from zorio_widget.calls.switchboard import Switchboard
+from zorio_widget.calls.targets import fail_unknown
 from zorio_widget.routes.models import Route
 from zorio_widget.scenarios import CallEvents
 from zorio_widget.scenarios.call import Call
@@ -189,8 +192,16 @@ async def test_call_extension_rings_with_headers_and_media_goes_both_ways(
     await until(lambda: board_empty(board), timeout_s=15)
 
 
+async def trunk_originator_without_a_trunk(session: CallSession) -> None:
+    """What the trunks' originator does for a tenant none of whose trunks takes the number."""
+    await fail_unknown(session)
+
+
+@pytest.mark.parametrize("sip", ["off", "on"])
 async def test_call_pstn_without_a_trunk_fails_and_says_why(
-        board: Switchboard, on_board: PhoneOf, route: RouteOf) -> None:
+        board: Switchboard, on_board: PhoneOf, route: RouteOf, sip: str) -> None:
+    if sip == "on":  # the user agent runs, but the tenant has no trunk
+        board.originators[RouteKind.UNKNOWN] = trunk_originator_without_a_trunk
     await route("7012", "tests.scenarios.scripts:dial_pstn")
     alice = on_board("1001")
     a = await alice.dial("7012")

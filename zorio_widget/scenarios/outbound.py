@@ -4,14 +4,16 @@ Each is a new call (`CallSession.open`: its own record and slot) whose caller is
 leg (`ScenarioMedia`, admitted as the caller) and whose callee side is originated like any other
 call of that target kind: an extension's devices ring (`call.incoming`, with the scenario's `X-`
 headers), a number goes to the trunk's originator of numbers nothing else answers. Without a SIP
-trunk (none configured, or `SIP_BIND=off`) that originator is the call layer's `fail_unknown`: the
-call ends `failed` at once and its `Failed` event says `error="no_trunk"`.
+trunk (none of the tenant's takes the number, or `SIP_BIND=off` and the originator is the call
+layer's `fail_unknown`) the call ends `failed` at once and its `Failed` event says `error="no_trunk"`.
 """
 
 from __future__ import annotations
 
 import logging
 from typing import Literal
+
+from channels.db import database_sync_to_async
 
 from zorio_widget.calls.legs import new_call_id
 from zorio_widget.calls.limits import CallLimits
@@ -22,6 +24,8 @@ from zorio_widget.scenarios.call import Call
 from zorio_widget.scenarios.callargs import checked_headers
 from zorio_widget.scenarios.leg import ScenarioEndpoint, ScenarioMedia
 from zorio_widget.scenarios.runner import ScenarioError, ScenarioRun, current_run
+from zorio_widget.tenants.models import Tenant
+from zorio_widget.trunks.models import trunk_for_destination
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,13 @@ async def call_pstn(number: str, caller_id: str, *, extra_headers: dict[str, str
         raise ScenarioError("bad_value", "call_pstn() needs the caller id to show")
     route = Route(RouteKind.UNKNOWN, destination)
     return await place(run, route, _destination(caller_id), None, extra_headers, {"caller_id": caller_id})
+
+
+@database_sync_to_async
+def _trunk_serves(tenant_id: int, number: str) -> bool:
+    """Whether one of the tenant's trunks takes `number` (the trunk's originator dials it then)."""
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return tenant is not None and trunk_for_destination(tenant, number) is not None
 
 
 def _destination(number: str) -> str:
@@ -80,10 +91,11 @@ async def place(run: ScenarioRun, route: Route, caller_id: str | None, display_n
     direction: Literal["outgoing"] = "outgoing"
     call = Call(run, session, own, direction)
     run.add_call(call)
-    if route.kind == RouteKind.UNKNOWN and board.originator_for(RouteKind.UNKNOWN) is fail_unknown:
+    if route.kind == RouteKind.UNKNOWN and (board.originator_for(RouteKind.UNKNOWN) is fail_unknown
+                                            or not await _trunk_serves(run.tenant_id, route.number)):
         call.failure_detail = "no_trunk"
-        logger.warning("scenario %s: no SIP trunk serves %s (none configured, or SIP_BIND=off)", run.name,
-                       route.number)
+        logger.warning("scenario %s: no SIP trunk serves %s (none of the tenant's takes it, or SIP_BIND=off)",
+                       run.name, route.number)
     logger.info("call %s: scenario %s calls %s (%s)", session.uuid, run.name, route.number, route.kind)
     await session.start()
     return call
