@@ -97,9 +97,11 @@ async def test_changes_at_the_same_instant_on_two_processes_are_all_kept(tenant:
         a, b = (AgentDirectory(store_of(redis, keys, nodes, n)) for n in ("node-a", "node-b"))
         await a.set_state(tenant, "1002", "logged_in", "8000")
         before = (await a.agent(tenant, "1002")).idle_since
-        assert (await churning(a, tenant, b.set_state(tenant, "1002", "paused"))).state == "paused"
-        agent = await b.agent(tenant, "1002")
-        assert agent.paused and agent.idle_since > before
+        for state in ("paused", "ready", "paused", "ready", "paused"):  # each round may catch a lost write
+            assert (await churning(a, tenant, b.set_state(tenant, "1002", state))).state == state
+            agent = await b.agent(tenant, "1002")
+            assert agent.state == state and agent.idle_since > before
+            before = agent.idle_since
         await churning(b, tenant, a.set_state(tenant, "1002", "logged_in", "8001"))
         agent = await a.agent(tenant, "1002")
         assert agent.queues == {"8000", "8001"} and agent.state == "ready"
@@ -123,7 +125,7 @@ async def churning(directory: AgentDirectory, tenant: int, change: Awaitable[Age
     finally:
         await asyncio.sleep(0.05)
         done.set()
-        assert min(await asyncio.gather(*churners)) > 1
+        assert sum(await asyncio.gather(*churners)) > len(churners)  # they kept writing around the change
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])

@@ -19,7 +19,9 @@ Every method is a few round trips: `agents()` one SMEMBERS and one MGET, `line()
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -33,6 +35,9 @@ from zorio_widget.cluster.node import Node
 
 UPDATE_ATTEMPTS: Final = 50
 "Transactions on one agent's state tried before giving up (each retry means another process changed it)."
+RETRY_PAUSE_S: Final = 0.002
+"""Up to this much times the attempt's number, at random, between two attempts: writers that keep
+colliding on one agent spread out instead of aborting each other in step."""
 
 
 @dataclass(frozen=True)
@@ -216,7 +221,7 @@ class RedisAgents:
     async def update(self, tenant_id: int, number: str, change: Change) -> Agent:
         key, index = self.keys.agent(tenant_id, number), self.keys.agents(tenant_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            for _ in range(UPDATE_ATTEMPTS):
+            for attempt in range(1, UPDATE_ATTEMPTS + 1):
                 try:
                     await pipe.watch(key)
                     raw = await pipe.get(key)
@@ -234,7 +239,7 @@ class RedisAgents:
                     await pipe.execute()
                     return replace(agent, offered=False)
                 except WatchError:
-                    continue
+                    await asyncio.sleep(random.uniform(0, RETRY_PAUSE_S * attempt))
         raise RuntimeError(f"agent {number}: state changed {UPDATE_ATTEMPTS} times while being changed")
 
     async def agents(self, tenant_id: int) -> list[Agent]:
