@@ -6,6 +6,7 @@ database; the endpoints and media are tests/calls/fakes.py. Seconds, not minutes
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,16 @@ def hears(phone: Phone, call_id: str) -> str:
 
 async def record(session: CallSession) -> CallRecord:
     return await CallRecord.objects.aget(uuid=session.uuid)
+
+
+async def until_closed(board: Switchboard, timeout_s: float = 10.0) -> None:
+    """Until the board has no call and every record is closed: a call leaves the board before its
+    record's last write, and a test ending in between would tear the database down under it."""
+    await until(lambda: not board.sessions, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while await CallRecord.objects.filter(ended_at__isnull=True).aexists():
+        assert time.monotonic() < deadline, "a call record is still open"
+        await asyncio.sleep(0.01)
 
 
 def assert_board_empty(board: Switchboard) -> None:
@@ -209,7 +220,7 @@ async def test_the_caller_cancels_and_the_ring_times_out(demo_extensions: dict[s
     await alice.request("call.hangup", a)
     assert alice.ended(a) == "cancelled" and bob.ended(bob.incoming()) == "cancelled"
     a = await alice.dial("1002")
-    await until(lambda: not board.sessions)
+    await until_closed(board)
     assert alice.ended(a) == "no-answer"
     assert_board_empty(board)
 
@@ -248,7 +259,7 @@ async def test_media_that_fails_or_never_connects_ends_the_call(demo_extensions:
     await answer(bob, b)
     if connects:
         bob.media(b).fail()
-    await until(lambda: not board.sessions)  # the call has finished ending
+    await until_closed(board)  # the call has finished ending
     assert alice.ended(a) == reason and bob.ended(b) == reason
     assert_board_empty(board)
 
@@ -266,7 +277,7 @@ async def test_a_dropped_device_has_its_grace_and_a_new_device_takes_the_call_ov
     await asyncio.sleep(0.45)  # past the first drop's grace: the re-attach cancelled it
     assert board.legs[a].session.is_live
     await board.unregister(back)  # dropped again: this drop's grace runs out
-    await until(lambda: not board.sessions, timeout_s=5)
+    await until_closed(board, timeout_s=5)
     assert bob.ended(bob.incoming()) == "hangup"
     assert_board_empty(board)
 
