@@ -45,7 +45,10 @@ export class Parties {
 
   private apply(call: Call, record: CallRecordEntry): void {
     const outgoing = record.from === this.host.extension;
-    const [number, name] = outgoing ? [record.to, record.to_name] : [record.from, record.from_name];
+    // An incoming call's `call.incoming` already named the caller as the caller chose to be shown
+    // (a `callerName` option, a trunk's display name): the record only fills a missing name.
+    const [number, name] = outgoing ? [record.to, record.to_name]
+      : [record.from, call.fromName ? "" : record.from_name];
     const context = { ...contextOf(record), ...call.context };
     const changed = (name && name !== call.name) || JSON.stringify(context) !== JSON.stringify(call.context);
     if (!changed) return;

@@ -189,6 +189,17 @@ test("who is on the line: the call record at set-up, then call.party frames (a t
     ["0912345678", "", "0912345678", "", "1001", "u4"]);
 });
 
+test("an incoming caller's own name (a callerName option) is kept when the call record names the extension", async () => {
+  const records: Json[] = [{ uuid: "u9", direction: "internal", from: "1002", from_name: "Bob", to: "1001", to_name: "Alice",
+    started_at: "2026-01-01T00:00:00Z", answered_at: null, ended_at: null, options: { caller_name: "Acme sales", campaign_id: "36" } }];
+  let reads = 0;
+  const { phone, net } = await connected({}, { "/api/webphone/calls": () => { reads += 1; return [200, { count: 1, results: records }]; } });
+  net.last().receive({ type: "call.incoming", call_id: "in9", uuid: "u9", from: "1002", from_name: "Acme sales", to: "1001", sdp: "v=0", headers: {} });
+  const call = phone.getCall("in9")!;
+  await until(() => reads === 1 && call.context.campaignId === "36", "the record read");
+  assert.deepEqual([call.fromName, call.name], ["Acme sales", "Acme sales"]);
+});
+
 test("setAgentState: the request and its reply; a change made elsewhere is an agent_state event", async () => {
   const { phone, net, events } = await connected();
   const setting = phone.setAgentState("logged_in");
