@@ -227,9 +227,6 @@ def extension_records_by_default(extension_id: int | None) -> bool:
     return bool(Extension.objects.filter(pk=extension_id, recording_default=True).exists())
 
 
-records_by_default = database_sync_to_async(extension_records_by_default)
-
-
 # -- serving the file (the REST API and the admin's player) ---------------------------------------
 
 CHUNK_BYTES = 64 * 1024
