@@ -70,8 +70,9 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     log_path: Path
     _tokens: dict[str, str] = field(default_factory=dict)
-    #: A PostgreSQL database created for this server alone (`start_live_server`), dropped by `stop()`.
-    own_database: str | None = None
+    #: Its `DATABASE_URL` is a PostgreSQL database created for it alone (`start_live_server`),
+    #: dropped by `stop()`.
+    own_database: bool = False
 
     def token(self, extension: str, ttl: int = 3600) -> str:
         """A fresh token minted through the public API (`POST /api/webphone/tokens`)."""
@@ -95,9 +96,8 @@ class LiveServer:
     def stop(self) -> None:
         stop_process(self.process)
         if self.own_database:
-            _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.own_database,
-                      self.env["DATABASE_URL"].rsplit("/", 1)[0])
-            self.own_database = None
+            _drop_database(self.env["DATABASE_URL"])
+            self.own_database = False
 
     def kill(self) -> None:
         """kill -9: the process dies with its calls, as in a crash."""
@@ -150,17 +150,18 @@ def start_live_server(extra_env: dict[str, str] | None = None, seed_extensions: 
     passed in `extra_env` is used as it is (a second process of the same system)."""
     workdir = Path(tempfile.mkdtemp(prefix="zorio-live-"))
     env = server_environment(workdir, extra_env)
-    own_database = None
-    if "DATABASE_URL" not in (extra_env or {}) and env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
-        own_database = f"zorio_live_{secrets.token_hex(4)}"
+    own_database = "DATABASE_URL" not in (extra_env or {}) and env["DATABASE_URL"].startswith(
+        ("postgres://", "postgresql://"))
+    if own_database:
+        name = f"zorio_live_{secrets.token_hex(4)}"
         base = env["DATABASE_URL"].rsplit("/", 1)[0]
-        _postgres("CREATE DATABASE {}", own_database, base)
-        env["DATABASE_URL"] = f"{base}/{own_database}"
+        _postgres("CREATE DATABASE {}", name, base)
+        env["DATABASE_URL"] = f"{base}/{name}"
     try:
         server = launch_server(env, prepare_database(env, seed_extensions), workdir)
     except BaseException:
         if own_database:
-            _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", own_database, env["DATABASE_URL"].rsplit("/", 1)[0])
+            _drop_database(env["DATABASE_URL"])
         raise
     server.own_database = own_database
     return server
@@ -235,7 +236,13 @@ class LiveCluster:
                 client.delete(key)
         finally:
             client.close()
-        _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database_url.rsplit("/", 1)[1])
+        _drop_database(self.database_url)
+
+
+def _drop_database(database_url: str) -> None:
+    """Drops the database `database_url` names, connections and all."""
+    server_url, name = database_url.rsplit("/", 1)
+    _postgres("DROP DATABASE IF EXISTS {} WITH (FORCE)", name, server_url)
 
 
 def _postgres(statement: str, database: str, server_url: str = CLUSTER_POSTGRES) -> None:
