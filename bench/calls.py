@@ -200,8 +200,10 @@ def drive(specs: list[WorkerSpec], server: ProcessGroup, warmup_s: float, second
     try:
         pids = [msg[1] for msg in load.expect("ready")]
         setup_spy = spy_on(server.pid, 600, f"{profile}.setup") if profile else None
+        setup_start = sample(server)
         load.send("go")
         established = sum(msg[1] for msg in load.expect("answered"))
+        setup_end = sample(server)
         if setup_spy is not None:
             setup_spy.send_signal(signal.SIGINT)
             setup_spy.wait(30)
@@ -234,6 +236,8 @@ def drive(specs: list[WorkerSpec], server: ProcessGroup, warmup_s: float, second
     return {
         "others_pct": 100 * (busy - ours) / wall,
         "established": established,
+        "setup_cpu_s": setup_end.cpu_s - setup_start.cpu_s,
+        "setup_wall_s": setup_end.at - setup_start.at,
         "results": results,
         "cpu_pct": 100 * (end.cpu_s - start.cpu_s) / wall,
         "client_cpu_pct": [100 * (b - a) / wall for a, b in zip(client_start, client_end, strict=True)],
@@ -380,6 +384,9 @@ def run(servers: list[LiveServer], args: argparse.Namespace, n: int, workers: in
     if setup.size:
         print(f"setup create->answered       p50 {np.percentile(setup, 50):6.1f} ms   p95 {np.percentile(setup, 95):6.1f} ms"
               f"   max {setup.max():6.1f} ms   {setup_note}")
+    if run_["established"]:
+        print(f"  server CPU in set-up       {1000 * run_['setup_cpu_s'] / run_['established']:6.1f} ms per call"
+              f"   ({run_['setup_cpu_s']:.2f} s over the {run_['setup_wall_s']:.2f} s from the first create to the last answer)")
     print(f"packets delivered            {received}/{sent} = {delivery:.3f}%   worst flow {min(per_flow, default=0):.2f}%"
           f"   [target >= {TARGET_DELIVERY}%: {verdict(delivery >= TARGET_DELIVERY and run_['established'] == n)}]")
     print(f"inter-arrival gap            p50 {pct(gaps, 50):5.1f} ms   p99 {gap99:5.1f} ms   max {pct(gaps, 100):6.1f} ms"

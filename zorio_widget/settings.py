@@ -91,7 +91,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Call records are written from the event loop while other requests read: wait, don't fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Write-ahead logging: readers never wait for the writer, and a commit appends to the log
+    # instead of creating, syncing and deleting a journal (bench/RESULTS.md 2026-12-02: a call's
+    # record writes run on the one database thread every set-up waits on).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
 else:
     # Seconds a database connection is kept: the server (zorio_widget/serve.py) keeps its own 300 s,
     # since opening a PostgreSQL connection for each record write cost a call's set-up ~100 ms

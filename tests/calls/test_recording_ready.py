@@ -18,7 +18,7 @@ async def test_a_stored_recording_queues_recording_ready(tenant: Tenant) -> None
     await WebhookEndpoint.objects.acreate(tenant=tenant, url="https://crm.acme.example/hooks", secret_encrypted="")
     record = await CallRecord.objects.acreate(tenant=tenant, direction="internal", from_number="1001",
                                               to_number="1002", started_at=timezone.now())
-    await _store_file(record.uuid, f"{tenant.slug}/2026/12/01/{record.uuid}.ogg")
+    await _store_file(record.uuid, tenant.pk, f"{tenant.slug}/2026/12/01/{record.uuid}.ogg")
     event = await WebhookEvent.objects.aget(event_type="recording.ready")
     call = event.payload["call"]
     assert call["uuid"] == str(record.uuid) and call["recording_url"] == f"/api/webphone/calls/{record.uuid}/recording"

@@ -27,9 +27,12 @@ EndedWork = Callable[[], Coroutine[Any, Any, None]]
 class CallLifecycle:
     """A call's state and the work waiting on it; every change is made under `lock` by the session."""
 
-    def __init__(self) -> None:
+    def __init__(self, tenant_id: int) -> None:
         self.uuid = uuid_lib.uuid4()
+        self.tenant_id = tenant_id
         self.state = CallState.ORIGINATING
+        #: When the call was placed (its record's `started_at`) and answered.
+        self.started_at = timezone.now()
         self.answered_at: datetime | None = None
         self.lock = asyncio.Lock()
         self._ring_timer: asyncio.Task[None] | None = None
@@ -56,7 +59,7 @@ class CallLifecycle:
         """The call is answered: the record says when, and the work waiting for it runs."""
         self._apply(CallEvent.ANSWER)
         self.answered_at = timezone.now()
-        await records.update_record(self.uuid, answered_at=self.answered_at)
+        await records.answer_record(self.uuid, self.tenant_id, self.started_at, self.answered_at)
         when_answered, self._when_answered = self._when_answered, []
         for work in when_answered:
             await work()
@@ -90,7 +93,7 @@ class CallLifecycle:
         for work in when_ended:
             spawn(work())
         try:
-            await records.finish_record(self.uuid, reason, self.answered_at, **record_fields)
+            await records.finish_record(self.uuid, self.tenant_id, reason, self.answered_at, **record_fields)
         finally:
             if self.state == CallState.WRAP_UP:
                 self._apply(CallEvent.CLOSE)

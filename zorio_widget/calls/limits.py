@@ -20,9 +20,12 @@ class CallLimits:
     per_extension: int
 
 
-def read_limits(tenant_id: int) -> CallLimits:
-    tenant = Tenant.objects.only("max_live_calls", "max_calls_per_extension").get(pk=tenant_id)
+def limits_of_tenant(tenant: Tenant) -> CallLimits:
     return CallLimits(tenant.live_call_limit, tenant.extension_call_limit)
+
+
+def read_limits(tenant_id: int) -> CallLimits:
+    return limits_of_tenant(Tenant.objects.only("max_live_calls", "max_calls_per_extension").get(pk=tenant_id))
 
 
 limits_of = database_sync_to_async(read_limits)

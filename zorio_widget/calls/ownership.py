@@ -42,7 +42,7 @@ def close_records(records: "list[CallRecord]", now: datetime) -> int:
             done = CallRecord.objects.filter(pk=record.pk, ended_at__isnull=True).update(
                 ended_at=ended_at, end_reason=EndReason.FAILED, duration=round(duration, 3))
             if done:
-                call_event.send(CallRecord, uuid=record.uuid, event="call.ended")
+                call_event.send(CallRecord, uuid=record.uuid, tenant_id=record.tenant_id, event="call.ended")
         closed += done
     return closed
 

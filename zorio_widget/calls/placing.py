@@ -15,12 +15,13 @@ from channels.db import database_sync_to_async
 from zorio_widget.calls import records
 from zorio_widget.calls.device import Device
 from zorio_widget.calls.legs import new_call_id
-from zorio_widget.calls.limits import CallLimits, read_limits
-from zorio_widget.calls.recording import extension_records_by_default, record_when_answered
+from zorio_widget.calls.limits import CallLimits, limits_of_tenant, read_limits
+from zorio_widget.calls.recording import record_when_answered
 from zorio_widget.calls.routing import Route, RouteKind, find_route
 from zorio_widget.calls.session import Board, CallSession
 from zorio_widget.media import BadSdp
 from zorio_widget.protocol.messages import ProtocolError
+from zorio_widget.tenants.models import Extension
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,16 @@ class Placement:
 
 @database_sync_to_async
 def read_placement(device: Device, destination: str) -> Placement:
-    return Placement(read_limits(device.tenant_id), find_route(device.tenant_id, destination),
-                     extension_records_by_default(device.extension_id))
+    """Two queries: the route, and the caller's extension with its tenant's limits."""
+    route = find_route(device.tenant_id, destination)
+    caller = None
+    if device.extension_id is not None:
+        caller = (Extension.objects.select_related("tenant")
+                  .only("recording_default", "tenant__max_live_calls", "tenant__max_calls_per_extension")
+                  .filter(pk=device.extension_id).first())
+    if caller is None:  # no extension (a trunk's caller), or one deleted since it connected
+        return Placement(read_limits(device.tenant_id), route, records_by_default=False)
+    return Placement(limits_of_tenant(caller.tenant), route, records_by_default=caller.recording_default)
 
 
 async def place_call(board: Board, device: Device, placement: Placement, offer: str,

@@ -41,7 +41,7 @@ from zorio_widget.media.recording import (
     render_call,
 )
 from zorio_widget.protocol.messages import Frame, ProtocolError
-from zorio_widget.tenants.models import Extension, Tenant
+from zorio_widget.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +61,10 @@ def _tenant_slug(tenant_id: int) -> str:
 
 
 @database_sync_to_async
-def _store_file(uuid: UUID, relative: str) -> None:
+def _store_file(uuid: UUID, tenant_id: int, relative: str) -> None:
     with transaction.atomic():
         CallRecord.objects.filter(uuid=uuid).update(recording=True, recording_file=relative)
-        call_event.send(CallRecord, uuid=uuid, event="recording.ready")
+        call_event.send(CallRecord, uuid=uuid, tenant_id=tenant_id, event="recording.ready")
 
 
 class CallRecording:
@@ -163,7 +163,7 @@ class CallRecording:
         stored: str | None = None
         try:
             result = await render_call(recorded, self.paths.mixed)
-            await _store_file(uuid, self.paths.relative)
+            await _store_file(uuid, self.session.tenant_id, self.paths.relative)
             stored = self.paths.relative
             logger.info("call %s: recording rendered (%.1f s in %.1f s)", uuid, result.duration_s, result.elapsed_s)
         except (RenderError, OSError) as exc:
@@ -218,13 +218,6 @@ async def record_request(session: CallSession, leg: Leg, frame: Frame) -> None:
             await recording.stop(req_id)
     except RecordingError as exc:
         raise refuse(f"Cannot {action} the recording: {exc}") from exc
-
-
-def extension_records_by_default(extension_id: int | None) -> bool:
-    """Whether the extension records its calls unless told otherwise (`recording_default`)."""
-    if extension_id is None:
-        return False
-    return bool(Extension.objects.filter(pk=extension_id, recording_default=True).exists())
 
 
 # -- serving the file (the REST API and the admin's player) ---------------------------------------

@@ -51,27 +51,33 @@ def call_fields(route: Route, origin: Endpoint) -> dict[str, Any]:
 
 
 @database_sync_to_async
-def create_record(**fields: Any) -> CallRecord:
+def create_record(started_at: datetime, **fields: Any) -> CallRecord:
     with transaction.atomic():
-        record = CallRecord.objects.create(started_at=timezone.now(), **owner_fields(), **fields)
-        call_event.send(CallRecord, uuid=record.uuid, event="call.started")
+        record = CallRecord.objects.create(started_at=started_at, **owner_fields(), **fields)
+        call_event.send(CallRecord, uuid=record.uuid, tenant_id=record.tenant_id, event="call.started")
     return record
 
 
 @database_sync_to_async
 def update_record(uuid: UUID, **fields: Any) -> None:
-    with transaction.atomic():
-        CallRecord.objects.filter(uuid=uuid).update(**fields)
-        if fields.get("answered_at"):
-            call_event.send(CallRecord, uuid=uuid, event="call.answered")
+    """Fields that announce nothing (a SIP final code...)."""
+    CallRecord.objects.filter(uuid=uuid).update(**fields)
 
 
 @database_sync_to_async
-def finish_record(uuid: UUID, reason: str, answered_at: datetime | None, **fields: Any) -> None:
+def answer_record(uuid: UUID, tenant_id: int, started_at: datetime, answered_at: datetime) -> None:
+    with transaction.atomic():
+        CallRecord.objects.filter(uuid=uuid).update(answered_at=answered_at)
+        call_event.send(CallRecord, uuid=uuid, tenant_id=tenant_id, event="call.answered",
+                        setup_s=(answered_at - started_at).total_seconds())
+
+
+@database_sync_to_async
+def finish_record(uuid: UUID, tenant_id: int, reason: str, answered_at: datetime | None, **fields: Any) -> None:
     ended_at = timezone.now()
     duration = (ended_at - answered_at).total_seconds() if answered_at else 0.0
     with transaction.atomic():
         CallRecord.objects.filter(uuid=uuid).update(
             ended_at=ended_at, end_reason=reason, duration=round(duration, 3), **fields
         )
-        call_event.send(CallRecord, uuid=uuid, event="call.ended")
+        call_event.send(CallRecord, uuid=uuid, tenant_id=tenant_id, event="call.ended")

@@ -110,12 +110,11 @@ class CallSession(CallLifecycle):
     taken before."""
 
     def __init__(self, board: Board, bridge: Bridge, route: Route, origin: Endpoint, limits: CallLimits) -> None:
-        super().__init__()
+        super().__init__(origin.tenant_id)
         self.board = board
         #: Who hears what in this call (the switchboard's, shared by the process's calls).
         self.bridge = bridge
         self.limits = limits
-        self.tenant_id = origin.tenant_id
         self.origin = origin
         self.route = route
         self.caller: Leg | None = None
@@ -138,7 +137,7 @@ class CallSession(CallLifecycle):
         also when it fails at once) and the board knows it. Its parties come next (`admit_caller`,
         `new_caller`, `take_caller`...), then `start`."""
         session = cls(board, board.bridge, route, origin, limits)
-        await records.create_record(uuid=session.uuid, **records.call_fields(route, origin), **record_fields)
+        await records.create_record(session.started_at, uuid=session.uuid, **records.call_fields(route, origin), **record_fields)
         board.add_session(session)
         return session
 

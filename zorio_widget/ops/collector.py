@@ -31,6 +31,7 @@ from prometheus_client.registry import Collector
 
 from zorio_widget.ops.lifecycle import is_draining
 from zorio_widget.ops.metrics import REGISTRY
+from zorio_widget.ops.tenantlabels import known_labels, tenant_labels
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class CallLayerCollector(Collector):
     def __init__(self, totals: MediaTotals | None = None) -> None:
         self.totals = totals or MediaTotals()
         self._families: list[Metric] = []
-        self._slugs: dict[int, str] = {}
+        self._labels: dict[int, str] = {}
         self._reported: set[str] = set()
 
     def describe(self) -> list[Metric]:
@@ -197,7 +198,9 @@ class CallLayerCollector(Collector):
                 self._reported.add(problem)
                 logger.warning("metrics: the call layer could not be read: %s", problem)
         media = await self.totals.totals(view.media)
-        await self._learn_slugs({*(view.live_calls or ()), *(view.legs or ()), *(view.devices or ())})
+        tenant_ids = {*(view.live_calls or ()), *(view.legs or ()), *(view.devices or ())}
+        labels = known_labels(tenant_ids)
+        self._labels = labels if labels is not None else await _tenant_labels(tenant_ids)
         families: list[Metric] = [
             self._per_tenant("zorio_live_calls", "Live calls owned by this process.", view.live_calls),
             self._per_tenant("zorio_call_legs", "Call legs (parties) in this process.", view.legs),
@@ -227,22 +230,13 @@ class CallLayerCollector(Collector):
         if counts is None:
             return family
         for tenant_id, value in sorted(counts.items()):
-            family.add_metric([self._slugs.get(tenant_id, str(tenant_id))], value)
+            family.add_metric([self._labels.get(tenant_id, str(tenant_id))], value)
         if not counts:
             family.add_metric([""], 0)  # "none" is a value too: a dashboard sees 0, not no data
         return family
 
-    async def _learn_slugs(self, tenant_ids: set[int]) -> None:
-        unknown = tenant_ids - set(self._slugs)
-        if unknown:
-            self._slugs.update(await _tenant_slugs(unknown))
 
-
-@database_sync_to_async
-def _tenant_slugs(tenant_ids: set[int]) -> dict[int, str]:
-    from zorio_widget.tenants.models import Tenant
-
-    return dict(Tenant.objects.filter(pk__in=tenant_ids).values_list("pk", "slug"))
+_tenant_labels = database_sync_to_async(tenant_labels)
 
 
 def process_state_families(call_layer_readable: bool) -> list[Metric]:

@@ -60,7 +60,7 @@ def enqueue(tenant_id: int, event_type: str, payload: dict[str, Any]) -> Webhook
         data = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"webhook payload is not JSON: {exc}") from exc
-    if not WebhookEndpoint.objects.filter(tenant_id=tenant_id, enabled=True).exists():
+    if not has_endpoint(tenant_id):
         return None
     event = WebhookEvent.objects.create(tenant_id=tenant_id, event_type=event_type, payload=data)
     transaction.on_commit(wake_workers)
@@ -71,16 +71,14 @@ def enqueue(tenant_id: int, event_type: str, payload: dict[str, Any]) -> Webhook
 aenqueue = database_sync_to_async(enqueue)
 
 
+def has_endpoint(tenant_id: int) -> bool:
+    """Whether the tenant has an enabled webhook endpoint (one indexed query)."""
+    return WebhookEndpoint.objects.filter(tenant_id=tenant_id, enabled=True).exists()
+
+
 def enqueue_call_event(call_uuid: uuid_lib.UUID | str, event_type: str) -> WebhookEvent | None:
-    """Queues a call event whose payload is the call record as the REST API lists it (`"call"`).
-    A tenant without an enabled endpoint costs one query (it runs at every call's set-up, answer
-    and end, inside the record's transaction): the record is read only for a tenant that has one."""
-    if not WebhookEndpoint.objects.filter(enabled=True, tenant__call_records__uuid=call_uuid).exists():
-        return None
+    """Queues a call event whose payload is the call record as the REST API lists it (`"call"`)."""
     record = CallRecord.objects.filter(uuid=call_uuid).first()
     if record is None:
         raise ValueError(f"no call record {call_uuid}")
     return enqueue(record.tenant_id, event_type, {"call": record.as_api()})
-
-
-aenqueue_call_event = database_sync_to_async(enqueue_call_event)
