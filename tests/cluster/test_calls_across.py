@@ -183,6 +183,43 @@ async def test_two_callers_on_two_processes_at_once_one_rings_the_other_hears_bu
     print("busy on", busy_on)
 
 
+async def test_three_callers_on_two_processes_at_once_ring_an_extension_with_call_waiting_up_to_its_limit(
+        two: LiveCluster, phone_on: PhoneOn) -> None:
+    """An extension with call waiting and a per-extension limit of 2, called at the same instant by
+    three callers on two processes: its lines are claimed in one Redis script each, so in every
+    round exactly two calls ring it and the third ends `busy`, whichever process it was placed on."""
+    a, b = two[0], two[1]
+    await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Tenant; "
+                                      "Tenant.objects.filter(slug='demo').update(max_calls_per_extension=2)")
+    try:
+        seats = [(a, "1001"), (b, "1002"), (a, "1003")]  # where each caller's socket (and call) is
+        callers = [await phone_on(server, number) for server, number in seats]
+        dave = await phone_on(b, "1004")
+        busy_on: list[str] = []
+        for _ in range(5):
+            calls = await placed_at_once(callers, "1004")
+            outcomes = await asyncio.gather(*(rings_or_ends(call) for call in calls))
+            assert sorted(o["type"] for o in outcomes) == ["call.ended", "call.ringing", "call.ringing"], outcomes
+            lost = next(i for i, o in enumerate(outcomes) if o["type"] == "call.ended")
+            assert outcomes[lost]["reason"] == "busy", outcomes[lost]
+            busy_on.append(seats[lost][1])
+            winners = {call.uuid: call for i, call in enumerate(calls) if i != lost}
+            for _winner in range(2):
+                incoming = await dave.expect("call.incoming", timeout_s=15)
+                winner = winners.pop(incoming["uuid"])  # only a winner rings dave, and each once
+                await winner.hangup()
+                assert (await winner.expect("call.ended", timeout_s=10))["reason"] == "cancelled"
+                await dave.expect("call.ended", timeout_s=10, call_id=incoming["call_id"])
+            assert not [f for f in dave.inbox if f["type"] == "call.incoming"], dave.inbox  # the loser never rang
+            record = await asyncio.to_thread(record_of, *seats[lost], calls[lost].uuid)
+            assert record is not None and record["end_reason"] == "busy", record
+            await asyncio.sleep(0.3)  # the winners' processes give the lines back (their counts, published)
+    finally:
+        await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Tenant; "
+                                          "Tenant.objects.filter(slug='demo').update(max_calls_per_extension=None)")
+    print("busy on", busy_on)
+
+
 async def test_the_tenant_limit_counts_the_calls_of_every_process(two: LiveCluster, phone_on: PhoneOn) -> None:
     a, b = two[0], two[1]
     await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Tenant; "

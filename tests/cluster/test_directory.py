@@ -1,10 +1,12 @@
-"""The line of an extension without call waiting, claimed across processes (`RedisDirectory.claim_line`).
+"""The lines of an extension, claimed across processes (`RedisDirectory.claim_line`).
 
 Two processes' switchboards (real `Switchboard`s with fake media, tests/calls/fakes.py), each with
 its own `RedisDirectory` and node id, on the machine's Redis under a key prefix of the test's own:
 claims made at the same instant on both are decided by one script, so exactly one wins; the line
 is free again once the winner gives it back (its publisher removes its count); a dead process's
 count is skipped, and removed by the reaper's script; Redis away, the process decides alone.
+With more lines (call waiting: the per-extension limit), the script takes one only while the
+other live nodes' counts and this node's, the claim included, stay within the limit.
 """
 
 from __future__ import annotations
@@ -144,3 +146,51 @@ async def test_redis_away_the_process_decides_from_what_it_knows(caplog: pytest.
         if directory._publishing is not None:
             directory._publishing.cancel()  # retrying every heartbeat while Redis is away
         await redis.aclose()
+
+
+async def test_with_more_lines_the_script_counts_the_other_nodes_up_to_the_limit() -> None:
+    async with two_processes() as (redis, keys, (a, dir_a), (b, dir_b)):
+        line = keys.lines(TENANT, NUMBER)
+        on_b = await b.claim_line(TENANT, NUMBER, limit=2)
+        on_a = await a.claim_line(TENANT, NUMBER, limit=2)
+        assert on_a is not None and on_b is not None
+        assert await redis.hgetall(line) == {"node-a": "1", "node-b": "1"}
+        assert await a.claim_line(TENANT, NUMBER, limit=2) is None  # a has a line free, but b holds the other
+        assert await b.claim_line(TENANT, NUMBER, limit=2) is None
+        assert await redis.hgetall(line) == {"node-a": "1", "node-b": "1"}  # a refused claim writes nothing
+        third = await a.claim_line(TENANT, NUMBER, limit=3)
+        assert third is not None  # this node's count written is its absolute one: its two claims
+        assert await redis.hgetall(line) == {"node-a": "2", "node-b": "1"}
+        assert await a.claim_line(TENANT, NUMBER, limit=3) is None
+        dir_a.node.dead["node-b"] = 0.0  # b went silent: its count no longer counts
+        fourth = await a.claim_line(TENANT, NUMBER, limit=3)
+        assert fourth is not None
+        assert await redis.hgetall(line) == {"node-a": "3", "node-b": "1"}
+        assert await a.claim_line(TENANT, NUMBER, limit=3) is None  # this node's own three fill it
+        del dir_a.node.dead["node-b"]
+        await published(dir_a)
+        assert await redis.hgetall(line) == {"node-a": "3", "node-b": "1"}  # the publisher agrees
+        for claim in (on_a, third, fourth, on_b):
+            claim.release()
+        await published(dir_a)
+        await published(dir_b)
+        assert await redis.hgetall(line) == {}
+
+
+async def test_with_two_lines_six_claims_at_once_on_two_processes_take_exactly_two() -> None:
+    async with two_processes() as (redis, keys, (a, dir_a), (b, dir_b)):
+        line = keys.lines(TENANT, NUMBER)
+        for _ in range(ROUNDS):
+            claims = await asyncio.gather(*(board.claim_line(TENANT, NUMBER, limit=2) for board in [a, b] * 3))
+            won = [claim for claim in claims if claim is not None]
+            assert len(won) == 2, claims
+            counts = await redis.hgetall(line)
+            assert sum(int(count) for count in counts.values()) == 2, counts
+            await published(dir_a)
+            await published(dir_b)
+            assert await redis.hgetall(line) == counts
+            for claim in won:
+                claim.release()
+            await published(dir_a)
+            await published(dir_b)
+            assert await redis.hgetall(line) == {}

@@ -30,11 +30,12 @@ class Directory(Protocol):
     async def calls_elsewhere(self, tenant_id: int, number: str) -> int:
         """Live calls involving the extension that other processes own."""
 
-    async def claim_line(self, tenant_id: int, number: str) -> bool:
-        """Takes the line of an extension without call waiting for a call of this process, which
-        has nothing else on it (lines.py), unless another process has a call on it; one step, so
-        two processes can never both take it. False: busy. Given back by `calls_changed` (this
-        process's count, which includes the claim, drops when the claim goes)."""
+    async def claim_line(self, tenant_id: int, number: str, limit: int = 1) -> bool:
+        """Takes one of the extension's `limit` lines for a call of this process (lines.py),
+        unless the other processes' calls on it and this process's, the claim included, would be
+        more than `limit`; one step, so two processes can never both take the last one. False:
+        busy. Given back by `calls_changed` (this process's count, which includes the claim,
+        drops when the claim goes)."""
 
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:
         """Takes one call of the tenant's and the extension's limits across every process;
@@ -62,7 +63,7 @@ class Alone:
     async def calls_elsewhere(self, tenant_id: int, number: str) -> int:
         return 0
 
-    async def claim_line(self, tenant_id: int, number: str) -> bool:
+    async def claim_line(self, tenant_id: int, number: str, limit: int = 1) -> bool:
         return True  # this process's own calls and claims are the whole count
 
     async def take_slot(self, tenant_id: int, number: str, limits: CallLimits) -> str | None:

@@ -1,24 +1,33 @@
-"""Claims on an extension's line: how "busy" is decided once, for the whole cluster.
+"""Claims on an extension's lines: how "busy" is decided once, for the whole cluster.
 
-An extension without call waiting takes one call at a time. Counting its calls and then ringing
-it is two steps, and two calls placed at the same moment (on one process, or on two) could both
-count zero and both ring it. So the call that finds the line free *claims* it in the same step
-(`Switchboard.claim_line`): on this process a claim counts from the moment it is asked for (a
-second call here sees it at once and hears `busy`), and the directory checks the other processes
-and takes the line there atomically (`Directory.claim_line`, one Redis script in a cluster).
+An extension has as many lines as the calls it may have at once: one without call waiting, its
+tenant's per-extension limit (`CallLimits.per_extension`) with it (`lines_of`). Counting its
+calls and then ringing it is two steps, and calls placed at the same moment (on one process, or
+on two) could all count one line free and all ring it. So the call that finds a line free
+*claims* it in the same step (`Switchboard.claim_line`): on this process a claim counts from the
+moment it is asked for (a call here that finds every line taken by calls and claims hears `busy`
+at once), and the directory checks the other processes and takes the line there atomically
+(`Directory.claim_line`, one Redis script in a cluster: the other live nodes' counts and this
+node's, the claim included, within the limit).
 
 A claim lasts as long as the call holding it (`holder`): it is given back when that call ends
 (`Switchboard.forget_session`), or at once when the call it was taken for is never made (a
-refused transfer: `release`). A transfer claims the target's line before the new call exists and
-hands the claim to it (`hand_to`). What other processes read of this one (`Switchboard.lines`)
-counts a claim only once the directory confirmed it, and once per call: the claimed call's own
-leg to the extension, when it comes, is the same line.
+refused transfer: `release`). A transfer claims the line of a target without call waiting
+before the new call exists and hands the claim to it (`hand_to`); a call transferred to an
+extension with call waiting claims its line when it rings, as any call. What other processes
+read of this one (`Switchboard.lines`) counts a claim only once the directory confirmed it, and
+once per call: the claimed call's own leg to the extension, when it comes, is the same line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+
+
+def lines_of(call_waiting: bool, per_extension: int) -> int:
+    """How many calls an extension may have at once: one without call waiting, else the limit."""
+    return per_extension if call_waiting else 1
 
 
 @dataclass(eq=False)
@@ -50,16 +59,16 @@ class LineClaims:
         self._changed = changed
         self._claims: list[LineClaim] = []
 
-    async def claim(self, tenant_id: int, number: str, holder: object, taken_here: bool,
-                    elsewhere: Callable[[int, str], Awaitable[bool]]) -> LineClaim | None:
-        """The line, unless a call of this process has it (`taken_here`) or the other processes
-        refuse it (`elsewhere`: `Directory.claim_line`). Pending while they are asked, so that a
-        second call here is busy at once."""
-        if taken_here:
+    async def claim(self, tenant_id: int, number: str, holder: object, here: int, limit: int,
+                    elsewhere: Callable[[int, str, int], Awaitable[bool]]) -> LineClaim | None:
+        """One of the `limit` lines, unless the calls and claims of this process hold them all
+        (`here`) or the other processes refuse it (`elsewhere`: `Directory.claim_line`). Pending
+        while they are asked, so that a call here that comes next counts it at once."""
+        if here >= limit:
             return None
         claim = self.new(tenant_id, number, holder)
         try:
-            free = await elsewhere(tenant_id, number)
+            free = await elsewhere(tenant_id, number, limit)
         except BaseException:
             self.release(claim)
             raise

@@ -25,7 +25,7 @@ from zorio_widget.calls.device import Device
 from zorio_widget.calls.directory import Alone, Directory
 from zorio_widget.calls.legs import Endpoint, MediaFactory, MediaPort
 from zorio_widget.calls.limits import CallLimits, CallQuota
-from zorio_widget.calls.lines import LineClaim, LineClaims
+from zorio_widget.calls.lines import LineClaim, LineClaims, lines_of
 from zorio_widget.calls.memory import release_free_memory
 from zorio_widget.calls.ownership import RecordHeartbeat
 from zorio_widget.calls.placing import place_call, read_placement
@@ -87,7 +87,7 @@ class Switchboard:
         self.originators: dict[RouteKind, Originator] = {**BUILT_IN_ORIGINATORS, **(originators or {})}
         self.capacity = CallCapacity(max_calls)
         self.quota = CallQuota()
-        #: Lines of extensions without call waiting that this process's calls hold (lines.py).
+        #: Lines of extensions that this process's calls claimed (lines.py).
         self.claims = LineClaims(lambda: self.directory.calls_changed())
         self.media_connect_timeout_s = media_connect_timeout_s
         self.heartbeat = RecordHeartbeat(record_heartbeat_s)
@@ -189,13 +189,17 @@ class Switchboard:
         return sum(1 for s in self.sessions if s.is_live and s is not excluding and s.involves(tenant_id, number))
 
     async def claim_line(self, tenant_id: int, number: str, excluding: CallSession | None = None,
-                         holder: CallSession | None = None) -> LineClaim | None:
-        """The line of an extension without call waiting for one call (`holder`, or until handed
-        to one) if no call here (but `excluding`) nor elsewhere has it; None: busy (lines.py)."""
-        held = self.claims.held_by(holder, tenant_id, number) if holder is not None else None
+                         holder: CallSession | None = None, limit: int | None = None) -> LineClaim | None:
+        """One of the extension's `limit` lines (default: as many as `holder`'s route allows, else 1)
+        for one call (`holder`, or until handed to one), unless the calls and claims here (but
+        `excluding`) and elsewhere hold them all; None: busy (lines.py)."""
+        if holder is not None and (held := self.claims.held_by(holder, tenant_id, number)) is not None:
+            return held
+        if limit is None:
+            limit = 1 if holder is None else lines_of(holder.route.call_waiting, holder.limits.per_extension)
         here = {call for call, t, n in self._parties() if (t, n) == (tenant_id, number)}
         here = (here | self.claims.holders_of(tenant_id, number)) - {excluding}
-        return held or await self.claims.claim(tenant_id, number, holder, bool(here), self.directory.claim_line)
+        return await self.claims.claim(tenant_id, number, holder, len(here), limit, self.directory.claim_line)
 
     def lines(self) -> Counter[tuple[int, str]]:
         """Live calls of this process by (tenant, number) of each party, a confirmed claim

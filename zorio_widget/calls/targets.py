@@ -28,12 +28,10 @@ async def ring_extension(session: CallSession) -> None:
     if not devices:
         await session.end("failed")
         return
-    if not route.call_waiting and await board.claim_line(session.tenant_id, route.number, excluding=session,
-                                                         holder=session) is None:
-        await session.end("busy")  # claimed in the same step across the cluster (lines.py)
-        return
-    if await board.live_calls_of(session.tenant_id, route.number, excluding=session) >= session.limits.per_extension:
-        await session.end("busy")  # call waiting, but the extension already has all it may hold
+    if await board.claim_line(session.tenant_id, route.number, excluding=session, holder=session) is None:
+        # Every line the route allows is taken: one without call waiting, else the tenant's
+        # per-extension limit; checked and claimed in the same step across the cluster (lines.py).
+        await session.end("busy")
         return
     offers = await asyncio.gather(*(session.offer_to(device) for device in devices), return_exceptions=True)
     for result in offers:

@@ -3,16 +3,18 @@
 - Devices elsewhere: the extension's presence hash (device id -> card) minus this node's own
   and dead nodes' entries, each as a `RemoteDevice`. One HGETALL per ring.
 - Calls elsewhere: the extension's lines hash (node id -> live calls there involving it), summed
-  over the other live nodes. One HGETALL per call-waiting / per-extension limit check. This node
+  over the other live nodes. One HGETALL per question (is the extension busy?). This node
   publishes its own counts after each change of its calls (`calls_changed`), coalesced: one
   pipeline per turn of the event loop, with its load in its node record.
-- The line of an extension without call waiting (calls/lines.py): one script sums the other live
-  nodes' counts and, when they are all zero, sets this node's to 1 in the same step, so two
-  processes can never both take it. This node has nothing else on that line when it asks, so 1
-  is its absolute count, the same the publisher writes next (it counts the confirmed claim); the
-  claim is given back by the publisher when the count drops (HDEL). Claims and the publisher's
-  pipelines are written one at a time (`_writing`): a pipeline computed before a claim, still in
-  flight, could otherwise land after the script and take the claim back out.
+- The lines of an extension (calls/lines.py: one without call waiting, the per-extension limit
+  with it): one script sums the other live nodes' counts and this node's count after the claim
+  (its calls and confirmed claims on the line, plus this one) and, when that stays within the
+  limit, sets this node's count to it in the same step, so two processes can never both take the
+  last line. That is this node's absolute count, the same the publisher writes next (it counts
+  the confirmed claim); the claim is given back by the publisher when the count drops. Claims
+  and the publisher's pipelines are written one at a time (`_writing`): a pipeline computed
+  before a claim, still in flight, could otherwise land after the script and take the claim back
+  out; and a claim's count is taken under that lock, after the claims before it were confirmed.
 - Slots: the tenant's and the extension's quota hashes (node id -> calls placed there), checked
   and taken in one script, so two processes can never both take the last slot; given back by
   another. A dead node's shares are skipped (and removed by the reaper).
@@ -65,20 +67,23 @@ return 0
 extension limit, then the ids of dead nodes whose shares do not count."""
 
 CLAIM_LINE = """
+local sum = tonumber(ARGV[3])
 local fields = redis.call('HGETALL', KEYS[1])
 for i = 1, #fields, 2 do
   local skip = fields[i] == ARGV[1]
-  for j = 2, #ARGV do
+  for j = 4, #ARGV do
     if fields[i] == ARGV[j] then skip = true end
   end
-  if not skip and tonumber(fields[i + 1]) > 0 then return 0 end
+  if not skip then sum = sum + tonumber(fields[i + 1]) end
 end
-redis.call('HSET', KEYS[1], ARGV[1], 1)
+if sum > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 redis.call('SADD', KEYS[2], KEYS[1])
 return 1
 """
-"""KEYS: the extension's lines hash, the node's owned set; ARGV: node id, then the ids of dead
-nodes whose counts do not count. 1: taken (this node's count is 1), 0: busy elsewhere."""
+"""KEYS: the extension's lines hash, the node's owned set; ARGV: node id, the extension's lines
+(the limit), this node's count with the claim, then the ids of dead nodes whose counts do not
+count. 1: taken (this node's count is the one given), 0: busy."""
 
 UNKNOWN = -1
 """What this node's published count of a line is while a claim's answer is awaited (or lost): it
@@ -134,17 +139,18 @@ class RedisDirectory:
         return sum(int(count) for node_id, count in counts.items()
                    if _text(node_id) != self.node.node_id and self.node.is_alive(_text(node_id)))
 
-    async def claim_line(self, tenant_id: int, number: str) -> bool:
+    async def claim_line(self, tenant_id: int, number: str, limit: int = 1) -> bool:
         line, node = (tenant_id, number), self.node
         try:
             async with self._writing:
+                count = (self.board.lines()[line] if self.board is not None else 0) + 1
                 before, self._published[line] = self._published[line], UNKNOWN
                 taken = await self._claim(keys=[node.keys.lines(tenant_id, number), node.keys.owned(node.node_id)],
-                                          args=[node.node_id, *node.dead])
-                self._published[line] = 1 if taken else before
+                                          args=[node.node_id, limit, count, *node.dead])
+                self._published[line] = count if taken else before
         except Exception as exc:
             logger.warning("cluster: line of %s not claimed across the cluster: %r", number, exc)
-            return True  # decided from what this process knows: nothing here had the line
+            return True  # decided from what this process knows: its calls left a line free
         finally:
             if self._published[line] == UNKNOWN:  # the script may have run: the count is written afresh
                 self.calls_changed()
