@@ -190,9 +190,8 @@ class Switchboard:
 
     async def claim_line(self, tenant_id: int, number: str, excluding: CallSession | None = None,
                          holder: CallSession | None = None, limit: int | None = None) -> LineClaim | None:
-        """One of the extension's `limit` lines (default: as many as `holder`'s route allows, else 1)
-        for one call (`holder`, or until handed to one), unless the calls and claims here (but
-        `excluding`) and elsewhere hold them all; None: busy (lines.py)."""
+        """One of the extension's `limit` lines (default: what `holder`'s route allows, else 1) for one
+        call (`holder`, or until handed to one), unless calls and claims hold them all; None: busy."""
         if holder is not None and (held := self.claims.held_by(holder, tenant_id, number)) is not None:
             return held
         if limit is None:
