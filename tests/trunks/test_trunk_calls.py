@@ -357,3 +357,14 @@ async def test_the_agent_mutes_the_trunk_party_hears_silence(s: Setup) -> None:
     assert str(rtp.outbound.source) == f"forward<{a}>"
     await far.hangup()
     await until(lambda: s.alice.ended(a) == "hangup")
+
+
+async def test_a_quick_hold_and_unhold_both_reach_the_carrier_in_order(s: Setup) -> None:
+    """The unhold is asked for while the hold's re-INVITE is still in flight: it waits for it,
+    and is not dropped (the customer would stay on hold music while the agent talks)."""
+    _, a = await answered_by_alice(s)
+    await s.alice.request("call.hold", a)
+    await s.alice.request("call.unhold", a)  # at once: the hold re-INVITE has no answer yet
+    await until(lambda: ("hold", False) in s.far.log)
+    assert [entry for entry in s.far.log if entry[0] == "hold"] == [("hold", True), ("hold", False)]
+    assert str(trunk_leg(s, a).outbound.source) == f"forward<{a}>"

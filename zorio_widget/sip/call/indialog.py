@@ -36,7 +36,13 @@ class InDialog(CallCore):
         return await self._reinvite("sendrecv")
 
     async def _reinvite(self, direction: str) -> bool:
-        if self.state != "confirmed" or self.dialog is None or self._reinvite_pending:
+        """Sends `direction` once our previous re-INVITE is done: a second one asked for meanwhile
+        (an agent's quick hold and unhold) waits for it instead of being dropped."""
+        async with self._reinvites:
+            return await self._reinvite_now(direction)
+
+    async def _reinvite_now(self, direction: str) -> bool:
+        if self.state != "confirmed" or self.dialog is None:
             return False
         self._reinvite_pending = True
         try:
