@@ -99,9 +99,9 @@ class CallCore(ABC):
         self._answer_sdp = ""
         "Inbound: our SDP answer to their offer (in the 183 of early media and the 200)."
         self._early_media = False
-        self._reinvite_pending = False
         self._reinvites = asyncio.Lock()
-        "Our re-INVITEs go one at a time (RFC 3261 §14.1): a hold then an unhold at once are both sent, in order."
+        """Held while our re-INVITE is in flight: ours go one at a time (RFC 3261 §14.1), so a hold
+        then an unhold at once are both sent, in order; the far end's meanwhile is glare."""
         self._pending_offer_in_answer = False
         "Inbound: our 200 to an offer-less re-INVITE carried an offer; the ACK brings the answer."
         self._answered = asyncio.Event()

@@ -37,15 +37,11 @@ class InDialog(CallCore):
 
     async def _reinvite(self, direction: str) -> bool:
         """Sends `direction` once our previous re-INVITE is done: a second one asked for meanwhile
-        (an agent's quick hold and unhold) waits for it instead of being dropped."""
+        (an agent's quick hold and unhold) waits for it instead of being dropped. While one is in
+        flight (the lock held) a re-INVITE from the far end is glare (491)."""
         async with self._reinvites:
-            return await self._reinvite_now(direction)
-
-    async def _reinvite_now(self, direction: str) -> bool:
-        if self.state != "confirmed" or self.dialog is None:
-            return False
-        self._reinvite_pending = True
-        try:
+            if self.state != "confirmed" or self.dialog is None:
+                return False
             for attempt in range(2):
                 response = await self._in_dialog("INVITE", self.media.create_offer(direction).encode(), SDP)
                 if response.code == 491 and attempt == 0:
@@ -66,8 +62,6 @@ class InDialog(CallCore):
                     self._finish("failed", response.code)
                 return False
             return False
-        finally:
-            self._reinvite_pending = False
 
     # -- requests from the far end inside the dialog --------------------------------------------
 
@@ -102,7 +96,7 @@ class InDialog(CallCore):
         if self.state != "confirmed":
             tx.reply(491 if self.state == "early" else 481)
             return
-        if self._reinvite_pending:
+        if self._reinvites.locked():  # glare: our own re-INVITE is in flight
             tx.reply(491)
             return
         request = tx.request
