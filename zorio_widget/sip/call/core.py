@@ -100,8 +100,10 @@ class CallCore(ABC):
         "Inbound: our SDP answer to their offer (in the 183 of early media and the 200)."
         self._early_media = False
         self._reinvites = asyncio.Lock()
-        """Held while our re-INVITE is in flight: ours go one at a time (RFC 3261 §14.1), so a hold
-        then an unhold at once are both sent, in order; the far end's meanwhile is glare."""
+        """Held while we re-INVITE (with a glare retry's wait): ours go one at a time, so a hold then
+        an unhold at once are both sent, in order."""
+        self._offering = False
+        "Our re-INVITE awaits its final response: a far-end re-INVITE now is glare (RFC 3261 §14.1)."
         self._pending_offer_in_answer = False
         "Inbound: our 200 to an offer-less re-INVITE carried an offer; the ACK brings the answer."
         self._answered = asyncio.Event()

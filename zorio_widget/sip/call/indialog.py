@@ -20,8 +20,9 @@ from ..message import make_response
 from ..transaction import ServerTransaction
 from .core import SDP, CallCore
 
-GLARE_RETRY_S: Final = (2.1, 4.0)
-"RFC 3261 §14.1: after a 491 the call owner (we placed it) retries within this window."
+GLARE_RETRY_S: Final = {"outbound": (2.1, 4.0), "inbound": (0.0, 2.0)}
+"""RFC 3261 §14.1: after a 491 the owner of the Call-ID (we placed the call) retries after 2.1-4 s,
+the other end within 2 s; the windows do not overlap, so the two retries do not meet again."""
 _DTMF_RELAY = re.compile(r"^\s*signal\s*=\s*([0-9*#A-Da-d])\s*$", re.IGNORECASE | re.MULTILINE)
 
 
@@ -38,14 +39,19 @@ class InDialog(CallCore):
     async def _reinvite(self, direction: str) -> bool:
         """Sends `direction` once our previous re-INVITE is done: a second one asked for meanwhile
         (an agent's quick hold and unhold) waits for it instead of being dropped. While one is in
-        flight (the lock held) a re-INVITE from the far end is glare (491)."""
+        flight a re-INVITE from the far end is glare (491); while we wait to retry after a 491 it is
+        not: the far end's retry is what the wait is for."""
         async with self._reinvites:
             if self.state != "confirmed" or self.dialog is None:
                 return False
             for attempt in range(2):
-                response = await self._in_dialog("INVITE", self.media.create_offer(direction).encode(), SDP)
+                self._offering = True
+                try:
+                    response = await self._in_dialog("INVITE", self.media.create_offer(direction).encode(), SDP)
+                finally:
+                    self._offering = False
                 if response.code == 491 and attempt == 0:
-                    await asyncio.sleep(random.uniform(*GLARE_RETRY_S))
+                    await asyncio.sleep(random.uniform(*GLARE_RETRY_S[self.direction]))
                     continue
                 if 200 <= response.code < 300:
                     self.dialog.update_target(response)
@@ -96,7 +102,7 @@ class InDialog(CallCore):
         if self.state != "confirmed":
             tx.reply(491 if self.state == "early" else 481)
             return
-        if self._reinvites.locked():  # glare: our own re-INVITE is in flight
+        if self._offering:  # glare: our own re-INVITE is in flight
             tx.reply(491)
             return
         request = tx.request
