@@ -20,6 +20,7 @@ from aiortc.rtp import RtpPacket
 from zorio_widget.client.audio import ToneTrack, without_telephone_event
 from zorio_widget.media import MediaLeg, aiortc_hook, native
 from zorio_widget.media.bridge import Bridge
+from zorio_widget.media.native import routes as native_routes
 
 RATE = 48000
 FRAME = 960
@@ -156,6 +157,12 @@ async def wait_until(predicate: Callable[[], bool], within_s: float = 5.0) -> No
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(0.02)
+
+
+def counter_growth(leg: object) -> Callable[[str], int]:
+    """How much each of ``leg``'s native relay counters (``native_routes.counters``) grew since now."""
+    start = native_routes.counters(leg)
+    return lambda name: native_routes.counters(leg)[name] - start[name]
 
 
 @pytest.fixture

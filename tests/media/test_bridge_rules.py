@@ -65,6 +65,7 @@ async def test_a_tapped_leg_stays_on_the_native_relay(media: MediaFactory, relay
     before = native_routes.counters(leg_a)["relayed"]
     start = len(tapped)
     await asyncio.sleep(1.0)
+    await wait_until(lambda: len(tapped) - start >= 40)  # a loaded machine may deliver the second's packets late
     got = tapped[start:]
     assert 40 <= len(got) <= 60, len(got)  # every packet of the second, once
     assert all(size > 0 for size, _ in got)

@@ -10,6 +10,8 @@ from zorio_widget.media import clips
 from zorio_widget.media.clips import library
 from zorio_widget.media.outbound import OutboundAudio, Source
 
+from .conftest import wait_until
+
 pytestmark = pytest.mark.timeout(10)
 
 
@@ -51,6 +53,12 @@ async def running():
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def frames_played(pts: list[tuple[int, str]], count: int) -> None:
+    """Until ``count`` more frames were played (a fixed sleep yields fewer on a loaded machine)."""
+    mark = len(pts)
+    await wait_until(lambda: len(pts) >= mark + count)
+
+
 def deltas(pts: list[tuple[int, str]]) -> list[int]:
     return [b[0] - a[0] for a, b in zip(pts, pts[1:], strict=False)]
 
@@ -69,7 +77,7 @@ async def test_switching_sources_keeps_timestamps_continuous(running) -> None:
     ]
     for source in plan:
         track.set_source(source)
-        await asyncio.sleep(0.2)
+        await frames_played(pts, 10)  # 0.2 s of each
     track.play_once(clips.get_clip_blocking("dtmf:5").packets)  # in-band DTMF over the relay
     await asyncio.sleep(0.35)
     played = {s for _, s in pts}
