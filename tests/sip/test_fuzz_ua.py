@@ -14,7 +14,7 @@ import logging
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.sip.conftest import FAST
+from tests.sip.conftest import FAST, wait_for
 from zorio_widget.media.rtp import PortRange
 from zorio_widget.sip import SipCall, TrunkConfig, UserAgent
 from zorio_widget.sip.message import MalformedMessage, parse
@@ -138,7 +138,9 @@ def test_after_fuzzing_every_call_and_transaction_ends() -> None:
     async def settle() -> None:
         for call in list(h.ua.calls.values()):
             await call.hangup()
-        await asyncio.sleep(FAST.value("H") + FAST.value("J") + 0.5)
+        # Timers H and J end the transactions: waited for (a fixed H + J + 0.5 s is outrun on a loaded machine)
+        await wait_for(lambda: not (h.ua.calls or h.ua.layer.clients or h.ua.layer.servers),
+                       within=FAST.value("H") + FAST.value("J") + 5)
     h.loop.run_until_complete(settle())
     assert h.ua.calls == {}
     assert h.ua.layer.clients == {} and h.ua.layer.servers == {}
