@@ -53,6 +53,8 @@ async def test_fifty_scenario_calls_leak_no_task_or_thread_in_process(
     for _ in range(CALLS):
         await one_call()
     await asyncio.sleep(0.5)
+    # the last call's tasks and threads end a moment after it: waited for, not only the fixed 0.5 s
+    await until(lambda: len(asyncio.all_tasks()) <= tasks and threading.active_count() <= threads, timeout_s=10)
     gc.collect()
     assert len(asyncio.all_tasks()) <= tasks, [t.get_name() for t in asyncio.all_tasks()]
     assert threading.active_count() <= threads
