@@ -61,6 +61,18 @@ def presence(cluster: LiveCluster, number: str) -> list[dict[str, Any]]:
         client.close()
 
 
+def live_calls_counted(cluster: LiveCluster, pattern: str) -> int:
+    """The calls the live nodes count in the Redis hashes `<prefix>:cluster:<pattern>` (node id ->
+    calls: lines, quota), all together: 0 once every process gave its lines or slots back."""
+    alive = set(nodes(cluster))
+    client = redis_of(cluster)
+    try:
+        return sum(int(count) for key in client.scan_iter(f"{cluster.prefix}:cluster:{pattern}")
+                   for node_id, count in client.hgetall(key).items() if node_id in alive)
+    finally:
+        client.close()
+
+
 def nodes(cluster: LiveCluster) -> dict[str, dict[str, Any]]:
     """The live nodes' records (node id -> record) as Redis has them now."""
     client = redis_of(cluster)

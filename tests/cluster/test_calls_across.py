@@ -13,7 +13,7 @@ import pytest
 from aiortc import RTCSessionDescription
 
 from tests.calls.conftest import CALLEE_HZ, CALLER_HZ, near
-from tests.cluster.conftest import CLUSTER_ENV, PhoneOn, metric, record_of, scrape
+from tests.cluster.conftest import CLUSTER_ENV, PhoneOn, live_calls_counted, metric, record_of, scrape, wait_until
 from tests.live import LiveCluster, LiveServer, manage, start_cluster
 from zorio_widget.client import PhoneClient
 from zorio_widget.client.phone import ClientCall
@@ -176,7 +176,8 @@ async def test_two_callers_on_two_processes_at_once_one_rings_the_other_hears_bu
             record = await asyncio.to_thread(record_of, a if loser.client is alice else b,
                                              "1001" if loser.client is alice else "1003", loser.uuid)
             assert record is not None and record["end_reason"] == "busy", record
-            await asyncio.sleep(0.3)  # the winner's process gives the line back (its count, published)
+            # the winner's process gives the line back (its count, published): waited for, not a fixed 0.3 s
+            await wait_until(lambda: live_calls_counted(two, "lines:*:1004") == 0, timeout_s=10)
     finally:
         await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Extension; "
                                           "Extension.objects.filter(number='1004').update(call_waiting=True)")
@@ -213,7 +214,8 @@ async def test_three_callers_on_two_processes_at_once_ring_an_extension_with_cal
             assert not [f for f in dave.inbox if f["type"] == "call.incoming"], dave.inbox  # the loser never rang
             record = await asyncio.to_thread(record_of, *seats[lost], calls[lost].uuid)
             assert record is not None and record["end_reason"] == "busy", record
-            await asyncio.sleep(0.3)  # the winners' processes give the lines back (their counts, published)
+            # the winners' processes give the lines back (their counts, published): waited for, not a fixed 0.3 s
+            await wait_until(lambda: live_calls_counted(two, "lines:*:1004") == 0, timeout_s=10)
     finally:
         await asyncio.to_thread(shell, a, "from zorio_widget.tenants.models import Tenant; "
                                           "Tenant.objects.filter(slug='demo').update(max_calls_per_extension=None)")
@@ -233,7 +235,8 @@ async def test_the_tenant_limit_counts_the_calls_of_every_process(two: LiveClust
         assert "limit of 1 live calls" in refused["message"]
         await music.hangup()
         await music.expect("call.ended", timeout_s=10)
-        await asyncio.sleep(1.0)  # the slot is given back in Redis right after the call ends
+        # the slot is given back in Redis right after the call ends: waited for, not a fixed 1 s
+        await wait_until(lambda: live_calls_counted(two, "quota:*") == 0, timeout_s=10)
         echo = await bob.call("*43", CALLER_HZ)
         await echo.expect("call.answered", timeout_s=10)
         await echo.hangup()
