@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.agent import SOUND, Agent
+from tests.e2e.agent import SOUND, Agent, console_of, wait_for_console
 
 pytestmark = pytest.mark.e2e
 
@@ -113,10 +113,11 @@ def test_autoplay_blocked_on_a_real_incoming_call(strict_autoplay_browser: Any, 
     context = strict_autoplay_browser.new_context(permissions=["microphone"])
     try:
         page = context.new_page()
-        with page.expect_console_message(lambda m: "phone: connecting -> registered" in m.text, timeout=20000):
-            page.goto(f"{daphne_server.url}/demo/?extension=1004&debug=1")
-        with page.expect_console_message(lambda m: "audio_autoplay_blocked" in m.text, timeout=20000):
-            alice.js("phone.call('1004')")
+        console = console_of(page)
+        page.goto(f"{daphne_server.url}/demo/?extension=1004&debug=1")
+        wait_for_console(page, console, lambda line: "phone: connecting -> registered" in line)
+        alice.js("phone.call('1004')")
+        wait_for_console(page, console, lambda line: "audio_autoplay_blocked" in line)
         assert page.locator("zorio-phone .zorio-sound").is_visible()
         assert page.locator("zorio-phone .zorio-incoming").is_visible()
         assert "audio_autoplay_blocked" in page.locator("#log").inner_text()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.a11y import check, shoot
-from tests.e2e.agent import HELPERS, SOUND, Agent
+from tests.e2e.agent import HELPERS, SOUND, Agent, console_of, wait_for_console
 from tests.e2e.test_calls_live_edges import CuttableProxy
 
 pytestmark = pytest.mark.e2e
@@ -129,12 +129,13 @@ def test_a_ringing_call_nobody_can_see_or_hear_raises_a_system_notification(
     page = context.new_page()
     try:
         # Playwright's evaluate and polling count as user gestures: until the call, the test only listens
-        with page.expect_console_message(lambda m: "connecting -> registered" in m.text, timeout=20000):
-            page.goto(f"{daphne_server.url}/demo/?extension=1003&debug=1")
+        console = console_of(page)
+        page.goto(f"{daphne_server.url}/demo/?extension=1003&debug=1")
+        wait_for_console(page, console, lambda line: "connecting -> registered" in line)
         bob = agents["bob"] = Agent(browser, daphne_server.url, "1002")
-        with page.expect_console_message(lambda m: m.text.startswith("zorio-notice:"), timeout=15000) as message:
-            bob.js("phone.call('1003')")
-        assert message.value.text == "zorio-notice:Incoming call from Bob|1002"
+        bob.js("phone.call('1003')")
+        notice = wait_for_console(page, console, lambda line: line.startswith("zorio-notice:"))
+        assert notice == "zorio-notice:Incoming call from Bob|1002"
         assert page.evaluate("phone.audioBlocked") is True
         # a click on the notification brings the call to the agent, Answer focused
         page.evaluate("notices[0].n.dispatchEvent(new Event('click'))")
