@@ -116,6 +116,8 @@ async def test_changes_send_packets_back_to_python_and_it_rearms(media: MediaFac
     async def relays_natively(yes: bool) -> None:
         await asyncio.sleep(0.1)  # packets in flight
         grown = counter_growth(leg_a)
+        if not yes:
+            await asyncio.sleep(0.4)  # the window in which nothing may be relayed natively
         await wait_until(lambda: grown("relayed" if yes else "fallbacks") >= 15)  # not a fixed window
         relayed, fallbacks = grown("relayed"), grown("fallbacks")
         if yes:
