@@ -1,13 +1,17 @@
-"""Helpers for the SIP tests: a recording transaction user on a real loopback transport."""
+"""Helpers for the SIP tests: a recording transaction user on a real loopback transport, and two of
+our user agents calling each other (`pair`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 
 import pytest
 from sipmessage import Request, Response
 
+from zorio_widget.media.rtp import PortRange
+from zorio_widget.sip import SipCall, TrunkConfig, UserAgent
 from zorio_widget.sip.layer import TransactionLayer
 from zorio_widget.sip.timers import Timers
 from zorio_widget.sip.transaction import ServerTransaction
@@ -113,3 +117,45 @@ class LoseFirst:
             return False
         self.seen += 1
         return self.seen <= self.count
+
+
+# Two of our user agents calling each other on loopback (test_ua, test_glare); Events is the
+# callback log the SIPp and trunk tests use too.
+
+
+@dataclass
+class Events:
+    log: list[tuple] = field(default_factory=list)
+    incoming: list[tuple[SipCall, str]] = field(default_factory=list)
+
+    def watch(self, call: SipCall) -> SipCall:
+        call.on_progress = lambda c, code, early: self.log.append(("progress", code, early))
+        call.on_answered = lambda c: self.log.append(("answered",))
+        call.on_ended = lambda c, reason, code: self.log.append(("ended", reason, code))
+        call.on_hold = lambda c, held: self.log.append(("hold", held))
+        call.on_dtmf = lambda c, digit: self.log.append(("dtmf", digit))
+        return call
+
+    def names(self) -> list[str]:
+        return [e[0] for e in self.log]
+
+
+async def make_ua(host: str, ports: tuple[int, int], events: Events) -> UserAgent:
+    ua = UserAgent(host, 0, timers=FAST, rtp_ports=PortRange(*ports), media_timeout_s=0,
+                   on_incoming=lambda call, target: events.incoming.append((events.watch(call), target)))
+    await ua.start()
+    return ua
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[UserAgent, Events, UserAgent, Events]]:
+    a_events, b_events = Events(), Events()
+    a = await make_ua("127.0.0.1", (41000, 41099), a_events)
+    b = await make_ua("127.0.0.1", (41100, 41199), b_events)
+    await a.set_trunks([TrunkConfig("t", "acme", "to-b", "127.0.0.1", b.port, keepalive_s=0,
+                                    default_caller_id="842800")])
+    await b.set_trunks([TrunkConfig("t", "acme", "from-a", "127.0.0.1", a.port, keepalive_s=0,
+                                    dids={"+84900": "1001"})])
+    yield a, a_events, b, b_events
+    await a.close()
+    await b.close()

@@ -4,37 +4,26 @@ are spaced so they do not meet again: the call's placer (owner of the Call-ID) w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.sip.conftest import wait_for
-from tests.sip.test_ua import Events, make_ua
-from zorio_widget.sip import SipCall, TrunkConfig, UserAgent
+from tests.sip.conftest import Events, wait_for
+from zorio_widget.sip import SipCall, UserAgent
 from zorio_widget.sip.call import indialog
 
 pytestmark = pytest.mark.timeout(30)
 
 
 @pytest.fixture
-async def answered() -> AsyncIterator[tuple[SipCall, Events, SipCall, Events]]:
+async def answered(pair: tuple[UserAgent, Events, UserAgent, Events]) -> tuple[SipCall, Events, SipCall, Events]:
     """A call placed by a and answered by b, with each side's events."""
-    a_events, b_events = Events(), Events()
-    a = await make_ua("127.0.0.1", (41200, 41299), a_events)
-    b = await make_ua("127.0.0.1", (41300, 41399), b_events)
-    agents: list[UserAgent] = [a, b]
-    await a.set_trunks([TrunkConfig("t", "acme", "to-b", "127.0.0.1", b.port, keepalive_s=0,
-                                    default_caller_id="842800")])
-    await b.set_trunks([TrunkConfig("t", "acme", "from-a", "127.0.0.1", a.port, keepalive_s=0,
-                                    dids={"+84900": "1001"})])
+    a, a_events, _, b_events = pair
     placed = a_events.watch(await a.dial("t", "+84900"))
     await wait_for(lambda: b_events.incoming)
     taken = b_events.incoming[0][0]
     await taken.answer()
     await wait_for(lambda: ("answered",) in a_events.log and taken.acked)
-    yield placed, a_events, taken, b_events
-    for agent in agents:
-        await agent.close()
+    return placed, a_events, taken, b_events
 
 
 async def test_both_ends_holding_at_once_both_get_through_after_491(

@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 
 from tests.media.rtp.conftest import tone_share
-from tests.sip.conftest import wait_for
+from tests.sip.conftest import Events, wait_for
 from tests.sip.sipp import Sipp
 from tests.sip.test_sipp_uas import TIMERS
-from tests.sip.test_ua import Events
 from zorio_widget.media.rtp import PortRange, g711
 from zorio_widget.sip import SipCall, TrunkConfig, UserAgent
 

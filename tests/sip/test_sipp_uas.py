@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.sip.conftest import LoseFirst, Wire, wait_for
+from tests.sip.conftest import Events, LoseFirst, Wire, wait_for
 from tests.sip.sipp import Sipp
-from tests.sip.test_ua import Events
 from zorio_widget.media.rtp import PortRange
 from zorio_widget.sip import SipCall, Timers, TrunkConfig, UserAgent
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.sip.conftest import wait_for
+from tests.sip.conftest import Events, wait_for
 from tests.sip.test_sipp_uac import write_mulaw_wav
-from tests.sip.test_ua import Events
 from tests.trunks.live import DID, TrunkLab, manage, near
 from zorio_widget.media.rtp import PortRange, g711
 from zorio_widget.sip import TrunkConfig, UserAgent

@@ -14,8 +14,7 @@ from django.core.management import call_command
 
 from tests.calls.fakes import FakeDevice, FakeMedia, Phone, make_board, until
 from tests.calls.test_session import assert_board_empty
-from tests.sip.conftest import FAST
-from tests.sip.test_ua import Events
+from tests.sip.conftest import FAST, Events
 from zorio_widget.calls.models import CallRecord
 from zorio_widget.calls.routing import RouteKind
 from zorio_widget.calls.switchboard import Switchboard
